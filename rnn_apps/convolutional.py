@@ -1,0 +1,156 @@
+"""Convolutional baselines with the same call shape as the recurrent encoders.
+
+Every recipe compares its recurrent models with a CNN trained on the same
+data. The encoders here take the same ``(batch, time, features)`` tensor as
+`rnn_apps.recurrent.encoder` and return ``(batch, width)`` or, with
+``return_sequences=True``, ``(batch, time, width)``, so a recipe swaps one for
+the other in one line.
+
+A convolution sees a fixed window of neighbouring steps; stacking layers or
+dilating the kernel widens that window (the receptive field) without any
+state carried from step to step, so all steps are computed in parallel.
+
+Kinds of 1-D encoder:
+
+- ``stack``: plain Conv1D layers, ``same`` padding;
+- ``multi_width``: parallel Conv1D branches of several kernel widths, each
+  max-pooled over time and concatenated (Kim 2014's sentence CNN);
+- ``dilated``: dilation doubling per layer (1, 2, 4, ...), as in ID-CNN
+  taggers and WaveNet-like encoders;
+- ``causal``: dilated and causal: step ``t`` sees only steps ``<= t``, for
+  forecasting where nothing may look ahead (TCN style).
+
+Only `keras.layers` is used, so the encoders work on every backend.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from rnn_apps import errors
+
+CONV1D_KINDS = ("stack", "multi_width", "dilated", "causal")
+"""1-D encoder kinds accepted by `encoder`."""
+
+POOLING = ("max", "average")
+
+
+def _pool(x, pooling: str, name: str):
+    errors.check_choice(pooling, POOLING, "pooling")
+    if pooling == "max":
+        return keras.layers.GlobalMaxPooling1D(name=name)(x)
+    return keras.layers.GlobalAveragePooling1D(name=name)(x)
+
+
+def receptive_field(kind: str, kernel_size: int, num_layers: int) -> int:
+    """Number of input steps one output step can see.
+
+    Args:
+        kind: one of `CONV1D_KINDS` except ``multi_width``.
+        kernel_size: kernel width.
+        num_layers: number of stacked layers.
+
+    Returns:
+        The receptive field in steps.
+
+    >>> receptive_field("stack", 3, 2)
+    5
+    >>> receptive_field("dilated", 3, 4)
+    31
+    """
+    errors.check_choice(kind, ("stack", "dilated", "causal"), "kind")
+    if kind == "stack":
+        return 1 + num_layers * (kernel_size - 1)
+    return 1 + (kernel_size - 1) * (2**num_layers - 1)
+
+
+def encoder(
+    inputs,
+    kind: str = "multi_width",
+    filters: int = 128,
+    kernel_size: int = 3,
+    kernel_sizes: tuple[int, ...] = (3, 4, 5),
+    num_layers: int = 2,
+    dropout: float = 0.0,
+    return_sequences: bool = False,
+    pooling: str = "max",
+    activation: str = "relu",
+    name: str = "cnn",
+):
+    """Apply a 1-D convolutional encoder to a ``(batch, time, features)`` tensor.
+
+    Args:
+        inputs: a Keras tensor of shape ``(batch, time, features)``.
+        kind: one of ``"stack"``, ``"multi_width"``, ``"dilated"``,
+            ``"causal"``. Defaults to ``"multi_width"``.
+        filters: positive int, filters per layer (per branch for
+            ``multi_width``).
+        kernel_size: positive int, kernel width for the single-width kinds.
+        kernel_sizes: tuple of positive ints, branch widths for
+            ``multi_width``.
+        num_layers: positive int, stacked layers for the single-width kinds
+            (dilation doubles per layer for ``dilated`` and ``causal``).
+        dropout: float in [0, 1), dropout after each convolution layer (and
+            after pooling).
+        return_sequences: bool, return every step ``(batch, time, filters)``
+            instead of pooling over time. Not available for ``multi_width``,
+            which is a pooled encoder by design.
+        pooling: ``"max"`` or ``"average"`` pooling over time.
+        activation: activation of each convolution.
+        name: prefix of the layer names.
+
+    Returns:
+        ``(batch, width)`` or ``(batch, time, filters)``; ``width`` is
+        ``filters * len(kernel_sizes)`` for ``multi_width`` and ``filters``
+        otherwise.
+
+    >>> x = keras.Input(shape=(None, 8))
+    >>> encoder(x, kind="multi_width", filters=4).shape
+    (None, 12)
+    >>> encoder(x, kind="causal", filters=5, return_sequences=True).shape
+    (None, None, 5)
+    """
+    errors.check_choice(kind, CONV1D_KINDS, "kind")
+    errors.check_positive(filters, "filters")
+    errors.check_positive(num_layers, "num_layers")
+    errors.check_fraction(dropout, "dropout")
+    if kind == "multi_width":
+        if return_sequences:
+            raise errors.expected(
+                "False for kind='multi_width' (a pooled encoder)",
+                return_sequences,
+                name="return_sequences",
+            )
+        branches = []
+        for width in kernel_sizes:
+            errors.check_positive(width, "kernel_sizes")
+            branch = keras.layers.Conv1D(
+                filters, width, activation=activation, name=f"{name}_conv{width}"
+            )(inputs)
+            branches.append(_pool(branch, pooling, name=f"{name}_pool{width}"))
+        x = branches[0] if len(branches) == 1 else keras.layers.Concatenate(name=f"{name}_concat")(branches)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
+        return x
+
+    errors.check_positive(kernel_size, "kernel_size")
+    x = inputs
+    for index in range(1, num_layers + 1):
+        dilation = 1 if kind == "stack" else 2 ** (index - 1)
+        x = keras.layers.Conv1D(
+            filters,
+            kernel_size,
+            padding="causal" if kind == "causal" else "same",
+            dilation_rate=dilation,
+            activation=activation,
+            name=f"{name}_conv_{index}",
+        )(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"{name}_dropout_{index}")(x)
+    if return_sequences:
+        return x
+    if kind == "causal":
+        # The last step of a causal stack has seen the whole window and
+        # nothing after it: the natural summary for forecasting.
+        return x[:, -1, :]
+    return _pool(x, pooling, name=f"{name}_pool")
