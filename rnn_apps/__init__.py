@@ -1,0 +1,22 @@
+"""rnn_apps: recurrent-network applications in Keras 3, each compared with a CNN.
+
+Modules, imported by name (``from rnn_apps import recurrent``):
+
+- `rnn_apps.recurrent`: recurrent encoders and fused-kernel eligibility;
+- `rnn_apps.convolutional`: CNN encoders with the same call shape;
+- `rnn_apps.heads`, `rnn_apps.models`: task heads and whole-model builders;
+- `rnn_apps.data`: loaders and pipelines per kind of data;
+- `rnn_apps.training`, `rnn_apps.compare`, `rnn_apps.metrics`,
+  `rnn_apps.plots`: fit and time, compare and report;
+- `rnn_apps.cli`: the ``rnn-apps`` command.
+
+Importing the package trains nothing and reads no data.
+"""
+
+import os
+
+# TensorFlow's C++ start-up notices drown the recipes' own output; users who
+# want them back set TF_CPP_MIN_LOG_LEVEL themselves.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"

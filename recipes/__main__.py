@@ -1,0 +1,7 @@
+"""``python -m recipes`` is ``rnn-apps``: list, run, compare and predict."""
+
+import sys
+
+from rnn_apps import cli
+
+sys.exit(cli.main())

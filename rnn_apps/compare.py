@@ -1,0 +1,221 @@
+"""The side-by-side comparison: per-model results, ``metrics.json`` and ``comparison.md``.
+
+Every recipe collects one `ModelResult` per model (recurrent, CNN and naive
+baselines alike) and hands them to `write_report`, which writes the two
+files of the run-folder contract:
+
+- ``metrics.json``: ``{"recipe", "dataset", "task", "primary_metric",
+  "models": {NAME: {"metrics", "params", "train_seconds",
+  "predict_ms_per_sample", "fast_kernel", ...}}, ...}``;
+- ``comparison.md``: the same numbers as a Markdown table, best model first
+  by the primary metric, with the command that produced them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import platform
+import sys
+
+from rnn_apps import io
+
+LOWER_IS_BETTER = ("loss", "mae", "mse", "rmse", "rse", "wer", "cer", "mape", "pinball")
+
+
+@dataclasses.dataclass
+class ModelResult:
+    """The measured outcome of one model on a recipe's test data.
+
+    Attributes:
+        name: model name as used on the command line (``lstm``, ``cnn``,
+            ``majority``, ...).
+        metrics: test-set metrics, name -> value.
+        params: number of parameters (0 for naive baselines).
+        train_seconds: wall-clock training time.
+        predict_ms_per_sample: median inference time per sample, after a
+            warm-up, on raw inputs.
+        fast_kernel: cuDNN eligibility of the configuration; `None` when
+            the model has no recurrent layer.
+        fast_kernel_reasons: why not, when ``fast_kernel`` is `False`.
+        epochs: epochs run (`None` for models that are not trained).
+        best_epoch: epoch whose weights were kept.
+        model_path: saved ``.keras`` file, relative to the run folder.
+    """
+
+    name: str
+    metrics: dict[str, float]
+    params: int
+    train_seconds: float
+    predict_ms_per_sample: float
+    fast_kernel: bool | None
+    fast_kernel_reasons: list[str] = dataclasses.field(default_factory=list)
+    epochs: int | None = None
+    best_epoch: int | None = None
+    model_path: str | None = None
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data.pop("name")
+        return data
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better.
+
+    >>> higher_is_better("accuracy"), higher_is_better("val_loss"), higher_is_better("rmse")
+    (True, False, False)
+    """
+    return not any(metric == word or metric.endswith("_" + word) for word in LOWER_IS_BETTER)
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the main libraries, for reproducibility."""
+    import keras
+
+    found = {"python": platform.python_version(), "keras": keras.__version__, "backend": keras.config.backend()}
+    for module in ("tensorflow", "numpy", "sklearn"):
+        imported = sys.modules.get(module)
+        if imported is not None:
+            found[module] = getattr(imported, "__version__", "unknown")
+    return found
+
+
+def build_report(
+    recipe: str,
+    dataset: str,
+    task: str,
+    primary_metric: str,
+    results: list[ModelResult],
+    **extra,
+) -> dict:
+    """Assemble the ``metrics.json`` dictionary.
+
+    Args:
+        recipe: recipe name.
+        dataset: data source description.
+        task: the recipe's task (``binary``, ``multiclass``, ...).
+        primary_metric: the metric that ranks models.
+        results: one `ModelResult` per model, baselines included.
+        **extra: more top-level fields (seed, command, sizes, config, ...).
+
+    Returns:
+        The report dictionary, with ``versions`` filled in.
+    """
+    return {
+        "recipe": recipe,
+        "dataset": dataset,
+        "task": task,
+        "primary_metric": primary_metric,
+        "models": {result.name: result.to_dict() for result in results},
+        **extra,
+        "versions": versions(),
+    }
+
+
+def ranked(report: dict) -> list[str]:
+    """Model names, best first by the report's primary metric."""
+    metric = report["primary_metric"]
+    sign = 1 if higher_is_better(metric) else -1
+    return sorted(report["models"], key=lambda name: -sign * report["models"][name]["metrics"][metric])
+
+
+def _format(value, decimals: int = 4) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "n/a"}[value]
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.{decimals}f}"
+    return str(value)
+
+
+def markdown_table(report: dict) -> str:
+    """The comparison as a Markdown table, best model first.
+
+    >>> r = {"primary_metric": "accuracy", "models": {
+    ...     "cnn": {"metrics": {"accuracy": 0.8}, "params": 10, "train_seconds": 1.5,
+    ...             "predict_ms_per_sample": 0.25, "fast_kernel": None},
+    ...     "lstm": {"metrics": {"accuracy": 0.9}, "params": 20, "train_seconds": 3.0,
+    ...              "predict_ms_per_sample": 0.5, "fast_kernel": True}}}
+    >>> print(markdown_table(r))
+    | model | accuracy | params | train s | ms/sample | fast kernel |
+    |---|---|---|---|---|---|
+    | lstm | 0.9000 | 20 | 3.0 | 0.500 | yes |
+    | cnn | 0.8000 | 10 | 1.5 | 0.250 | n/a |
+    """
+    primary = report["primary_metric"]
+    names = ranked(report)
+    metric_names = [primary]
+    for name in names:
+        for metric in report["models"][name]["metrics"]:
+            if metric not in metric_names:
+                metric_names.append(metric)
+    header = ["model", *metric_names, "params", "train s", "ms/sample", "fast kernel"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name in names:
+        entry = report["models"][name]
+        cells = [name]
+        cells += [_format(entry["metrics"].get(metric)) for metric in metric_names]
+        cells += [
+            _format(entry["params"]),
+            _format(float(entry["train_seconds"]), 1),
+            _format(float(entry["predict_ms_per_sample"]), 3),
+            _format(entry["fast_kernel"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def comparison_markdown(report: dict) -> str:
+    """The full ``comparison.md`` text: heading, table, notes, command."""
+    sizes = report.get("sizes")
+    lines = [
+        f"# {report['recipe']}: {report['task']} on {report['dataset']}",
+        "",
+        f"Test-set results, best first by **{report['primary_metric']}**.",
+        "",
+        markdown_table(report),
+        "",
+    ]
+    if sizes:
+        lines.append("Rows: " + ", ".join(f"{part} {count:,}" for part, count in sizes.items()) + ".")
+    lines.append(
+        "`train s` is wall-clock training time, `ms/sample` the median inference time per sample "
+        "on raw inputs after a warm-up; `fast kernel` says whether a recurrent configuration can "
+        "use the fused cuDNN kernel on a GPU (n/a: no recurrent layer)."
+    )
+    reasons = {
+        name: entry.get("fast_kernel_reasons")
+        for name, entry in report["models"].items()
+        if entry.get("fast_kernel_reasons")
+    }
+    for name, why in reasons.items():
+        lines.append(f"- {name}: not eligible: {'; '.join(why)}")
+    if report.get("command"):
+        lines += ["", "Command:", "", f"    {report['command']}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(output_dir: str | os.PathLike, report: dict) -> pathlib.Path:
+    """Write ``metrics.json`` and ``comparison.md`` into ``output_dir`` atomically.
+
+    Returns:
+        The path of ``comparison.md``.
+    """
+    output_dir = pathlib.Path(output_dir)
+    io.write_json(output_dir / "metrics.json", report)
+    return io.write_text(output_dir / "comparison.md", comparison_markdown(report))
+
+
+def summary_line(result: ModelResult, primary_metric: str) -> str:
+    """One line per model after training, for the console."""
+    value = result.metrics.get(primary_metric)
+    shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+    kernel = _format(result.fast_kernel)
+    return (
+        f"{result.name:>12}: {primary_metric} {shown} | params {result.params:,} | "
+        f"train {result.train_seconds:.1f} s | {result.predict_ms_per_sample:.3f} ms/sample | "
+        f"fast kernel {kernel}"
+    )

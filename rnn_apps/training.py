@@ -1,0 +1,164 @@
+"""Training and timing: seeding, fit with early stopping, prediction speed.
+
+`fit` wraps `keras.Model.fit` with the callbacks every recipe wants (early
+stopping on the validation loss with the best weights restored, a
+best-model checkpoint, a CSV log) and measures the wall-clock training time.
+`time_predict` measures milliseconds per sample after a warm-up call, as the
+median of several repetitions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import statistics
+import time
+import warnings
+
+import keras
+import numpy as np
+
+from rnn_apps import errors
+
+
+def set_seed(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and the backend; make TensorFlow ops deterministic.
+
+    Args:
+        seed: non-negative int.
+        deterministic: with the TensorFlow backend, also turn on op
+            determinism so two runs on a CPU give the same numbers.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise errors.expected("a non-negative integer", seed, name="seed")
+    keras.utils.set_random_seed(seed)
+    if deterministic and keras.config.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+@dataclasses.dataclass
+class FitResult:
+    """What one training run produced.
+
+    Attributes:
+        history: per-epoch metric lists, as in ``History.history``.
+        train_seconds: wall-clock seconds spent in ``fit``.
+        epochs_run: epochs completed (early stopping may end sooner).
+        best_epoch: 1-based epoch whose weights were kept.
+    """
+
+    history: dict[str, list[float]]
+    train_seconds: float
+    epochs_run: int
+    best_epoch: int
+
+
+def fit(
+    model: keras.Model,
+    train,
+    validation,
+    *,
+    epochs: int,
+    output_dir: str | os.PathLike,
+    name: str,
+    patience: int = 3,
+    monitor: str = "val_loss",
+    verbose: int | str = "auto",
+    callbacks=(),
+) -> FitResult:
+    """Train ``model`` with early stopping, a checkpoint and a CSV log.
+
+    Args:
+        model: a compiled model.
+        train: training data (a `tf.data.Dataset` or anything ``fit`` takes).
+        validation: validation data, used for early stopping.
+        epochs: positive int, most epochs to run.
+        output_dir: run folder; writes ``logs/{name}.csv`` and
+            ``checkpoints/{name}.keras`` (best epoch by ``monitor``).
+        name: model name used in file names.
+        patience: epochs without improvement before stopping.
+        monitor: quantity to watch; ``val_*`` metrics are minimized if they
+            are losses and maximized otherwise.
+        verbose: passed to ``fit`` (Keras's own progress bar by default).
+        callbacks: extra callbacks.
+
+    Returns:
+        A `FitResult`. The model keeps the weights of its best epoch.
+    """
+    errors.check_positive(epochs, "epochs")
+    output_dir = pathlib.Path(output_dir)
+    (output_dir / "logs").mkdir(parents=True, exist_ok=True)
+    (output_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    mode = "min" if monitor.endswith("loss") else "max"
+    stop = keras.callbacks.EarlyStopping(
+        monitor=monitor, mode=mode, patience=patience, restore_best_weights=True
+    )
+    all_callbacks = [
+        stop,
+        keras.callbacks.ModelCheckpoint(
+            output_dir / "checkpoints" / f"{name}.keras",
+            monitor=monitor,
+            mode=mode,
+            save_best_only=True,
+        ),
+        keras.callbacks.CSVLogger(output_dir / "logs" / f"{name}.csv"),
+        *callbacks,
+    ]
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        # Bucketed datasets have no known length until the first epoch ends;
+        # Keras warns about that, though nothing is wrong.
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        history = model.fit(
+            train,
+            validation_data=validation,
+            epochs=epochs,
+            callbacks=all_callbacks,
+            verbose=verbose,
+            shuffle=False,  # datasets shuffle themselves
+        )
+    seconds = time.perf_counter() - start
+    values = history.history.get(monitor, [])
+    best = (int(np.argmin(values)) if mode == "min" else int(np.argmax(values))) + 1 if values else 0
+    return FitResult(
+        history={key: [float(v) for v in vals] for key, vals in history.history.items()},
+        train_seconds=seconds,
+        epochs_run=len(history.epoch),
+        best_epoch=best,
+    )
+
+
+def time_predict(predict, inputs, batch_size: int = 256, repeats: int = 3) -> float:
+    """Median milliseconds per sample of ``predict`` over ``inputs``.
+
+    The first call warms up (tracing, compilation) and is not timed. The
+    inputs are cut into batches of ``batch_size`` as a serving loop would.
+
+    Args:
+        predict: callable taking one batch (a slice of ``inputs``).
+        inputs: array-like (or list) of samples.
+        batch_size: samples per call.
+        repeats: timed passes over ``inputs``; the median is reported.
+
+    Returns:
+        Milliseconds per sample.
+
+    >>> ms = time_predict(lambda batch: [x * 2 for x in batch], list(range(10)), 4)
+    >>> ms >= 0
+    True
+    """
+    count = len(inputs)
+    if count == 0:
+        raise errors.expected("at least one sample to time", "none")
+    batches = [inputs[i : i + batch_size] for i in range(0, count, batch_size)]
+    predict(batches[0])
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for batch in batches:
+            predict(batch)
+        timings.append(time.perf_counter() - start)
+    return 1000.0 * statistics.median(timings) / count

@@ -1,0 +1,32 @@
+"""Shared test settings: quiet TensorFlow, bundled-sample paths, small fixtures."""
+
+import os
+import pathlib
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import pytest  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("RNN_APPS_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow; set RNN_APPS_SLOW=1 to run")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def review_csv(tmp_path):
+    """A small two-class CSV with clearly separable texts."""
+    rows = ["text,label"]
+    good = ["a great product", "works well and i love it", "excellent value, very happy"]
+    bad = ["a terrible product", "broke after a day, awful", "very poor and disappointing"]
+    for i in range(10):
+        rows += [f'"{good[i % 3]} {i}",pos', f'"{bad[i % 3]} {i}",neg']
+    path = tmp_path / "reviews.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
