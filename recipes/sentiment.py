@@ -1,7 +1,7 @@
 """
 Title: Sentiment analysis: recurrent networks against a sentence CNN
-Description: Classify the sentiment of raw text with SimpleRNN, LSTM and GRU encoders, a Kim-style CNN and a majority-class baseline.
-Data: bundled Amazon review snippets (default); `imdb_reviews` via tensorflow-datasets; aclImdb-style folders; CSV/TSV; rt-polarity files.
+Description: Label raw text with SimpleRNN, LSTM and GRU encoders against a sentence CNN and a majority baseline.
+Data: bundled Amazon review snippets; imdb_reviews (tensorflow-datasets); aclImdb folders; CSV/TSV; rt-polarity.
 Run: python -m recipes.sentiment [--quick] [--data SOURCE] [--model all] [--bidirectional]
 """
 
@@ -48,6 +48,7 @@ DEFAULTS = dict(
     vocabulary_size=20000,
     sequence_length=300,
     embedding_dim=128,
+    embedding_dropout=0.0,
 )
 QUICK = dict(epochs=2, units=32, embedding_dim=32)
 
@@ -66,12 +67,19 @@ def add_arguments(parser):
     group.add_argument("--vocabulary-size", type=cli.positive_int, default=None, help="most frequent words kept")
     group.add_argument("--sequence-length", type=cli.positive_int, default=None, help="tokens kept per text")
     group.add_argument("--embedding-dim", type=cli.positive_int, default=None, help="word-vector width")
+    group.add_argument("--embedding-dropout", type=cli.fraction, default=None, help="dropout on word vectors")
     group.add_argument("--dropout", type=cli.fraction, default=0.2, help="input dropout of the encoder")
     group.add_argument(
         "--recurrent-dropout",
         type=cli.fraction,
         default=0.0,
         help="state dropout; above 0 rules out the fused cuDNN kernel",
+    )
+    group.add_argument(
+        "--monitor",
+        choices=("val_loss", "val_accuracy"),
+        default="val_accuracy",
+        help="validation quantity that early stopping and the checkpoint follow",
     )
     group.add_argument("--validation-fraction", type=cli.fraction, default=0.1, help="of the training rows")
     group.add_argument(
@@ -154,6 +162,7 @@ def train_model(name, data, vectorizer, sequence_length, args):
         num_classes=data.num_classes,
         vocabulary_size=vectorizer.vocabulary_size(),
         embedding_dim=args.embedding_dim,
+        embedding_dropout=args.embedding_dropout,
     )
     models.compile_classifier(core, data.num_classes, args.learning_rate)
     # The CNN cannot mask padding, so it trains on the fixed length the saved
@@ -173,6 +182,7 @@ def train_model(name, data, vectorizer, sequence_length, args):
         output_dir=args.output_dir,
         name=name,
         patience=args.patience,
+        monitor=args.monitor,
         verbose=args.verbose,
     )
     model = text.string_model(vectorizer, core, sequence_length, name=name)
@@ -222,9 +232,7 @@ def majority_baseline(data):
 def predict_probabilities(model, texts, batch_size: int = 256) -> np.ndarray:
     """Class probabilities of a saved string model for a list of texts."""
     texts = np.asarray(list(texts), dtype=object)
-    return np.concatenate(
-        [model.predict_on_batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
-    )
+    return np.concatenate([model.predict_on_batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
 
 
 def run(args) -> dict:
@@ -255,9 +263,7 @@ def run(args) -> dict:
         sizes=data.sizes(),
         seed=args.seed,
         config={
-            key: value
-            for key, value in vars(args).items()
-            if key not in ("data", "output_dir", "verbose", "command")
+            key: value for key, value in vars(args).items() if key not in ("data", "output_dir", "verbose", "command")
         }
         | {"sequence_length": sequence_length},
         command=args.command,

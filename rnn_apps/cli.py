@@ -262,6 +262,16 @@ def _predict(args) -> int:
     return 0
 
 
+def predict_parser() -> ArgumentParser:
+    """Parser of ``rnn-apps predict``; inputs may come before or after flags."""
+    parser = ArgumentParser(prog="rnn-apps predict", description="Predict with a saved model on raw inputs.")
+    parser.add_argument("recipe", choices=RECIPES)
+    parser.add_argument("--model", required=True, help="path of a saved .keras model")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="one line per input")
+    parser.add_argument("inputs", nargs="*", help="raw inputs (texts, file paths)")
+    return parser
+
+
 def main(argv=None) -> int:
     """Entry point of the ``rnn-apps`` command."""
     parser = ArgumentParser(prog="rnn-apps", description="Recurrent-network applications in Keras 3.")
@@ -270,16 +280,13 @@ def main(argv=None) -> int:
     # run and compare are parsed by _recipe_command; these entries give --help its listing.
     commands.add_parser("run", help="run one recipe: rnn-apps run RECIPE [recipe flags]")
     commands.add_parser("compare", help="train every model of a recipe and compare: compare (RECIPE | --all) [flags]")
-    predict = commands.add_parser("predict", help="predict with a saved model on raw inputs")
-    predict.add_argument("recipe", choices=RECIPES)
-    predict.add_argument("--model", required=True, help="path of a saved .keras model")
-    predict.add_argument("--format", choices=("text", "json"), default="text")
-    predict.add_argument("inputs", nargs="*", help="raw inputs (texts, file paths)")
-    predict.set_defaults(handler=_predict)
+    commands.add_parser("predict", help="predict on raw inputs: predict RECIPE --model PATH INPUT...")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] in (["run"], ["compare"]):
             return _recipe_command(argv[0], argv[1:])
+        if argv[:1] == ["predict"]:
+            return _predict(predict_parser().parse_intermixed_args(argv[1:]))
         args = parser.parse_args(argv)
         return args.handler(args)
     except errors.InputError as error:

@@ -124,9 +124,7 @@ def encoder(
         branches = []
         for width in kernel_sizes:
             errors.check_positive(width, "kernel_sizes")
-            branch = keras.layers.Conv1D(
-                filters, width, activation=activation, name=f"{name}_conv{width}"
-            )(inputs)
+            branch = keras.layers.Conv1D(filters, width, activation=activation, name=f"{name}_conv{width}")(inputs)
             branches.append(_pool(branch, pooling, name=f"{name}_pool{width}"))
         x = branches[0] if len(branches) == 1 else keras.layers.Concatenate(name=f"{name}_concat")(branches)
         if dropout:

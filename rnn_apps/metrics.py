@@ -20,7 +20,10 @@ def classification_metrics(labels, predictions, num_classes: int) -> dict[str, f
     predictions = np.asarray(predictions)
     average = "binary" if num_classes == 2 else "macro"
     precision, recall, f1, _ = sk_metrics.precision_recall_fscore_support(
-        labels, predictions, average=average, labels=None if num_classes == 2 else list(range(num_classes)),
+        labels,
+        predictions,
+        average=average,
+        labels=None if num_classes == 2 else list(range(num_classes)),
         zero_division=0,
     )
     return {

@@ -101,6 +101,7 @@ def sequence_classifier(
     num_classes: int,
     vocabulary_size: int,
     embedding_dim: int = 128,
+    embedding_dropout: float = 0.0,
     head_dropout: float = 0.5,
     hidden_units: int = 0,
     name: str | None = None,
@@ -119,6 +120,9 @@ def sequence_classifier(
         vocabulary_size: size of the token vocabulary, padding and
             out-of-vocabulary ids included.
         embedding_dim: width of the learned word vectors.
+        embedding_dropout: rate of `SpatialDropout1D` on the word vectors
+            (drops whole vector channels), the main guard against
+            overfitting small text sets.
         head_dropout: dropout on the encoder features before the head.
         hidden_units: optional hidden layer in the head.
         name: model name; defaults to ``config.model``.
@@ -130,13 +134,14 @@ def sequence_classifier(
     errors.check_positive(vocabulary_size, "vocabulary_size")
     errors.check_positive(embedding_dim, "embedding_dim")
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(
-        vocabulary_size, embedding_dim, mask_zero=config.is_recurrent, name="embedding"
-    )(token_ids)
-    features = config(x)
-    outputs = heads.classification_head(
-        features, num_classes, hidden_units=hidden_units, dropout=head_dropout
+    x = keras.layers.Embedding(vocabulary_size, embedding_dim, mask_zero=config.is_recurrent, name="embedding")(
+        token_ids
     )
+    if embedding_dropout:
+        errors.check_fraction(embedding_dropout, "embedding_dropout")
+        x = keras.layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout")(x)
+    features = config(x)
+    outputs = heads.classification_head(features, num_classes, hidden_units=hidden_units, dropout=head_dropout)
     return keras.Model(token_ids, outputs, name=name or config.model)
 
 
@@ -175,9 +180,7 @@ def feature_sequence_classifier(
     if mask_value is not None and config.is_recurrent:
         x = keras.layers.Masking(mask_value=mask_value, name="masking")(x)
     features = config(x)
-    outputs = heads.classification_head(
-        features, num_classes, hidden_units=hidden_units, dropout=head_dropout
-    )
+    outputs = heads.classification_head(features, num_classes, hidden_units=hidden_units, dropout=head_dropout)
     return keras.Model(inputs, outputs, name=name or config.model)
 
 

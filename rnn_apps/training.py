@@ -93,9 +93,7 @@ def fit(
     (output_dir / "logs").mkdir(parents=True, exist_ok=True)
     (output_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     mode = "min" if monitor.endswith("loss") else "max"
-    stop = keras.callbacks.EarlyStopping(
-        monitor=monitor, mode=mode, patience=patience, restore_best_weights=True
-    )
+    stop = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
     all_callbacks = [
         stop,
         keras.callbacks.ModelCheckpoint(

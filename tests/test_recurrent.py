@@ -46,8 +46,11 @@ def test_encoder_respects_right_padding_mask():
 
 
 def test_unknown_cell_message_names_expected_and_received():
-    with pytest.raises(errors.InputError, match=r"Expected cell to be one of \['simple_rnn', 'lstm', 'gru'\]. "
-                       r"Received: cell='lsmt'"):
+    with pytest.raises(
+        errors.InputError,
+        match=r"Expected cell to be one of \['simple_rnn', 'lstm', 'gru'\]. "
+        r"Received: cell='lsmt'",
+    ):
         recurrent.encoder(keras.Input(shape=(None, 2)), cell="lsmt")
 
 

@@ -30,8 +30,19 @@ OUTPUT = pathlib.Path(__file__).with_name("amazon_review_snippets.csv")
 
 def download(folder: pathlib.Path) -> pathlib.Path:
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-         f"vaderSentiment=={VERSION}", "-d", str(folder), "-q"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            f"vaderSentiment=={VERSION}",
+            "-d",
+            str(folder),
+            "-q",
+        ],
         check=True,
     )
     return next(folder.glob("vaderSentiment-*.tar.gz"))

@@ -22,9 +22,7 @@ class SplitIndices:
 def _split(indices, labels, fraction, seed, stratify, part):
     strata = labels[indices] if stratify else None
     try:
-        return model_selection.train_test_split(
-            indices, test_size=fraction, random_state=seed, stratify=strata
-        )
+        return model_selection.train_test_split(indices, test_size=fraction, random_state=seed, stratify=strata)
     except ValueError as error:
         raise errors.InputError(
             f"Expected enough rows of every class to hold out a {part} part "

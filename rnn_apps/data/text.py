@@ -71,9 +71,7 @@ def _encode_labels(values, column: str) -> tuple[np.ndarray, list[str]]:
     if pd.api.types.is_numeric_dtype(values):
         if not np.all(np.equal(np.mod(values, 1), 0)):
             sample = sorted(set(values))[:5]
-            raise errors.expected(
-                f"whole-number class labels in column {column!r}", f"values such as {sample}"
-            )
+            raise errors.expected(f"whole-number class labels in column {column!r}", f"values such as {sample}")
         values = values.astype("int64")
     classes = sorted(set(values))
     index = {value: i for i, value in enumerate(classes)}
@@ -219,9 +217,7 @@ def load_text_classification(
         elif suffix in TABLE_SUFFIXES:
             texts, labels, class_names = _read_table(path, text_column, label_column)
         else:
-            raise errors.expected(
-                "a .csv or .tsv file, rt-polarity.pos/.neg, or a folder", path.name, name="--data"
-            )
+            raise errors.expected("a .csv or .tsv file, rt-polarity.pos/.neg, or a folder", path.name, name="--data")
         name = path.name
     elif path.is_dir():
         name = path.name

@@ -1,0 +1,121 @@
+"""The sentiment recipe end to end on the bundled sample, in quick mode."""
+
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from conftest import REPO
+
+from recipes import sentiment
+from rnn_apps import compare
+
+MODELS = {"simple_rnn", "lstm", "gru", "cnn", "majority"}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    output = tmp_path_factory.mktemp("sentiment")
+    report = sentiment.main(["--quick", "--output-dir", str(output), "--verbose", "0"])
+    return output, report
+
+
+def test_metrics_json_follows_the_contract(quick_run):
+    output, report = quick_run
+    on_disk = json.loads((output / "metrics.json").read_text())
+    assert on_disk == json.loads(json.dumps(report))
+    assert on_disk["recipe"] == "sentiment" and on_disk["primary_metric"] == "accuracy"
+    assert on_disk["task"] == "binary" and on_disk["dataset"] == "amazon_review_snippets.csv"
+    assert set(on_disk["models"]) == MODELS
+    for name, entry in on_disk["models"].items():
+        assert {"accuracy", "f1"} <= set(entry["metrics"]), name
+        assert 0.0 <= entry["metrics"]["accuracy"] <= 1.0
+        assert isinstance(entry["params"], int)
+        assert isinstance(entry["train_seconds"], float) and entry["train_seconds"] >= 0
+        assert isinstance(entry["predict_ms_per_sample"], float) and entry["predict_ms_per_sample"] >= 0
+        assert "fast_kernel" in entry
+    kernels = {name: entry["fast_kernel"] for name, entry in on_disk["models"].items()}
+    assert kernels == {"simple_rnn": False, "lstm": True, "gru": True, "cnn": None, "majority": None}
+    assert on_disk["models"]["majority"]["params"] == 0
+    assert on_disk["seed"] == 42 and on_disk["versions"]["keras"] == keras.__version__
+
+
+def test_models_learn_something(quick_run):
+    _, report = quick_run
+    accuracy = {name: entry["metrics"]["accuracy"] for name, entry in report["models"].items()}
+    best_trained = max(accuracy[name] for name in MODELS - {"majority"})
+    assert best_trained > accuracy["majority"] + 0.05, accuracy
+
+
+def test_artifacts_are_written(quick_run):
+    output, report = quick_run
+    for name in MODELS - {"majority"}:
+        assert (output / "models" / f"{name}.keras").is_file()
+        assert (output / "logs" / f"{name}.csv").read_text().startswith("epoch,")
+        assert (output / "checkpoints" / f"{name}.keras").is_file()
+    for image in ("learning_curves.png", "confusion_matrices.png"):
+        assert (output / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = (output / "comparison.md").read_text()
+    assert compare.markdown_table(report) in table
+    assert "python -m recipes.sentiment --quick" in table
+    assert not list(output.rglob(".*.tmp*")), "temporary files left behind"
+
+
+def test_saved_model_gives_the_same_predictions_in_a_fresh_process(quick_run):
+    output, report = quick_run
+    model_path = output / "models" / "lstm.keras"
+    texts = ["this camera is wonderful and easy to use", "the battery died and support was useless", ""]
+    here = keras.models.load_model(model_path).predict_on_batch(np.array(texts, dtype=object)).reshape(-1)
+    script = (
+        "import sys, json, keras, numpy as np;"
+        "m = keras.models.load_model(sys.argv[1]);"
+        "print(json.dumps(m.predict_on_batch(np.array(sys.argv[2:], dtype=object)).reshape(-1).tolist()))"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", script, str(model_path), *texts], capture_output=True, text=True, check=True
+    )
+    np.testing.assert_allclose(np.array(json.loads(fresh.stdout.strip().splitlines()[-1])), here, atol=1e-6)
+
+
+def test_rnn_apps_predict_in_a_fresh_process(quick_run):
+    output, _ = quick_run
+    model_path = output / "models" / "gru.keras"
+    texts = ["great lens, sharp pictures", "awful, it broke"]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rnn_apps.cli",
+            "predict",
+            "sentiment",
+            "--model",
+            str(model_path),
+            "--format",
+            "json",
+            *texts,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert [row["text"] for row in rows] == texts
+    expected = sentiment.predict(model_path, texts)
+    assert [row["label"] for row in rows] == [row["label"] for row in expected]
+    for row, want in zip(rows, expected):
+        assert row["label"] in ("neg", "pos") and 0.5 <= row["probability"] <= 1.0
+        assert row["probability"] == pytest.approx(want["probability"], abs=1e-4)
+
+
+def test_test_metrics_are_those_of_the_saved_model(quick_run):
+    output, report = quick_run
+    data = sentiment.load_data(
+        sentiment.cli.resolve_defaults(sentiment, sentiment.cli.recipe_parser(sentiment).parse_args(["--quick"]))
+    )
+    texts, labels = data.test
+    predicted = [row["label"] for row in sentiment.predict(output / "models" / "cnn.keras", texts)]
+    accuracy = np.mean([p == data.class_names[y] for p, y in zip(predicted, labels)])
+    assert accuracy == pytest.approx(report["models"]["cnn"]["metrics"]["accuracy"], abs=1e-9)
