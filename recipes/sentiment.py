@@ -48,9 +48,9 @@ DEFAULTS = dict(
     vocabulary_size=20000,
     sequence_length=300,
     embedding_dim=128,
-    embedding_dropout=0.0,
+    embedding_dropout=0.5,
 )
-QUICK = dict(epochs=2, units=32, embedding_dim=32)
+QUICK = dict(epochs=2, units=32, embedding_dim=32, embedding_dropout=0.0)
 
 
 def add_arguments(parser):
@@ -78,7 +78,7 @@ def add_arguments(parser):
     group.add_argument(
         "--monitor",
         choices=("val_loss", "val_accuracy"),
-        default="val_accuracy",
+        default="val_loss",
         help="validation quantity that early stopping and the checkpoint follow",
     )
     group.add_argument("--validation-fraction", type=cli.fraction, default=0.1, help="of the training rows")

@@ -280,7 +280,7 @@ def make_vectorizer(
     returns ragged ids, so each batch can be padded to its own longest text.
 
     >>> v = make_vectorizer(["a good film", "a bad film"], vocabulary_size=10)
-    >>> v.get_vocabulary()[:3]
+    >>> [str(word) for word in v.get_vocabulary()[:3]]
     ['', '[UNK]', 'film']
     """
     errors.check_positive(vocabulary_size, "vocabulary_size")
