@@ -35,7 +35,7 @@ import sys
 
 import numpy as np
 
-from rnn_apps import cli, compare, errors, heads, io, metrics, models, paths, plots, recurrent, training
+from rnn_apps import baselines, cli, compare, errors, heads, io, metrics, models, paths, plots, training
 from rnn_apps.data import text
 
 NAME = "sentiment"
@@ -192,41 +192,17 @@ def train_model(name, data, vectorizer, sequence_length, args):
     test_texts, test_labels = data.test
     probabilities = predict_probabilities(model, test_texts, args.batch_size)
     predicted = heads.probabilities_to_labels(probabilities, data.num_classes)
-    kernel = recurrent.kernel_report(core)
-    result = compare.ModelResult(
-        name=name,
-        metrics=metrics.classification_metrics(test_labels, predicted, data.num_classes),
-        params=int(core.count_params()),
-        train_seconds=round(fitted.train_seconds, 3),
-        predict_ms_per_sample=round(
-            training.time_predict(lambda batch: model.predict_on_batch(np.asarray(batch)), test_texts[:512]), 4
-        ),
-        fast_kernel=kernel.eligible,
-        fast_kernel_reasons=list(kernel.reasons),
-        epochs=fitted.epochs_run,
-        best_epoch=fitted.best_epoch,
-        model_path=str(model_path.relative_to(args.output_dir)),
+    result = compare.trained_result(
+        name,
+        core,
+        fitted,
+        metrics.classification_metrics(test_labels, predicted, data.num_classes),
+        predict_batch=lambda batch: model.predict_on_batch(np.asarray(batch)),
+        timing_inputs=test_texts[:512],
+        output_dir=args.output_dir,
+        model_path=model_path,
     )
     return result, fitted.history, metrics.confusion_matrix(test_labels, predicted, data.num_classes)
-
-
-def majority_baseline(data):
-    """Always predict the most frequent training class."""
-    counts = np.bincount(data.train[1], minlength=data.num_classes)
-    majority = int(counts.argmax())
-    test_texts, test_labels = data.test
-    predicted = np.full(len(test_labels), majority)
-    result = compare.ModelResult(
-        name="majority",
-        metrics=metrics.classification_metrics(test_labels, predicted, data.num_classes),
-        params=0,
-        train_seconds=0.0,
-        predict_ms_per_sample=round(
-            training.time_predict(lambda batch: np.full(len(batch), majority), test_texts[:512]), 6
-        ),
-        fast_kernel=None,
-    )
-    return result, metrics.confusion_matrix(test_labels, predicted, data.num_classes)
 
 
 def predict_probabilities(model, texts, batch_size: int = 256) -> np.ndarray:
@@ -249,7 +225,9 @@ def run(args) -> dict:
         results.append(result)
         histories[name], matrices[name] = history, matrix
         print(compare.summary_line(result, "accuracy"))
-    baseline, matrices["majority"] = majority_baseline(data)
+    baseline, matrices["majority"] = baselines.majority_class(
+        data.train[1], data.test[1], data.num_classes, data.test[0]
+    )
     results.append(baseline)
     print(compare.summary_line(baseline, "accuracy"))
 
@@ -268,10 +246,8 @@ def run(args) -> dict:
         | {"sequence_length": sequence_length},
         command=args.command,
     )
-    plots.learning_curves(histories, f"{args.output_dir}/learning_curves.png")
     plots.confusion_matrices(matrices, data.class_names, f"{args.output_dir}/confusion_matrices.png")
-    path = compare.write_report(args.output_dir, report)
-    print(path.read_text())
+    compare.publish(args.output_dir, report, histories)
     return report
 
 

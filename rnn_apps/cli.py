@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import json
 import os
 import pathlib
@@ -26,8 +27,15 @@ import sys
 
 from rnn_apps import errors
 
-RECIPES = ("sentiment",)
-"""Recipe modules under ``recipes/``, in the order ``--all`` runs them."""
+ALL_RECIPES = ("sentiment", "text_analysis", "speech", "translation", "video", "stocks")
+
+
+def _available(names) -> tuple[str, ...]:
+    return tuple(name for name in names if importlib.util.find_spec(f"recipes.{name}") is not None)
+
+
+RECIPES = _available(ALL_RECIPES)
+"""Recipe modules present under ``recipes/``, in the order ``--all`` runs them."""
 
 MODEL_CHOICES = ("simple_rnn", "lstm", "gru", "cnn")
 
@@ -92,19 +100,19 @@ def fraction(text: str) -> float:
     return value
 
 
-def model_list(text: str) -> list[str]:
+def model_list(text: str, choices=MODEL_CHOICES) -> list[str]:
     """Parse ``--model``: ``all`` or a comma-separated list of model names.
 
     >>> model_list("lstm,cnn")
     ['lstm', 'cnn']
     """
     if text == "all":
-        return list(MODEL_CHOICES)
+        return list(choices)
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in MODEL_CHOICES]
+    unknown = [name for name in names if name not in choices]
     if not names or unknown:
         raise argparse.ArgumentTypeError(
-            f"expected 'all' or a comma-separated list of {list(MODEL_CHOICES)}, received {text!r}"
+            f"expected 'all' or a comma-separated list of {list(choices)}, received {text!r}"
         )
     return list(dict.fromkeys(names))
 
@@ -124,9 +132,11 @@ def recipe_parser(module, prog: str | None = None) -> ArgumentParser:
     """The argument parser of one recipe: the common flags plus its own.
 
     Flags whose default depends on ``--quick`` default to `None` here and
-    are filled in by `resolve_defaults`.
+    are filled in by `resolve_defaults`. A recipe with other trainable
+    models than the shared four lists them in its ``MODEL_CHOICES``.
     """
     name = module.NAME
+    choices = tuple(getattr(module, "MODEL_CHOICES", MODEL_CHOICES))
     parser = ArgumentParser(
         prog=prog or f"python -m recipes.{name}",
         description=_summary(module),
@@ -140,9 +150,9 @@ def recipe_parser(module, prog: str | None = None) -> ArgumentParser:
     )
     common.add_argument(
         "--model",
-        type=model_list,
-        default=list(MODEL_CHOICES),
-        metavar="{all,simple_rnn,lstm,gru,cnn}",
+        type=lambda text: model_list(text, choices),
+        default=list(choices),
+        metavar="{all," + ",".join(choices) + "}",
         help="models to train: 'all' or a comma-separated list; naive baselines always run",
     )
     common.add_argument("--bidirectional", action="store_true", help="read sequences in both directions")

@@ -219,3 +219,75 @@ def summary_line(result: ModelResult, primary_metric: str) -> str:
         f"train {result.train_seconds:.1f} s | {result.predict_ms_per_sample:.3f} ms/sample | "
         f"fast kernel {kernel}"
     )
+
+
+def trained_result(
+    name: str,
+    core_model,
+    fitted,
+    test_metrics: dict[str, float],
+    predict_batch,
+    timing_inputs,
+    output_dir: str | os.PathLike,
+    model_path: str | os.PathLike | None = None,
+    mask_padding: str = "right",
+) -> ModelResult:
+    """A `ModelResult` for a trained Keras model.
+
+    Args:
+        name: model name.
+        core_model: the trained model (its parameters are counted and its
+            recurrent layers checked for fused-kernel eligibility).
+        fitted: the `rnn_apps.training.FitResult` of its training.
+        test_metrics: metrics already computed on the test set.
+        predict_batch: callable taking one batch of raw inputs (what a
+            user of the saved model passes), used for timing.
+        timing_inputs: raw inputs to time on (a few hundred are plenty).
+        output_dir: the run folder (``model_path`` is stored relative to it).
+        model_path: the saved ``.keras`` file, if any.
+        mask_padding: how inputs are padded, for the eligibility check.
+
+    Returns:
+        The `ModelResult`.
+    """
+    from rnn_apps import recurrent, training
+
+    kernel = recurrent.kernel_report(core_model, mask_padding=mask_padding)
+    relative = None
+    if model_path is not None:
+        relative = os.path.relpath(model_path, output_dir)
+    return ModelResult(
+        name=name,
+        metrics=test_metrics,
+        params=int(core_model.count_params()),
+        train_seconds=round(fitted.train_seconds, 3),
+        predict_ms_per_sample=round(training.time_predict(predict_batch, timing_inputs), 4),
+        fast_kernel=kernel.eligible,
+        fast_kernel_reasons=list(kernel.reasons),
+        epochs=fitted.epochs_run,
+        best_epoch=fitted.best_epoch,
+        model_path=relative,
+    )
+
+
+def publish(output_dir: str | os.PathLike, report: dict, histories: dict | None = None, metric: str = "accuracy"):
+    """Write the learning curves, ``metrics.json`` and ``comparison.md``; print the table.
+
+    Args:
+        output_dir: the run folder.
+        report: from `build_report`.
+        histories: model name -> ``History.history`` for the learning-curve
+            PNG (skipped when empty).
+        metric: the Keras metric drawn beside the loss.
+
+    Returns:
+        The path of ``comparison.md``.
+    """
+    from rnn_apps import plots
+
+    output_dir = pathlib.Path(output_dir)
+    if histories:
+        plots.learning_curves(histories, output_dir / "learning_curves.png", metric=metric)
+    path = write_report(output_dir, report)
+    print(path.read_text())
+    return path
