@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import json
 import os
 import pathlib
@@ -31,7 +30,10 @@ ALL_RECIPES = ("sentiment", "text_analysis", "speech", "translation", "video", "
 
 
 def _available(names) -> tuple[str, ...]:
-    return tuple(name for name in names if importlib.util.find_spec(f"recipes.{name}") is not None)
+    import recipes
+
+    folder = pathlib.Path(recipes.__file__).parent
+    return tuple(name for name in names if (folder / f"{name}.py").is_file())
 
 
 RECIPES = _available(ALL_RECIPES)
@@ -103,8 +105,9 @@ def fraction(text: str) -> float:
 def model_list(text: str, choices=MODEL_CHOICES) -> list[str]:
     """Parse ``--model``: ``all`` or a comma-separated list of model names.
 
-    >>> model_list("lstm,cnn")
-    ['lstm', 'cnn']
+    Examples:
+        >>> model_list("lstm,cnn")
+        ['lstm', 'cnn']
     """
     if text == "all":
         return list(choices)
