@@ -24,9 +24,10 @@ def majority_class(train_labels, test_labels, num_classes: int, test_inputs=None
     Returns:
         ``(ModelResult, confusion_matrix)``.
 
-    >>> result, matrix = majority_class([0, 1, 1], [1, 0, 1, 1], 2)
-    >>> result.metrics["accuracy"], matrix.tolist()
-    (0.75, [[0, 1], [0, 3]])
+    Examples:
+        >>> result, matrix = majority_class([0, 1, 1], [1, 0, 1, 1], 2)
+        >>> result.metrics["accuracy"], matrix.tolist()
+        (0.75, [[0, 1], [0, 3]])
     """
     counts = np.bincount(np.asarray(train_labels), minlength=num_classes)
     majority = int(counts.argmax())

@@ -64,8 +64,9 @@ class ModelResult:
 def higher_is_better(metric: str) -> bool:
     """Whether a larger value of ``metric`` is better.
 
-    >>> higher_is_better("accuracy"), higher_is_better("val_loss"), higher_is_better("rmse")
-    (True, False, False)
+    Examples:
+        >>> higher_is_better("accuracy"), higher_is_better("val_loss"), higher_is_better("rmse")
+        (True, False, False)
     """
     return not any(metric == word or metric.endswith("_" + word) for word in LOWER_IS_BETTER)
 
@@ -134,16 +135,17 @@ def _format(value, decimals: int = 4) -> str:
 def markdown_table(report: dict) -> str:
     """The comparison as a Markdown table, best model first.
 
-    >>> r = {"primary_metric": "accuracy", "models": {
-    ...     "cnn": {"metrics": {"accuracy": 0.8}, "params": 10, "train_seconds": 1.5,
-    ...             "predict_ms_per_sample": 0.25, "fast_kernel": None},
-    ...     "lstm": {"metrics": {"accuracy": 0.9}, "params": 20, "train_seconds": 3.0,
-    ...              "predict_ms_per_sample": 0.5, "fast_kernel": True}}}
-    >>> print(markdown_table(r))
-    | model | accuracy | params | train s | ms/sample | fast kernel |
-    |---|---|---|---|---|---|
-    | lstm | 0.9000 | 20 | 3.0 | 0.500 | yes |
-    | cnn | 0.8000 | 10 | 1.5 | 0.250 | n/a |
+    Examples:
+        >>> r = {"primary_metric": "accuracy", "models": {
+        ...     "cnn": {"metrics": {"accuracy": 0.8}, "params": 10, "train_seconds": 1.5,
+        ...             "predict_ms_per_sample": 0.25, "fast_kernel": None},
+        ...     "lstm": {"metrics": {"accuracy": 0.9}, "params": 20, "train_seconds": 3.0,
+        ...              "predict_ms_per_sample": 0.5, "fast_kernel": True}}}
+        >>> print(markdown_table(r))
+        | model | accuracy | params | train s | ms/sample | fast kernel |
+        |---|---|---|---|---|---|
+        | lstm | 0.9000 | 20 | 3.0 | 0.500 | yes |
+        | cnn | 0.8000 | 10 | 1.5 | 0.250 | n/a |
     """
     primary = report["primary_metric"]
     names = ranked(report)

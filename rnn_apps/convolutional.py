@@ -53,10 +53,11 @@ def receptive_field(kind: str, kernel_size: int, num_layers: int) -> int:
     Returns:
         The receptive field in steps.
 
-    >>> receptive_field("stack", 3, 2)
-    5
-    >>> receptive_field("dilated", 3, 4)
-    31
+    Examples:
+        >>> receptive_field("stack", 3, 2)
+        5
+        >>> receptive_field("dilated", 3, 4)
+        31
     """
     errors.check_choice(kind, ("stack", "dilated", "causal"), "kind")
     if kind == "stack":
@@ -104,11 +105,12 @@ def encoder(
         ``filters * len(kernel_sizes)`` for ``multi_width`` and ``filters``
         otherwise.
 
-    >>> x = keras.Input(shape=(None, 8))
-    >>> encoder(x, kind="multi_width", filters=4).shape
-    (None, 12)
-    >>> encoder(x, kind="causal", filters=5, return_sequences=True).shape
-    (None, None, 5)
+    Examples:
+        >>> x = keras.Input(shape=(None, 8))
+        >>> encoder(x, kind="multi_width", filters=4).shape
+        (None, 12)
+        >>> encoder(x, kind="causal", filters=5, return_sequences=True).shape
+        (None, None, 5)
     """
     errors.check_choice(kind, CONV1D_KINDS, "kind")
     errors.check_positive(filters, "filters")

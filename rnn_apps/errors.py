@@ -22,8 +22,9 @@ def expected(what: str, received: object, name: str | None = None) -> InputError
     Returns:
         An `InputError` (not raised, so callers write ``raise expected(...)``).
 
-    >>> str(expected("one of ['lstm', 'gru']", "lsmt", name="cell"))
-    "Expected cell to be one of ['lstm', 'gru']. Received: cell='lsmt'"
+    Examples:
+        >>> str(expected("one of ['lstm', 'gru']", "lsmt", name="cell"))
+        "Expected cell to be one of ['lstm', 'gru']. Received: cell='lsmt'"
     """
     if name is None:
         return InputError(f"Expected {what}. Received: {received!r}")
@@ -33,8 +34,9 @@ def expected(what: str, received: object, name: str | None = None) -> InputError
 def check_choice(value: str, choices, name: str) -> str:
     """Return ``value`` if it is in ``choices``, else raise `InputError`.
 
-    >>> check_choice("gru", ("lstm", "gru"), "cell")
-    'gru'
+    Examples:
+        >>> check_choice("gru", ("lstm", "gru"), "cell")
+        'gru'
     """
     if value not in choices:
         raise expected(f"one of {list(choices)}", value, name=name)
@@ -44,8 +46,9 @@ def check_choice(value: str, choices, name: str) -> str:
 def check_positive(value, name: str, allow_zero: bool = False):
     """Return ``value`` if it is a positive number (or zero when allowed).
 
-    >>> check_positive(3, "units")
-    3
+    Examples:
+        >>> check_positive(3, "units")
+        3
     """
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if ok and (value > 0 or (allow_zero and value == 0)):
@@ -57,8 +60,9 @@ def check_positive(value, name: str, allow_zero: bool = False):
 def check_fraction(value, name: str, low_inclusive: bool = True) -> float:
     """Return ``value`` if it lies in [0, 1) (dropout rates, split fractions).
 
-    >>> check_fraction(0.25, "dropout")
-    0.25
+    Examples:
+        >>> check_fraction(0.25, "dropout")
+        0.25
     """
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if ok and (0 <= value < 1) and (low_inclusive or value > 0):

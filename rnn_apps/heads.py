@@ -35,11 +35,12 @@ def classification_head(
     Returns:
         ``(batch, 1)`` for two classes, ``(batch, num_classes)`` otherwise.
 
-    >>> x = keras.Input(shape=(16,))
-    >>> classification_head(x, 2).shape
-    (None, 1)
-    >>> classification_head(x, 6, hidden_units=8, dropout=0.5).shape
-    (None, 6)
+    Examples:
+        >>> x = keras.Input(shape=(16,))
+        >>> classification_head(x, 2).shape
+        (None, 1)
+        >>> classification_head(x, 6, hidden_units=8, dropout=0.5).shape
+        (None, 6)
     """
     check_num_classes(num_classes)
     errors.check_fraction(dropout, "dropout")
@@ -57,8 +58,9 @@ def classification_head(
 def check_num_classes(num_classes) -> int:
     """Return ``num_classes`` if it is an int >= 2.
 
-    >>> check_num_classes(3)
-    3
+    Examples:
+        >>> check_num_classes(3)
+        3
     """
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
         raise errors.expected("an integer >= 2", num_classes, name="num_classes")
@@ -68,10 +70,11 @@ def check_num_classes(num_classes) -> int:
 def loss_and_metrics(num_classes: int) -> tuple[str, list[str]]:
     """Loss and Keras metrics for integer labels and a `classification_head`.
 
-    >>> loss_and_metrics(2)
-    ('binary_crossentropy', ['accuracy'])
-    >>> loss_and_metrics(5)[0]
-    'sparse_categorical_crossentropy'
+    Examples:
+        >>> loss_and_metrics(2)
+        ('binary_crossentropy', ['accuracy'])
+        >>> loss_and_metrics(5)[0]
+        'sparse_categorical_crossentropy'
     """
     check_num_classes(num_classes)
     if num_classes == 2:
@@ -82,9 +85,10 @@ def loss_and_metrics(num_classes: int) -> tuple[str, list[str]]:
 def probabilities_to_labels(probabilities, num_classes: int):
     """Turn head outputs into integer class predictions (NumPy in, NumPy out).
 
-    >>> import numpy as np
-    >>> probabilities_to_labels(np.array([[0.2], [0.9]]), 2).tolist()
-    [0, 1]
+    Examples:
+        >>> import numpy as np
+        >>> probabilities_to_labels(np.array([[0.2], [0.9]]), 2).tolist()
+        [0, 1]
     """
     import numpy as np
 

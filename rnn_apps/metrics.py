@@ -13,8 +13,9 @@ def classification_metrics(labels, predictions, num_classes: int) -> dict[str, f
     positive class); with more, they are macro averages over classes, so a
     rare class counts as much as a common one.
 
-    >>> classification_metrics([0, 1, 1, 0], [0, 1, 0, 0], 2)["accuracy"]
-    0.75
+    Examples:
+        >>> classification_metrics([0, 1, 1, 0], [0, 1, 0, 0], 2)["accuracy"]
+        0.75
     """
     labels = np.asarray(labels)
     predictions = np.asarray(predictions)

@@ -1,15 +1,15 @@
 """Whole-model builders: an input front end, an encoder, and a task head.
 
 Every builder takes an `EncoderConfig`, so the same recipe code builds a
-SimpleRNN, LSTM, GRU or CNN model by changing one field:
+SimpleRNN, LSTM, GRU or CNN model by changing one field. Models are
+Functional and every layer has a name: ``embedding``, ``encoder_*`` (or
+``cnn_*``), ``head_*``.
 
->>> config = EncoderConfig(model="gru", units=8)
->>> model = sequence_classifier(config, num_classes=3, vocabulary_size=50, embedding_dim=4)
->>> tuple(model(keras.ops.ones((2, 7), dtype="int32")).shape)
-(2, 3)
-
-Models are Functional and every layer has a name: ``embedding``,
-``encoder_*`` (or ``cnn_*``), ``head_*``.
+Examples:
+    >>> config = EncoderConfig(model="gru", units=8)
+    >>> model = sequence_classifier(config, num_classes=3, vocabulary_size=50, embedding_dim=4)
+    >>> tuple(model(keras.ops.ones((2, 7), dtype="int32")).shape)
+    (2, 3)
 """
 
 from __future__ import annotations
@@ -170,9 +170,10 @@ def feature_sequence_classifier(
     Returns:
         An uncompiled `keras.Model` from ``(batch, time, feature_dim)``.
 
-    >>> m = feature_sequence_classifier(EncoderConfig("cnn", cnn_kind="stack", filters=4), 2, 3)
-    >>> tuple(m(keras.ops.ones((2, 9, 3))).shape)
-    (2, 1)
+    Examples:
+        >>> m = feature_sequence_classifier(EncoderConfig("cnn", cnn_kind="stack", filters=4), 2, 3)
+        >>> tuple(m(keras.ops.ones((2, 9, 3))).shape)
+        (2, 1)
     """
     errors.check_positive(feature_dim, "feature_dim")
     inputs = keras.Input(shape=(None, feature_dim), name="features")

@@ -65,9 +65,10 @@ def recurrent_layer(
     Returns:
         A `keras.layers.SimpleRNN`, `LSTM` or `GRU`.
 
-    >>> layer = recurrent_layer("gru", 8, return_sequences=True, name="g")
-    >>> tuple(layer(keras.ops.zeros((2, 5, 3))).shape)
-    (2, 5, 8)
+    Examples:
+        >>> layer = recurrent_layer("gru", 8, return_sequences=True, name="g")
+        >>> tuple(layer(keras.ops.zeros((2, 5, 3))).shape)
+        (2, 5, 8)
     """
     errors.check_choice(cell, CELLS, "cell")
     errors.check_positive(units, "units")
@@ -126,11 +127,12 @@ def encoder(
         The output tensor: ``(batch, width)`` or ``(batch, time, width)`` with
         ``width = units * (2 if bidirectional else 1)``.
 
-    >>> x = keras.Input(shape=(None, 4))
-    >>> encoder(x, cell="lstm", units=6, num_layers=2, bidirectional=True).shape
-    (None, 12)
-    >>> encoder(x, cell="simple_rnn", units=3, return_sequences=True).shape
-    (None, None, 3)
+    Examples:
+        >>> x = keras.Input(shape=(None, 4))
+        >>> encoder(x, cell="lstm", units=6, num_layers=2, bidirectional=True).shape
+        (None, 12)
+        >>> encoder(x, cell="simple_rnn", units=3, return_sequences=True).shape
+        (None, None, 3)
     """
     errors.check_choice(cell, CELLS, "cell")
     errors.check_positive(num_layers, "num_layers")
@@ -214,12 +216,13 @@ def fast_kernel_eligibility(
     Returns:
         A `KernelReport`.
 
-    >>> fast_kernel_eligibility("lstm").eligible
-    True
-    >>> fast_kernel_eligibility("gru", recurrent_dropout=0.2, reset_after=False).reasons
-    ('recurrent_dropout=0.2 (needs 0)', 'reset_after=False (GRU needs True)')
-    >>> fast_kernel_eligibility("simple_rnn").reasons
-    ('SimpleRNN has no fused kernel',)
+    Examples:
+        >>> fast_kernel_eligibility("lstm").eligible
+        True
+        >>> fast_kernel_eligibility("gru", recurrent_dropout=0.2, reset_after=False).reasons
+        ('recurrent_dropout=0.2 (needs 0)', 'reset_after=False (GRU needs True)')
+        >>> fast_kernel_eligibility("simple_rnn").reasons
+        ('SimpleRNN has no fused kernel',)
     """
     errors.check_choice(cell, CELLS, "cell")
     errors.check_choice(mask_padding, MASK_PADDING, "mask_padding")
@@ -281,10 +284,11 @@ def kernel_report(model, mask_padding: str = "right") -> KernelReport:
         A `KernelReport` whose ``eligible`` is `True` only if every recurrent
         layer is eligible, and `None` if the model has no recurrent layer.
 
-    >>> x = keras.Input(shape=(None, 2))
-    >>> m = keras.Model(x, encoder(x, cell="gru", units=3, recurrent_dropout=0.1))
-    >>> kernel_report(m).to_dict()
-    {'fast_kernel': False, 'fast_kernel_reasons': ['encoder_gru_1: recurrent_dropout=0.1 (needs 0)']}
+    Examples:
+        >>> x = keras.Input(shape=(None, 2))
+        >>> m = keras.Model(x, encoder(x, cell="gru", units=3, recurrent_dropout=0.1))
+        >>> kernel_report(m).to_dict()
+        {'fast_kernel': False, 'fast_kernel_reasons': ['encoder_gru_1: recurrent_dropout=0.1 (needs 0)']}
     """
     reasons = []
     found = False

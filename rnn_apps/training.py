@@ -144,9 +144,10 @@ def time_predict(predict, inputs, batch_size: int = 256, repeats: int = 3) -> fl
     Returns:
         Milliseconds per sample.
 
-    >>> ms = time_predict(lambda batch: [x * 2 for x in batch], list(range(10)), 4)
-    >>> ms >= 0
-    True
+    Examples:
+        >>> ms = time_predict(lambda batch: [x * 2 for x in batch], list(range(10)), 4)
+        >>> ms >= 0
+        True
     """
     count = len(inputs)
     if count == 0:

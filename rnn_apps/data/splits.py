@@ -54,9 +54,10 @@ def stratified_split(
     Returns:
         `SplitIndices`, each array sorted.
 
-    >>> parts = stratified_split([0, 1] * 10, 0.25, 0.2, seed=1)
-    >>> [len(parts.train), len(parts.validation), len(parts.test)]
-    [12, 4, 4]
+    Examples:
+        >>> parts = stratified_split([0, 1] * 10, 0.25, 0.2, seed=1)
+        >>> [len(parts.train), len(parts.validation), len(parts.test)]
+        [12, 4, 4]
     """
     labels = np.asarray(labels)
     errors.check_fraction(validation_fraction, "validation_fraction", low_inclusive=False)

@@ -279,9 +279,10 @@ def make_vectorizer(
     Id 0 is padding and id 1 stands for out-of-vocabulary words. The layer
     returns ragged ids, so each batch can be padded to its own longest text.
 
-    >>> v = make_vectorizer(["a good film", "a bad film"], vocabulary_size=10)
-    >>> [str(word) for word in v.get_vocabulary()[:3]]
-    ['', '[UNK]', 'film']
+    Examples:
+        >>> v = make_vectorizer(["a good film", "a bad film"], vocabulary_size=10)
+        >>> [str(word) for word in v.get_vocabulary()[:3]]
+        ['', '[UNK]', 'film']
     """
     errors.check_positive(vocabulary_size, "vocabulary_size")
     vectorizer = keras.layers.TextVectorization(
@@ -300,8 +301,9 @@ def vectorize(vectorizer, texts, sequence_length: int) -> tf.RaggedTensor:
 def bucket_boundaries(lengths, num_buckets: int = 6) -> list[int]:
     """Length boundaries that split ``lengths`` into roughly equal buckets.
 
-    >>> bucket_boundaries([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], num_buckets=2)
-    [6]
+    Examples:
+        >>> bucket_boundaries([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], num_buckets=2)
+        [6]
     """
     quantiles = np.quantile(np.asarray(lengths), np.linspace(0, 1, num_buckets + 1)[1:-1])
     return sorted({int(q) + 1 for q in quantiles})
