@@ -85,6 +85,13 @@ def add_arguments(parser):
     group.add_argument(
         "--test-fraction", type=cli.fraction, default=0.1, help="of all rows, when the data has no test set"
     )
+    group.add_argument(
+        "--folds",
+        type=cli.positive_int,
+        default=None,
+        help="test on one fold of a stratified K-fold cross-validation (MR's protocol) instead",
+    )
+    group.add_argument("--fold", type=int, default=0, help="which fold to test on, 0 to folds-1")
 
 
 """
@@ -94,9 +101,11 @@ The bundled sample is 2,943 sentence-level snippets of Amazon product
 reviews, each rated by human judges (see `data/README.md`); snippets rated
 clearly positive are `pos`, clearly negative `neg`. `--data` also takes the
 real IMDB through tensorflow-datasets (`imdb_reviews`), an aclImdb-style
-folder, a CSV/TSV file, or the `rt-polarity.pos`/`.neg` files of the
-sentence-polarity data. The split is stratified and seeded; a source with a
-test set of its own keeps it.
+folder, a CSV/TSV file, the `rt-polarity.pos`/`.neg` files of the
+sentence-polarity data, or `label text` lines (`.all` files, or a folder
+with `*train.all` and `*test.all` as TREC is shipped). The split is
+stratified and seeded; a source with a test set of its own keeps it, and
+`--folds K --fold i` tests on fold `i` of a K-fold cross-validation.
 
 Words become ids with a `TextVectorization` adapted on the training texts
 only. Training batches are padded to their own longest text and bucketed by
@@ -115,6 +124,8 @@ def load_data(args) -> text.TextClassificationData:
         test_fraction=args.test_fraction,
         seed=args.seed,
         binary=args.task == "binary",
+        folds=args.folds,
+        fold=args.fold,
     )
 
 

@@ -137,3 +137,41 @@ def test_string_model_round_trip_in_keras_file(tmp_path):
     reloaded = keras.models.load_model(path)
     inputs = np.array(["good fun", "bad", "never seen words"], dtype=object)
     np.testing.assert_allclose(model.predict_on_batch(inputs), reloaded.predict_on_batch(inputs), atol=1e-6)
+
+
+def test_labelled_lines_folder_keeps_its_test_file(tmp_path):
+    (tmp_path / "Q.train.all").write_bytes(
+        "".join(f"{i % 3} question number {i} caf\xe9 ?\n" for i in range(30)).encode("latin-1")
+    )
+    (tmp_path / "Q.test.all").write_text("".join(f"{i % 3} held out {i}\n" for i in range(6)))
+    data = text.load_text_classification(tmp_path)
+    assert data.class_names == ["0", "1", "2"]
+    assert data.sizes() == {"train": 27, "validation": 3, "test": 6}
+    assert list(data.test[1]) == [0, 1, 2, 0, 1, 2]
+    assert any("café" in t for t in data.train[0])
+
+
+def test_labelled_lines_file_with_a_bare_label_is_refused(tmp_path):
+    path = tmp_path / "bad.all"
+    path.write_text("1 fine line\n0\n")
+    with pytest.raises(errors.InputError, match="line 2"):
+        text.load_text_classification(path)
+
+
+def test_cross_validation_folds_test_every_row_once(tmp_path):
+    (tmp_path / "rt-polarity.pos").write_text("".join(f"good {i}\n" for i in range(15)))
+    (tmp_path / "rt-polarity.neg").write_text("".join(f"bad {i}\n" for i in range(15)))
+    tested = []
+    for fold in range(5):
+        data = text.load_text_classification(tmp_path, folds=5, fold=fold, seed=3)
+        assert data.sizes()["test"] == 6
+        assert not set(data.test[0]) & set(data.train[0]) and not set(data.test[0]) & set(data.validation[0])
+        tested.extend(data.test[0])
+    assert sorted(tested) == sorted([f"good {i}" for i in range(15)] + [f"bad {i}" for i in range(15)])
+
+
+def test_fold_out_of_range(tmp_path):
+    (tmp_path / "rt-polarity.pos").write_text("a\nb\nc\n")
+    (tmp_path / "rt-polarity.neg").write_text("d\ne\nf\n")
+    with pytest.raises(errors.InputError, match=r"Expected fold to be an integer in \[0, 3\)"):
+        text.load_text_classification(tmp_path, folds=3, fold=3)

@@ -68,3 +68,48 @@ def stratified_split(
         indices, test = _split(indices, labels, test_fraction, seed, stratify, "test")
     train, validation = _split(indices, labels, validation_fraction, seed, stratify, "validation")
     return SplitIndices(np.sort(train), np.sort(validation), np.sort(test))
+
+
+def cross_validation_split(
+    labels,
+    folds: int,
+    fold: int,
+    validation_fraction: float = 0.1,
+    seed: int = 0,
+) -> SplitIndices:
+    """Fold ``fold`` of a stratified ``folds``-fold cross-validation.
+
+    The test part is one fold; the validation part is held out of the other
+    folds, stratified. Running every ``fold`` from 0 to ``folds - 1`` tests
+    each row exactly once (the protocol of MR and similar sets).
+
+    Args:
+        labels: 1-D array of class labels.
+        folds: int >= 2.
+        fold: int in ``[0, folds)``.
+        validation_fraction: float in (0, 1), of the non-test rows.
+        seed: seed of the fold assignment and of the validation split.
+
+    Returns:
+        `SplitIndices`, each array sorted.
+
+    Examples:
+        >>> parts = [cross_validation_split([0, 1] * 10, 5, k, 0.25) for k in range(5)]
+        >>> sorted(int(i) for p in parts for i in p.test) == list(range(20))
+        True
+    """
+    labels = np.asarray(labels)
+    if not isinstance(folds, int) or folds < 2:
+        raise errors.expected("an integer >= 2", folds, name="folds")
+    if not isinstance(fold, int) or not 0 <= fold < folds:
+        raise errors.expected(f"an integer in [0, {folds})", fold, name="fold")
+    errors.check_fraction(validation_fraction, "validation_fraction", low_inclusive=False)
+    splitter = model_selection.StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    try:
+        rest, test = list(splitter.split(np.zeros(len(labels)), labels))[fold]
+    except ValueError as error:
+        raise errors.InputError(
+            f"Expected at least {folds} rows of every class for {folds}-fold cross-validation. Received: {error}"
+        ) from None
+    train, validation = _split(rest, labels, validation_fraction, seed, True, "validation")
+    return SplitIndices(np.sort(train), np.sort(validation), np.sort(test))

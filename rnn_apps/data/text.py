@@ -109,6 +109,36 @@ def _read_polarity(folder: pathlib.Path):
     return np.array(texts, dtype=object), np.array(labels, dtype="int64"), ["neg", "pos"]
 
 
+def _read_labelled_lines(path: pathlib.Path):
+    """Read the ``label text`` per line format (``rt-polarity.all``, ``TREC.train.all``)."""
+    raw = path.read_bytes()
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        content = raw.decode("latin-1")
+    labels, texts = [], []
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        label, _, text = line.strip().partition(" ")
+        if not text.strip():
+            raise errors.expected(f"'label text' on every line of {path.name}", f"line {number}: {line[:60]!r}")
+        labels.append(label)
+        texts.append(text.strip())
+    if not texts:
+        raise errors.expected(f"labelled lines in {path.name}", "an empty file")
+    return np.array(texts, dtype=object), labels
+
+
+def _labelled_line_sets(folder: pathlib.Path):
+    """A folder holding one ``*train.all`` and one ``*test.all`` file, as TREC is shipped."""
+    train = sorted(folder.glob("*train.all"))
+    test = sorted(folder.glob("*test.all"))
+    if len(train) == 1 and len(test) == 1:
+        return train[0], test[0]
+    return None
+
+
 def _class_folders(folder: pathlib.Path) -> list[str]:
     return sorted(
         child.name
@@ -181,6 +211,8 @@ def load_text_classification(
     seed: int = 0,
     binary: bool = False,
     tfds_data_dir: str | None = None,
+    folds: int | None = None,
+    fold: int = 0,
 ) -> TextClassificationData:
     """Load labelled texts from a file, a folder or tensorflow-datasets.
 
@@ -200,6 +232,10 @@ def load_text_classification(
         seed: seed of the split.
         binary: require exactly two classes.
         tfds_data_dir: tensorflow-datasets data folder (default: its own).
+        folds: when set, test on fold ``fold`` of a stratified ``folds``-fold
+            cross-validation instead of a random test part (for sources
+            without a test set of their own, such as MR).
+        fold: which fold to test on, in ``[0, folds)``.
 
     Returns:
         A `TextClassificationData`.
@@ -216,6 +252,9 @@ def load_text_classification(
             texts, labels, class_names = _read_polarity(path.parent)
         elif suffix in TABLE_SUFFIXES:
             texts, labels, class_names = _read_table(path, text_column, label_column)
+        elif suffix == ".all":
+            texts, raw_labels = _read_labelled_lines(path)
+            labels, class_names = _encode_labels(raw_labels, "label")
         else:
             raise errors.expected("a .csv or .tsv file, rt-polarity.pos/.neg, or a folder", path.name, name="--data")
         name = path.name
@@ -223,6 +262,13 @@ def load_text_classification(
         name = path.name
         if all((path / filename).is_file() for filename in POLARITY_FILES):
             texts, labels, class_names = _read_polarity(path)
+        elif _labelled_line_sets(path):
+            train_file, test_file = _labelled_line_sets(path)
+            texts, train_labels = _read_labelled_lines(train_file)
+            test_texts, test_labels = _read_labelled_lines(test_file)
+            labels, class_names = _encode_labels(train_labels + test_labels, "label")
+            own_test = (test_texts, labels[len(train_labels) :])
+            labels = labels[: len(train_labels)]
         else:
             root = path / "train" if (path / "train").is_dir() else path
             class_names = _class_folders(root)
@@ -248,12 +294,17 @@ def load_text_classification(
             "binary labels (exactly 2 classes; use --task multiclass for more)",
             f"{len(class_names)} classes {class_names[:10]}",
         )
-    parts = splits.stratified_split(
-        labels,
-        validation_fraction=validation_fraction,
-        test_fraction=0.0 if own_test is not None else test_fraction,
-        seed=seed,
-    )
+    if folds is not None:
+        if own_test is not None:
+            raise errors.expected("a source without its own test set for --folds", name)
+        parts = splits.cross_validation_split(labels, folds, fold, validation_fraction, seed)
+    else:
+        parts = splits.stratified_split(
+            labels,
+            validation_fraction=validation_fraction,
+            test_fraction=0.0 if own_test is not None else test_fraction,
+            seed=seed,
+        )
     test = own_test if own_test is not None else (texts[parts.test], labels[parts.test])
     return TextClassificationData(
         name=name,
