@@ -1,0 +1,137 @@
+"""Benchmarks on real data: ``python -m bench``.
+
+    python -m bench list
+    python -m bench run sentiment-mr --data-dir ../shared/datasets            # every fold / 3 seeds
+    python -m bench run sentiment-trec --data-dir ../shared/datasets --seeds 5
+    python -m bench custom --recipe sentiment --data my.csv --name sentiment-mine -- --task binary
+    python -m bench speed --data-dir ../shared/datasets                      # speed tables
+
+Results go to ``bench/results/<key>.json`` and ``.md`` (``--results-dir`` to
+change); the data is read in place and never copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import shlex
+import sys
+import tempfile
+
+from bench import harness, specs
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results"
+
+
+def _run(key, recipe, data, recipe_args, folds, seeds, results_dir, quick, metrics, published=(), protocol=""):
+    import json
+
+    reports, labels = [], []
+    with tempfile.TemporaryDirectory(prefix=f"bench-{key}-") as scratch:
+        log_path = pathlib.Path(scratch) / "runs.log"
+        with log_path.open("w") as log:
+            if folds:
+                plan = [
+                    (f"fold {fold}", ["--seed", str(seeds[0]), "--folds", str(folds), "--fold", str(fold)])
+                    for fold in range(folds)
+                ]
+            else:
+                plan = [(f"seed {seed}", ["--seed", str(seed)]) for seed in seeds]
+            for label, run_args in plan:
+                argv = ["--data", str(data), *recipe_args, *run_args, *(["--quick"] if quick else [])]
+                folder = pathlib.Path(scratch) / label.replace(" ", "_")
+                try:
+                    reports.append(harness.run_recipe(recipe, argv, folder, log))
+                except RuntimeError:
+                    log.flush()
+                    print(log_path.read_text()[-3000:], file=sys.stderr)
+                    raise
+                labels.append(label)
+    result = {
+        "key": key,
+        "recipe": recipe,
+        "data": str(data),
+        "protocol": protocol,
+        "metrics": list(metrics),
+        "runs": labels,
+        "models": harness.aggregate(reports, labels),
+        "published": [list(row) for row in published],
+        "machine": harness.machine(),
+        "command": "python -m bench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "recipe_command": reports[-1].get("command"),
+    }
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"{key}.json").write_text(json.dumps(result, indent=2) + "\n")
+    text = harness.markdown(result)
+    (results_dir / f"{key}.md").write_text(text)
+    print(text)
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmarks on real data.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the benchmarks")
+    run = commands.add_parser("run", help="run one benchmark")
+    run.add_argument("key", choices=sorted(specs.BENCHMARKS))
+    run.add_argument("--data-dir", required=True, help="folder with the benchmark datasets")
+    custom = commands.add_parser("custom", help="run a recipe on any data, several seeds")
+    custom.add_argument("--recipe", required=True)
+    custom.add_argument("--data", required=True)
+    custom.add_argument("--name", required=True, help="results file name")
+    custom.add_argument("--metric", action="append", default=None, help="metrics to tabulate (repeatable)")
+    for sub in (run, custom):
+        sub.add_argument("--seeds", type=int, default=3, help="number of seeds (1, 2, ...)")
+        sub.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
+        sub.add_argument("--quick", action="store_true", help="pass --quick to the recipe (harness checks)")
+        sub.add_argument("recipe_args", nargs="*", help="extra recipe flags, after --")
+    speed = commands.add_parser("speed", help="speed tables (training throughput, FLOP/s, latency)")
+    speed.add_argument("--data-dir", required=True)
+    speed.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
+    speed.add_argument("--repeats", type=int, default=3)
+    speed.add_argument("--quick", action="store_true", help="a tiny configuration (harness checks)")
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        for key, spec in specs.BENCHMARKS.items():
+            print(f"{key:<22} {spec.recipe:<14} {spec.data}")
+        return 0
+    if args.command == "speed":
+        from bench import speed as speed_module
+
+        speed_module.main(args)
+        return 0
+    seeds = list(range(1, args.seeds + 1))
+    if args.command == "run":
+        spec = specs.BENCHMARKS[args.key]
+        data = pathlib.Path(args.data_dir) / spec.data
+        _run(
+            spec.key,
+            spec.recipe,
+            data,
+            [*spec.args, *args.recipe_args],
+            spec.folds if not args.quick else None,
+            seeds,
+            args.results_dir,
+            args.quick,
+            spec.metrics,
+            spec.published,
+            spec.protocol,
+        )
+    else:
+        _run(
+            args.name,
+            args.recipe,
+            args.data,
+            args.recipe_args,
+            None,
+            seeds,
+            args.results_dir,
+            args.quick,
+            args.metric or ["accuracy"],
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
