@@ -195,6 +195,7 @@ def train_model(name, data, vectorizer, sequence_length, args):
         patience=args.patience,
         monitor=args.monitor,
         verbose=args.verbose,
+        resume=args.resume,
     )
     model = text.string_model(vectorizer, core, sequence_length, name=name)
     model_path = io.save_model(model, f"{args.output_dir}/models/{name}.keras")
@@ -231,8 +232,21 @@ def run(args) -> dict:
     sequence_length = max(1, min(args.sequence_length, longest))
 
     results, histories, matrices = [], {}, {}
+    if not args.resume:
+        compare.clear_partial(args.output_dir)
     for name in args.model:
-        result, history, matrix = train_model(name, data, vectorizer, sequence_length, args)
+        finished = compare.load_partial(args.output_dir, name) if args.resume else None
+        if finished:
+            # --resume: this model completed before the interruption.
+            result = compare.ModelResult(name=name, **finished["result"])
+            history, matrix = finished["history"], np.array(finished["confusion_matrix"])
+        else:
+            result, history, matrix = train_model(name, data, vectorizer, sequence_length, args)
+            compare.save_partial(
+                args.output_dir,
+                name,
+                {"result": result.to_dict(), "history": history, "confusion_matrix": matrix.tolist()},
+            )
         results.append(result)
         histories[name], matrices[name] = history, matrix
         print(compare.summary_line(result, "accuracy"))

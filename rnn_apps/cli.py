@@ -22,6 +22,7 @@ import json
 import os
 import pathlib
 import shlex
+import shutil
 import sys
 
 from rnn_apps import errors
@@ -168,6 +169,12 @@ def recipe_parser(module, prog: str | None = None) -> ArgumentParser:
     common.add_argument("--seed", type=non_negative_int, default=42, help="random seed (splits, weights, shuffling)")
     common.add_argument("--output-dir", default=None, help=f"run folder (default: runs/{name})")
     common.add_argument("--quick", action="store_true", help="a seconds-to-a-minute smoke run")
+    common.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run in --output-dir: finished models are kept, the interrupted one "
+        "goes on from its last completed epoch",
+    )
     common.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras fit verbosity")
     module.add_arguments(parser)
     return parser
@@ -186,6 +193,28 @@ def resolve_defaults(module, args: argparse.Namespace) -> argparse.Namespace:
     if args.output_dir is None:
         args.output_dir = os.path.join("runs", module.NAME)
     return args
+
+
+MIN_FREE_BYTES = 50 * 2**20
+
+
+def check_output_dir(path: str) -> None:
+    """Refuse an output folder that cannot be written, before any training starts.
+
+    The folder itself is not created here (a run with bad input leaves
+    nothing behind); its nearest existing ancestor must be a writable folder
+    with some free space.
+    """
+    existing = pathlib.Path(path).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        raise errors.expected("a folder that can be created and written", path, name="--output-dir")
+    free = shutil.disk_usage(existing).free
+    if free < MIN_FREE_BYTES:
+        raise errors.expected(
+            f"at least {MIN_FREE_BYTES // 2**20} MB free for --output-dir", f"{free / 2**20:.1f} MB free at {existing}"
+        )
 
 
 def _fail(prog: str, error: Exception):
@@ -207,6 +236,7 @@ def run_recipe(module, argv=None, prog: str | None = None) -> dict:
     args = resolve_defaults(module, parser.parse_args(argv))
     args.command = " ".join([parser.prog, *(shlex.quote(token) for token in argv)])
     try:
+        check_output_dir(args.output_dir)
         return module.run(args)
     except errors.InputError as error:
         _fail(parser.prog, error)

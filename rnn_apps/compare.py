@@ -21,7 +21,7 @@ import sys
 
 from rnn_apps import io
 
-LOWER_IS_BETTER = ("loss", "mae", "mse", "rmse", "rse", "wer", "cer", "mape", "pinball")
+LOWER_IS_BETTER = ("loss", "mae", "mse", "rmse", "rse", "wer", "cer", "mape", "pinball", "mase")
 
 
 @dataclasses.dataclass
@@ -293,3 +293,29 @@ def publish(output_dir: str | os.PathLike, report: dict, histories: dict | None 
     path = write_report(output_dir, report)
     print(path.read_text())
     return path
+
+
+def save_partial(output_dir: str | os.PathLike, name: str, payload: dict) -> pathlib.Path:
+    """Record that model ``name`` finished, with what the report needs from it.
+
+    A resumed run (``--resume``) reads these back with `load_partial` instead
+    of training the model again.
+    """
+    return io.write_json(pathlib.Path(output_dir) / "partial" / f"{name}.json", payload)
+
+
+def clear_partial(output_dir: str | os.PathLike) -> None:
+    """Forget finished models of an earlier run (a fresh run calls this first)."""
+    import shutil
+
+    shutil.rmtree(pathlib.Path(output_dir) / "partial", ignore_errors=True)
+
+
+def load_partial(output_dir: str | os.PathLike, name: str) -> dict | None:
+    """What `save_partial` stored for ``name``, or `None` if it did not finish."""
+    import json
+
+    path = pathlib.Path(output_dir) / "partial" / f"{name}.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())

@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import shutil
 import statistics
 import time
 import warnings
 
 import keras
 import numpy as np
+import pandas as pd
 
 from rnn_apps import errors
 
@@ -68,8 +70,15 @@ def fit(
     monitor: str = "val_loss",
     verbose: int | str = "auto",
     callbacks=(),
+    resume: bool = False,
 ) -> FitResult:
     """Train ``model`` with early stopping, a checkpoint and a CSV log.
+
+    After every epoch the model, optimizer and epoch counter are backed up
+    (`keras.callbacks.BackupAndRestore`), so a run that was killed can go on
+    from its last completed epoch with ``resume=True``; the CSV log then
+    continues where it stopped. Early stopping counts patience from the
+    resumed epoch. A finished run deletes its backup.
 
     Args:
         model: a compiled model.
@@ -84,17 +93,28 @@ def fit(
             are losses and maximized otherwise.
         verbose: passed to ``fit`` (Keras's own progress bar by default).
         callbacks: extra callbacks.
+        resume: continue from ``backups/{name}`` if an interrupted run left
+            one; otherwise any old backup is discarded and training starts
+            afresh.
 
     Returns:
-        A `FitResult`. The model keeps the weights of its best epoch.
+        A `FitResult` covering every epoch, resumed ones included. The model
+        keeps the weights of its best epoch.
     """
     errors.check_positive(epochs, "epochs")
     output_dir = pathlib.Path(output_dir)
     (output_dir / "logs").mkdir(parents=True, exist_ok=True)
     (output_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     mode = "min" if monitor.endswith("loss") else "max"
+    backup = output_dir / "backups" / name
+    if backup.exists() and not resume:
+        shutil.rmtree(backup)
+    resumed = backup.exists()
+    log_path = output_dir / "logs" / f"{name}.csv"
     stop = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
     all_callbacks = [
+        # Back up before anything else records the epoch as done.
+        keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
         stop,
         keras.callbacks.ModelCheckpoint(
             output_dir / "checkpoints" / f"{name}.keras",
@@ -102,7 +122,7 @@ def fit(
             mode=mode,
             save_best_only=True,
         ),
-        keras.callbacks.CSVLogger(output_dir / "logs" / f"{name}.csv"),
+        keras.callbacks.CSVLogger(log_path, append=resumed),
         *callbacks,
     ]
     start = time.perf_counter()
@@ -119,12 +139,17 @@ def fit(
             shuffle=False,  # datasets shuffle themselves
         )
     seconds = time.perf_counter() - start
-    values = history.history.get(monitor, [])
+    full_history = {key: [float(v) for v in values] for key, values in history.history.items()}
+    if resumed:
+        # The log holds the epochs before the interruption as well.
+        log = pd.read_csv(log_path)
+        full_history = {key: log[key].astype(float).tolist() for key in log.columns if key != "epoch"}
+    values = full_history.get(monitor, [])
     best = (int(np.argmin(values)) if mode == "min" else int(np.argmax(values))) + 1 if values else 0
     return FitResult(
-        history={key: [float(v) for v in vals] for key, vals in history.history.items()},
+        history=full_history,
         train_seconds=seconds,
-        epochs_run=len(history.epoch),
+        epochs_run=len(values) if values else len(history.epoch),
         best_epoch=best,
     )
 
