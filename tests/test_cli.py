@@ -72,7 +72,8 @@ def test_a_failed_run_keeps_earlier_results(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["run", "weather"], "Expected recipe to be a recipe, one of ['sentiment']. Received: recipe='weather'"),
+        (["run", "weather"], "Expected recipe to be a recipe, one of ['sentiment'"),
+        (["run", "weather"], "Received: recipe='weather'"),
         (["compare"], "Expected a recipe name"),
         (["compare", "sentiment", "--all"], "not both"),
         (["predict", "sentiment", "--model", "nowhere.keras", "hi"], "an existing .keras model file"),
