@@ -22,8 +22,10 @@ Every saved model holds its own text vectorization, so it takes raw strings:
 
 ```python
 import keras
+import numpy as np
+
 model = keras.models.load_model("runs/sentiment/models/lstm.keras")
-model.predict(keras.ops.convert_to_tensor(["a great little camera"]))
+model.predict_on_batch(np.array(["a great little camera"], dtype=object))  # P(pos)
 ```
 """
 
@@ -329,9 +331,11 @@ def predict(model_path, texts) -> list[dict]:
 
 `comparison.md` in the run folder holds the table; `learning_curves.png` and
 `confusion_matrices.png` show how training went and where each model errs.
-On short snippets the sentence CNN is a strong baseline; recurrent models
-catch up as texts get longer and word order matters more. See the docs'
-results page for full-data numbers and the command behind each.
+Read every row against the majority baseline: on the bundled sample it
+already scores about 59%, since most snippets are positive. On MR's short
+movie-review sentences the sentence CNN and the recurrent models end within
+a couple of points of each other; the benchmark page has the full-data
+numbers, over several folds or seeds, and the command behind each.
 """
 
 
