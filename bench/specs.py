@@ -62,7 +62,18 @@ BENCHMARKS = {
             key="sentiment-trec",
             recipe="sentiment",
             data="text_analysis/trec",
-            args=("--model", "all", "--task", "multiclass"),
+            args=(
+                "--model",
+                "all",
+                "--task",
+                "multiclass",
+                "--embedding-dropout",
+                "0.25",
+                "--patience",
+                "5",
+                "--epochs",
+                "20",
+            ),
             metrics=("accuracy", "f1"),
             published=(
                 ("Kim 2014 CNN-rand", "91.2%", "fixed 500-question test set"),
@@ -71,7 +82,9 @@ BENCHMARKS = {
             ),
             protocol=(
                 "The official 5,452 / 500 split, 6 coarse classes; 10% of the training questions are held out "
-                "for early stopping (Kim tuned on a random 10% as well). Embeddings learned from scratch."
+                "for early stopping (Kim tuned on a random 10% as well). Embeddings learned from scratch. "
+                "Embedding dropout 0.25 and patience 5 (instead of the recipe defaults 0.5 and 3) were chosen "
+                "by validation accuracy on that held-out 10%, never on the test questions."
             ),
         ),
     )
