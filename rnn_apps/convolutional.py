@@ -154,3 +154,75 @@ def encoder(
         # nothing after it: the natural summary for forecasting.
         return x[:, -1, :]
     return _pool(x, pooling, name=f"{name}_pool")
+
+
+def encoder_2d(
+    inputs,
+    filters: tuple[int, ...] = (32, 64, 128),
+    kernel_size: int = 3,
+    dropout: float = 0.0,
+    return_sequences: bool = False,
+    pooling: str = "max",
+    activation: str = "relu",
+    name: str = "cnn2d",
+):
+    """Apply a 2-D convolutional encoder to a ``(batch, time, features)`` tensor.
+
+    The time-by-feature plane (a spectrogram: frames by mel bins) is read as
+    a one-channel image, the way most keyword-spotting CNNs read it. Each
+    block is ``Conv2D`` (``same`` padding) -> ``BatchNormalization`` -> ReLU
+    -> ``MaxPooling2D`` -> optional dropout. Blocks halve both axes, or only
+    the feature axis with ``return_sequences=True``, so that every input
+    step keeps one output step (as CTC needs).
+
+    Args:
+        inputs: a Keras tensor ``(batch, time, features)``; ``features`` must
+            be known.
+        filters: tuple of positive ints, filters of each block (one block
+            per entry). Defaults to ``(32, 64, 128)``.
+        kernel_size: positive int, square kernel size.
+        dropout: float in [0, 1), dropout after each block.
+        return_sequences: bool, return ``(batch, time, width)`` (the feature
+            axis and channels flattened per step) instead of pooling over
+            the whole plane.
+        pooling: ``"max"`` or ``"average"`` pooling over the plane.
+        activation: activation after each batch normalization.
+        name: prefix of the layer names.
+
+    Returns:
+        ``(batch, filters[-1])``, or ``(batch, time, width)`` with ``width =
+        filters[-1] * ceil(features / 2 ** len(filters))``.
+
+    Examples:
+        >>> x = keras.Input(shape=(None, 40))
+        >>> encoder_2d(x, filters=(4, 8)).shape
+        (None, 8)
+        >>> encoder_2d(x, filters=(4, 8), return_sequences=True).shape
+        (None, None, 80)
+    """
+    errors.check_choice(pooling, POOLING, "pooling")
+    errors.check_positive(kernel_size, "kernel_size")
+    errors.check_fraction(dropout, "dropout")
+    if not filters:
+        raise errors.expected("at least one block of filters", filters, name="filters")
+    features = inputs.shape[-1]
+    if features is None:
+        raise errors.expected("a known feature size (last axis)", inputs.shape, name="inputs")
+    x = keras.layers.Reshape((-1, features, 1), name=f"{name}_image")(inputs)
+    for index, count in enumerate(filters, start=1):
+        errors.check_positive(count, "filters")
+        x = keras.layers.Conv2D(count, kernel_size, padding="same", use_bias=False, name=f"{name}_conv_{index}")(x)
+        # A faster-moving average than Keras's 0.99: small data sets give few
+        # steps, and the inference statistics must settle within them.
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_norm_{index}")(x)
+        x = keras.layers.Activation(activation, name=f"{name}_activation_{index}")(x)
+        pool = (1, 2) if return_sequences else (2, 2)
+        x = keras.layers.MaxPooling2D(pool, padding="same", name=f"{name}_pool_{index}")(x)
+        features = -(-features // 2)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"{name}_dropout_{index}")(x)
+    if return_sequences:
+        return keras.layers.Reshape((-1, features * filters[-1]), name=f"{name}_frames")(x)
+    if pooling == "max":
+        return keras.layers.GlobalMaxPooling2D(name=f"{name}_global_pool")(x)
+    return keras.layers.GlobalAveragePooling2D(name=f"{name}_global_pool")(x)

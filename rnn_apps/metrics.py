@@ -38,3 +38,42 @@ def classification_metrics(labels, predictions, num_classes: int) -> dict[str, f
 def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
     """Counts ``[true, predicted]`` over all ``num_classes`` classes."""
     return sk_metrics.confusion_matrix(labels, predictions, labels=list(range(num_classes)))
+
+
+def tagging_metrics(gold_tags, predicted_tags, scheme: str = "iob2") -> dict[str, float]:
+    """Sequence-labelling metrics for lists of tag sequences (one list of tag strings per sentence).
+
+    For IOB2 entity tags: entity-level micro precision, recall and F1 with
+    seqeval (an entity counts only if its type and both ends are right, as
+    in conlleval), per-type F1 as ``f1_<TYPE>``, and token accuracy (which
+    the frequent ``O`` tag inflates). For plain tags (parts of speech):
+    token accuracy and macro F1 over tags. Only real tokens are given, so
+    padding never counts.
+
+    Examples:
+        >>> m = tagging_metrics([["B-PER", "I-PER", "O", "B-LOC"]], [["B-PER", "I-PER", "O", "O"]])
+        >>> m["entity_precision"], m["entity_recall"], round(m["entity_f1"], 4), m["token_accuracy"], m["f1_PER"]
+        (1.0, 0.5, 0.6667, 0.75, 1.0)
+    """
+    from seqeval import metrics as seq_metrics
+
+    gold_tags = [list(tags) for tags in gold_tags]
+    predicted_tags = [list(tags) for tags in predicted_tags]
+    flat_gold = [tag for tags in gold_tags for tag in tags]
+    flat_predicted = [tag for tags in predicted_tags for tag in tags]
+    accuracy = float(sk_metrics.accuracy_score(flat_gold, flat_predicted)) if flat_gold else 0.0
+    if scheme != "iob2":
+        return {
+            "token_accuracy": accuracy,
+            "macro_f1": float(sk_metrics.f1_score(flat_gold, flat_predicted, average="macro", zero_division=0)),
+        }
+    report = seq_metrics.classification_report(gold_tags, predicted_tags, output_dict=True, zero_division=0)
+    result = {
+        "entity_f1": float(seq_metrics.f1_score(gold_tags, predicted_tags, zero_division=0)),
+        "entity_precision": float(seq_metrics.precision_score(gold_tags, predicted_tags, zero_division=0)),
+        "entity_recall": float(seq_metrics.recall_score(gold_tags, predicted_tags, zero_division=0)),
+        "token_accuracy": accuracy,
+    }
+    for kind in sorted(key for key in report if not key.endswith(" avg")):
+        result[f"f1_{kind}"] = float(report[kind]["f1-score"])
+    return result
