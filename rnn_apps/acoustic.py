@@ -1,0 +1,295 @@
+"""Acoustic models: a log-mel front end inside the model, an encoder, and a head.
+
+Speech models here take raw waveforms, so a saved ``.keras`` file can be
+handed a WAV file's samples with no feature code beside it. The front end is
+two built-in layers: `keras.layers.MelSpectrogram` (short-time Fourier
+transform, mel filter bank, decibels) and a `Permute` to ``(batch, frames,
+mel_bins)``, the ``(batch, time, features)`` shape every encoder of the
+cookbook reads. A `Normalization` layer, set from training statistics,
+centres each mel bin.
+
+Padding and masks. Clips in a batch are right-padded with zeros. A frame
+that lies wholly in the padding is exact digital silence, so every mel bin
+of it sits at the decibel floor (``10 * log10(min_power)``). The features
+are shifted so that floor is 0 and a thresholded `ReLU` snaps values within
+a thousandth of a decibel of it to exactly 0; a `Masking` layer then marks
+all-zero frames, and recurrent encoders skip them. (Comparing with the
+floor itself would be fragile: a compiled graph may round it differently.)
+The padding is on the right, so LSTM and GRU stay eligible for the fused
+cuDNN kernel. The loaders add a dither far below one 16-bit step so that
+silence inside a real clip is never read as padding. The decibel scale of
+`MelSpectrogram` clips to ``top_db`` below the loudest value of the whole
+batch, which would make one clip's features depend on the others in its
+batch; `FrontEnd` sets ``top_db`` so high that the clip never happens.
+
+Examples:
+    >>> front = FrontEnd(sample_rate=8000, num_mel_bins=16)
+    >>> front.frame_length, front.frame_step, front.fft_length
+    (200, 80, 256)
+    >>> model = waveform_classifier(lambda x: keras.layers.GlobalAveragePooling1D()(x), 3, front)
+    >>> tuple(model(keras.ops.ones((2, 4000))).shape)
+    (2, 3)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import keras
+import numpy as np
+
+from rnn_apps import errors, heads
+
+
+@dataclasses.dataclass(frozen=True)
+class FrontEnd:
+    """Log-mel feature settings, in seconds and Hz; sizes in samples follow.
+
+    Attributes:
+        sample_rate: rate the model takes, in Hz.
+        frame_seconds: analysis window (25 ms, the usual speech setting).
+        stride_seconds: hop between frames (10 ms: 100 frames a second).
+        num_mel_bins: mel filters, the features per frame.
+        min_freq: lowest filter edge, Hz.
+        max_freq: highest filter edge, Hz; defaults to half the rate.
+        min_power: power floor before the logarithm.
+    """
+
+    sample_rate: int
+    frame_seconds: float = 0.025
+    stride_seconds: float = 0.010
+    num_mel_bins: int = 40
+    min_freq: float = 20.0
+    max_freq: float | None = None
+    min_power: float = 1e-10
+
+    def __post_init__(self):
+        errors.check_positive(self.sample_rate, "sample_rate")
+        errors.check_positive(self.num_mel_bins, "num_mel_bins")
+        if self.frame_step < 1 or self.frame_length < self.frame_step:
+            raise errors.expected(
+                "a frame at least one stride long and a stride of one sample or more",
+                (self.frame_seconds, self.stride_seconds),
+                name="frame_seconds, stride_seconds",
+            )
+
+    @property
+    def frame_length(self) -> int:
+        return int(round(self.frame_seconds * self.sample_rate))
+
+    @property
+    def frame_step(self) -> int:
+        return int(round(self.stride_seconds * self.sample_rate))
+
+    @property
+    def fft_length(self) -> int:
+        return 2 ** math.ceil(math.log2(self.frame_length))
+
+    @functools.cached_property
+    def floor_db(self) -> float:
+        """Decibel value of every mel bin of a silent frame: the padding marker.
+
+        Measured by running the front end on silence rather than computed
+        here, so it matches the backend's float arithmetic bit for bit.
+        """
+        silence = np.zeros((1, 2 * self.fft_length), dtype="float32")
+        return float(keras.ops.convert_to_numpy(self.mel_layer()(silence)).max())
+
+    def mel_layer(self, name: str = "log_mel") -> keras.layers.MelSpectrogram:
+        """A `keras.layers.MelSpectrogram` with these settings (output ``(batch, mel_bins, frames)``)."""
+        return keras.layers.MelSpectrogram(
+            fft_length=self.fft_length,
+            sequence_stride=self.frame_step,
+            sequence_length=self.frame_length,
+            sampling_rate=self.sample_rate,
+            num_mel_bins=self.num_mel_bins,
+            min_freq=self.min_freq,
+            max_freq=self.max_freq or self.sample_rate / 2,
+            power_to_db=True,
+            # Far above any real dynamic range: no clip is clipped relative to
+            # the loudest clip of its batch.
+            top_db=1000.0,
+            min_power=self.min_power,
+            name=name,
+        )
+
+    def frames(self, num_samples) -> np.ndarray:
+        """Frames that hold some of the first ``num_samples`` samples.
+
+        The STFT is centred: frame ``j`` covers samples ``j * step - length
+        / 2`` to ``j * step + length / 2``, so a clip of ``n`` samples gives
+        ``1 + n // step`` frames, and a frame holds audio while its start is
+        before the clip's end.
+
+        Examples:
+            >>> FrontEnd(8000).frames([8000, 1])
+            array([101,   1])
+        """
+        num_samples = np.asarray(num_samples, dtype="int64")
+        counted = np.ceil((num_samples + self.frame_length // 2) / self.frame_step).astype("int64")
+        return np.minimum(1 + num_samples // self.frame_step, counted)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def log_mel_frames(waveforms, front_end: FrontEnd, name: str = "log_mel"):
+    """Turn ``(batch, samples)`` waveforms into ``(batch, frames, mel_bins)`` decibels.
+
+    Args:
+        waveforms: a Keras tensor of float waveforms in [-1, 1].
+        front_end: the settings.
+        name: layer name prefix: ``{name}`` (the spectrogram) and
+            ``{name}_frames`` (the transpose).
+
+    Returns:
+        A Keras tensor ``(batch, frames, num_mel_bins)``.
+    """
+    mel = front_end.mel_layer(name)(waveforms)
+    return keras.layers.Permute((2, 1), name=f"{name}_frames")(mel)
+
+
+def feature_model(front_end: FrontEnd) -> keras.Model:
+    """The front end alone, waveforms to log-mel frames, for statistics and plots."""
+    waveform = keras.Input(shape=(None,), name="waveform")
+    return keras.Model(waveform, log_mel_frames(waveform, front_end), name="front_end")
+
+
+def frame_statistics(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and variance over all frames of all clips.
+
+    Examples:
+        >>> mean, variance = frame_statistics([np.array([[0.0, 1.0], [2.0, 1.0]])])
+        >>> mean.tolist(), variance.tolist()
+        ([1.0, 1.0], [1.0, 0.0])
+    """
+    stacked = np.concatenate([np.asarray(f, dtype="float64") for f in frames], axis=0)
+    return stacked.mean(axis=0), stacked.var(axis=0)
+
+
+def _normalize(x, mean, variance, offset: float = 0.0):
+    """Centre and scale each feature with training statistics (taken before ``offset`` was subtracted)."""
+    if mean is None:
+        return x
+    mean = np.asarray(mean, dtype="float64") - offset
+    variance = np.maximum(np.asarray(variance, dtype="float64"), 1e-6)
+    return keras.layers.Normalization(mean=mean.tolist(), variance=variance.tolist(), name="normalize")(x)
+
+
+FLOOR_MARGIN_DB = 1e-3
+"""Values this close to the decibel floor count as the floor (silence)."""
+
+
+def frame_input(front_end: FrontEnd | None, feature_dim: int | None = None, mask: bool = True, mask_value=0.0):
+    """The model input and its frames: waveforms through the front end, or frames as given.
+
+    For waveforms, the log-mel frames are shifted so the decibel floor is 0
+    and values within `FLOOR_MARGIN_DB` of it are set to exactly 0 (a
+    thresholded ReLU): silent padding frames then are exact zeros, whatever
+    rounding the backend's compiled graph does, and `Masking` marks them.
+
+    Returns:
+        ``(input, frames, offset)``: ``frames`` carries a mask when ``mask``
+        is true; ``offset`` was subtracted from the features (the floor for
+        waveforms, 0 for frames).
+    """
+    offset = 0.0
+    if front_end is not None:
+        inputs = keras.Input(shape=(None,), name="waveform")
+        frames = log_mel_frames(inputs, front_end)
+        offset = front_end.floor_db
+        bins = [0.0] * front_end.num_mel_bins
+        frames = keras.layers.Normalization(
+            mean=[offset + b for b in bins], variance=[1.0 + b for b in bins], name="above_floor"
+        )(frames)
+        frames = keras.layers.ReLU(threshold=FLOOR_MARGIN_DB, name="floor")(frames)
+        mask_value = 0.0
+    else:
+        errors.check_positive(feature_dim, "feature_dim")
+        inputs = keras.Input(shape=(None, feature_dim), name="frames")
+        frames = inputs
+    if mask:
+        frames = keras.layers.Masking(mask_value=mask_value, name="padding_mask")(frames)
+    return inputs, frames, offset
+
+
+def waveform_classifier(
+    encoder,
+    num_classes: int,
+    front_end: FrontEnd | None,
+    mean=None,
+    variance=None,
+    mask: bool = True,
+    feature_dim: int | None = None,
+    mask_value: float = 0.0,
+    head_dropout: float = 0.3,
+    name: str = "classifier",
+) -> keras.Model:
+    """Classify whole clips: front end -> mask -> normalize -> encoder -> head.
+
+    Args:
+        encoder: callable mapping ``(batch, frames, features)`` to
+            ``(batch, width)``, e.g. `rnn_apps.recurrent.encoder` with its
+            options bound, or `rnn_apps.convolutional.encoder_2d`.
+        num_classes: int >= 2.
+        front_end: log-mel settings; `None` for inputs that already are
+            frames of features (``feature_dim`` per frame).
+        mean, variance: per-feature statistics of the training frames for
+            the `Normalization` layer (skipped when `None`).
+        mask: mark padded frames for the encoder (recurrent encoders use it;
+            convolutions cannot).
+        feature_dim: features per frame when ``front_end`` is `None`.
+        mask_value: padding value of frame inputs (``front_end`` `None`).
+        head_dropout: dropout before the output layer.
+        name: model name.
+
+    Returns:
+        An uncompiled Functional model from waveforms ``(batch, samples)``
+        (or frames ``(batch, time, feature_dim)``) to class probabilities.
+    """
+    inputs, frames, offset = frame_input(front_end, feature_dim, mask, mask_value)
+    features = encoder(_normalize(frames, mean, variance, offset))
+    outputs = heads.classification_head(features, num_classes, dropout=head_dropout)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def waveform_transcriber(
+    encoder,
+    vocabulary_size: int,
+    front_end: FrontEnd,
+    mean=None,
+    variance=None,
+    mask: bool = True,
+    dropout: float = 0.0,
+    name: str = "transcriber",
+) -> keras.Model:
+    """Label every frame for CTC: front end -> mask -> normalize -> encoder -> softmax.
+
+    Args:
+        encoder: callable mapping ``(batch, frames, features)`` to
+            ``(batch, frames, width)`` (a sequence encoder).
+        vocabulary_size: number of output symbols, not counting the CTC
+            blank; the output has ``vocabulary_size + 1`` classes per frame,
+            index 0 the blank.
+        front_end, mean, variance, mask: as for `waveform_classifier`.
+        dropout: dropout before the output layer.
+        name: model name.
+
+    Returns:
+        An uncompiled model from waveforms to per-frame probabilities
+        ``(batch, frames, vocabulary_size + 1)``.
+
+    Examples:
+        >>> model = waveform_transcriber(lambda x: x, 10, FrontEnd(8000, num_mel_bins=8))
+        >>> tuple(model(keras.ops.ones((1, 800))).shape)
+        (1, 11, 11)
+    """
+    errors.check_positive(vocabulary_size, "vocabulary_size")
+    inputs, frames, offset = frame_input(front_end, mask=mask)
+    x = encoder(_normalize(frames, mean, variance, offset))
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    outputs = keras.layers.Dense(vocabulary_size + 1, activation="softmax", name="head_output")(x)
+    return keras.Model(inputs, outputs, name=name)
