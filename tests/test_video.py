@@ -1,0 +1,154 @@
+"""The video recipe end to end on the bundled sample, in quick mode, and prediction in a fresh process."""
+
+import json
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import keras
+import numpy as np
+import pytest
+from conftest import REPO
+
+from recipes import video as recipe
+from rnn_apps import compare, errors
+
+FRAME_MODELS = {"simple_rnn", "lstm", "gru", "convlstm", "cnn3d", "frame_cnn"}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    output = tmp_path_factory.mktemp("video")
+    report = recipe.main(["--quick", "--output-dir", str(output), "--verbose", "0"])
+    return output, report
+
+
+def test_metrics_json_follows_the_contract(quick_run):
+    output, report = quick_run
+    on_disk = json.loads((output / "metrics.json").read_text())
+    assert on_disk == json.loads(json.dumps(report))
+    assert on_disk["recipe"] == "video" and on_disk["primary_metric"] == "accuracy"
+    assert on_disk["dataset"] == "circling_digits.npz" and on_disk["grouped_split"] is True
+    assert set(on_disk["models"]) == FRAME_MODELS | {"majority"}
+    for name, entry in on_disk["models"].items():
+        assert {"accuracy", "f1"} <= set(entry["metrics"]), name
+        assert isinstance(entry["params"], int)
+        assert isinstance(entry["train_seconds"], float) and isinstance(entry["predict_ms_per_sample"], float)
+    kernels = {name: entry["fast_kernel"] for name, entry in on_disk["models"].items()}
+    assert kernels == {
+        "simple_rnn": False,
+        "lstm": True,
+        "gru": True,
+        "convlstm": False,
+        "cnn3d": None,
+        "frame_cnn": None,
+        "majority": None,
+    }
+
+
+def test_only_models_that_see_frame_order_beat_chance(quick_run):
+    """Seeded quick run: the order-blind CNN is at chance (0.25), the CNN-RNN and the 3-D CNN are not."""
+    _, report = quick_run
+    accuracy = {name: entry["metrics"]["accuracy"] for name, entry in report["models"].items()}
+    assert accuracy["frame_cnn"] < 0.40, accuracy
+    assert max(accuracy[name] for name in ("simple_rnn", "lstm", "gru")) > 0.75, accuracy
+    assert accuracy["cnn3d"] > 0.75, accuracy
+
+
+def test_artifacts_are_written(quick_run):
+    output, report = quick_run
+    for name in FRAME_MODELS:
+        assert (output / "models" / f"{name}.keras").is_file()
+        assert json.loads((output / "models" / f"{name}.json").read_text())["frames"] == 9
+        assert (output / "logs" / f"{name}.csv").read_text().startswith("epoch,")
+    for image in ("learning_curves.png", "confusion_matrices.png", "sample_predictions.png"):
+        assert (output / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = (output / "comparison.md").read_text()
+    assert compare.markdown_table(report) in table and "python -m recipes.video --quick" in table
+    assert not list(output.rglob(".*.tmp*"))
+
+
+def test_test_metrics_are_those_of_the_saved_model(quick_run):
+    output, report = quick_run
+    args = recipe.cli.resolve_defaults(recipe, recipe.cli.recipe_parser(recipe).parse_args(["--quick"]))
+    clips, labels = recipe.load_data(args).test
+    model = keras.models.load_model(output / "models" / "cnn3d.keras")
+    predicted = recipe.predict_probabilities(model, clips).argmax(axis=-1)
+    assert np.mean(predicted == labels) == pytest.approx(report["models"]["cnn3d"]["metrics"]["accuracy"])
+
+
+def test_rnn_apps_predict_labels_a_clip_in_a_fresh_process(quick_run, tmp_path):
+    output, _ = quick_run
+    model_path = output / "models" / "gru.keras"
+    with np.load(REPO / "data" / "video" / "circling_digits.npz") as archive:
+        clips, names = archive["frames"][:3], list(archive["class_names"])
+    files = []
+    for index, clip in enumerate(clips):
+        files.append(tmp_path / f"clip{index}.gif")  # GIF keeps 8-bit grey exactly
+        iio.imwrite(files[-1], clip[..., 0], duration=100, loop=0)
+    iio.imwrite(tmp_path / "clip.mp4", np.repeat(clips[0], 3, axis=-1), plugin="FFMPEG", fps=9)
+    files.append(tmp_path / "clip.mp4")
+    result = subprocess.run(
+        [sys.executable, "-m", "rnn_apps.cli", "predict", "video", "--model", str(model_path), "--format", "json"]
+        + [str(f) for f in files],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert [row["input"] for row in rows] == [str(f) for f in files]
+    in_process = recipe.predict_probabilities(keras.models.load_model(model_path), clips).argmax(axis=-1)
+    assert [row["label"] for row in rows[:3]] == [names[i] for i in in_process]
+    assert rows[3]["label"] in names and 0.25 <= rows[3]["probability"] <= 1.0
+
+
+def test_saved_model_reloads_without_rnn_apps(quick_run):
+    output, _ = quick_run
+    script = (
+        "import sys, keras, numpy as np;"
+        "m = keras.models.load_model(sys.argv[1]);"
+        "print(m.predict(np.zeros((1, 9, 48, 40, 1), 'uint8'), verbose=0).shape);"
+        "print(any(name.startswith('rnn_apps') for name in sys.modules))"
+    )
+    fresh = subprocess.run(
+        [sys.executable, "-c", script, str(output / "models" / "convlstm.keras")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd="/",
+    )
+    assert fresh.stdout.split() == ["(1,", "4)", "False"]
+
+
+def test_joints_input_and_predict_on_a_ts_file(tmp_path, capsys):
+    """Joint tracks from .ts files: recurrent model and Conv1D baseline, then predict per series."""
+    rng = np.random.default_rng(0)
+    header = "@problemName toy\n@timeStamps false\n@univariate false\n@dimensions 2\n@classLabel true up down\n@data\n"
+    rows = []
+    for i in range(60):
+        direction = 1 if i % 2 == 0 else -1
+        x = np.linspace(0, 1, 12) * direction + rng.normal(0, 0.1, 12)
+        y = rng.normal(0, 0.1, 12)
+        label = "up" if direction == 1 else "down"
+        rows.append(",".join(f"{v:.3f}" for v in x) + ":" + ",".join(f"{v:.3f}" for v in y) + f":{label}\n")
+    path = tmp_path / "toy.ts"
+    path.write_text(header + "".join(rows))
+    output = tmp_path / "out"
+    report = recipe.main(
+        ["--input", "joints", "--data", str(path), "--model", "gru,cnn", "--epochs", "6", "--learning-rate", "0.01"]
+        + ["--output-dir", str(output), "--verbose", "0"]
+    )
+    assert set(report["models"]) == {"gru", "cnn", "majority"}
+    assert report["models"]["gru"]["metrics"]["accuracy"] > 0.8
+    assert (output / "sample_predictions.png").is_file()
+    predictions = recipe.predict(output / "models" / "gru.keras", [path])
+    assert len(predictions) == 60 and predictions[0]["input"] == f"{path}#0"
+    assert np.mean([p["label"] == ("up" if i % 2 == 0 else "down") for i, p in enumerate(predictions)]) > 0.8
+
+
+def test_predict_refuses_a_short_clip(quick_run, tmp_path):
+    output, _ = quick_run
+    iio.imwrite(tmp_path / "short.gif", np.zeros((4, 32, 32), np.uint8), duration=100, loop=0)
+    with pytest.raises(errors.InputError, match="clips of at least 9 frames"):
+        recipe.predict(output / "models" / "gru.keras", [tmp_path / "short.gif"])
