@@ -1,0 +1,362 @@
+"""Forecasters and movement classifiers that take raw price windows, and their metrics.
+
+A forecaster has two parts:
+
+- a *core* model that maps standardized inputs ``(batch, time, channels)``
+  to standardized targets ``(batch, steps, channels)`` (or
+  ``(batch, steps, channels, quantiles)``); it is built from any
+  `rnn_apps.models.EncoderConfig` (SimpleRNN, LSTM, GRU, causal CNN) plus a
+  dense head, and is what training sees;
+- a *price model* around it that does the preprocessing and its inverse
+  with built-in layers and `keras.ops`: raw prices in, log-returns,
+  scaling with statistics fitted on training rows, the core, unscaling,
+  and back to prices. That is the model saved to ``.keras``: it takes a raw
+  price window and returns price forecasts, and reloads without this
+  package.
+
+Only `keras.layers` and `keras.ops` are used, so every backend works.
+
+Examples:
+    >>> from rnn_apps import models
+    >>> core = forecaster(models.EncoderConfig("gru", units=4), feature_dim=1, output_steps=2, channels=1)
+    >>> model = price_model(core, window=6, channels=1, target="log_return",
+    ...                     input_mean=[0.0], input_variance=[1.0],
+    ...                     target_mean=[[0.0], [0.0]], target_variance=[[1.0], [1.0]])
+    >>> tuple(model(np.ones((3, 6, 1), dtype="float32")).shape)
+    (3, 2, 1)
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from sklearn import metrics as sk_metrics
+
+from rnn_apps import errors
+
+TARGETS = ("log_return", "price")
+
+
+# ---------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------
+
+
+def forecaster(
+    config,
+    feature_dim: int,
+    output_steps: int,
+    channels: int,
+    quantiles: tuple[float, ...] = (),
+    head_dropout: float = 0.0,
+    name: str | None = None,
+) -> keras.Model:
+    """Core forecaster: encoder over a window, dense head to every step and channel.
+
+    Args:
+        config: an `rnn_apps.models.EncoderConfig` (``cnn`` should use
+            ``cnn_kind="causal"`` so nothing looks past the window's end).
+        feature_dim: input channels per step.
+        output_steps: forecast steps per sample.
+        channels: series forecast per step.
+        quantiles: quantile levels to forecast; empty for point forecasts.
+        head_dropout: dropout on the encoder features.
+        name: model name; defaults to ``config.model``.
+
+    Returns:
+        An uncompiled model from ``(batch, time, feature_dim)`` to
+        ``(batch, output_steps, channels)`` or, with quantiles,
+        ``(batch, output_steps, channels, len(quantiles))``.
+
+    Examples:
+        >>> from rnn_apps import models
+        >>> cnn = models.EncoderConfig("cnn", cnn_kind="causal", filters=4, num_layers=2)
+        >>> tuple(forecaster(cnn, 2, 3, 2, quantiles=(0.1, 0.9))(np.ones((1, 5, 2))).shape)
+        (1, 3, 2, 2)
+    """
+    errors.check_positive(feature_dim, "feature_dim")
+    errors.check_positive(output_steps, "output_steps")
+    errors.check_positive(channels, "channels")
+    check_quantiles(quantiles)
+    inputs = keras.Input(shape=(None, feature_dim), name="scaled_inputs")
+    features = config(inputs)
+    if head_dropout:
+        features = keras.layers.Dropout(head_dropout, name="head_dropout")(features)
+    shape = (output_steps, channels) + ((len(quantiles),) if quantiles else ())
+    outputs = keras.layers.Dense(int(np.prod(shape)), name="head_output")(features)
+    outputs = keras.layers.Reshape(shape, name="head_reshape")(outputs)
+    return keras.Model(inputs, outputs, name=name or config.model)
+
+
+def check_quantiles(quantiles) -> tuple[float, ...]:
+    """Return ``quantiles`` if they are increasing levels in (0, 1).
+
+    Examples:
+        >>> check_quantiles((0.1, 0.5, 0.9))
+        (0.1, 0.5, 0.9)
+    """
+    quantiles = tuple(float(q) for q in quantiles)
+    if any(not 0 < q < 1 for q in quantiles) or list(quantiles) != sorted(set(quantiles)):
+        raise errors.expected("increasing quantile levels in (0, 1)", quantiles, name="quantiles")
+    return quantiles
+
+
+def _scaled_features(prices, target: str, mean, variance, name: str):
+    """Raw price windows -> standardized log-returns (or prices), one step per return."""
+    x = prices
+    if target == "log_return":
+        logs = keras.ops.log(x)
+        x = logs[:, 1:, :] - logs[:, :-1, :]
+    return keras.layers.Normalization(axis=-1, mean=mean, variance=variance, name=name)(x)
+
+
+def _inputs(window, channels, target, input_mean, input_variance, feature_dim, feature_mean, feature_variance):
+    """The model inputs and the standardized tensor the core reads.
+
+    Extra features (volume) enter as ``log1p``, standardized, trimmed to the
+    steps of the returns and concatenated to them channel-wise.
+    """
+    prices = keras.Input(shape=(window, channels), name="prices")
+    x = _scaled_features(prices, target, input_mean, input_variance, "scale_inputs")
+    if not feature_dim:
+        return prices, x
+    features = keras.Input(shape=(window, feature_dim), name="volume")
+    f = keras.layers.Normalization(axis=-1, mean=feature_mean, variance=feature_variance, name="scale_volume")(
+        keras.ops.log1p(features)
+    )
+    if target == "log_return":
+        f = f[:, 1:, :]
+    return [prices, features], keras.layers.Concatenate(axis=-1, name="inputs_and_volume")([x, f])
+
+
+def price_model(
+    core: keras.Model,
+    window: int,
+    channels: int,
+    target: str,
+    input_mean,
+    input_variance,
+    target_mean,
+    target_variance,
+    quantiles: tuple[float, ...] = (),
+    name: str | None = None,
+    feature_dim: int = 0,
+    feature_mean=None,
+    feature_variance=None,
+) -> keras.Model:
+    """Wrap a trained core forecaster into a model from raw prices to prices.
+
+    Args:
+        core: from `forecaster`, trained on standardized data.
+        window: input prices per sample.
+        channels: series per sample.
+        target: ``"log_return"`` (the core predicts cumulative log-returns
+            from the last input price) or ``"price"``.
+        input_mean, input_variance: per-channel statistics of the inputs
+            (log-returns or prices) on training rows.
+        target_mean, target_variance: ``(steps, channels)`` statistics of
+            the training targets.
+        quantiles: the core's quantile levels (empty for point forecasts).
+        name: model name; defaults to the core's.
+        feature_dim: extra raw inputs per step (volume), 0 for none; the
+            model then takes ``[prices, volume]``.
+        feature_mean, feature_variance: statistics of ``log1p(volume)`` on
+            training rows.
+
+    Returns:
+        A model from ``(batch, window, channels)`` raw prices to
+        ``(batch, steps, channels)`` prices (with quantiles, a last axis of
+        one forecast per level).
+    """
+    errors.check_choice(target, TARGETS, "target")
+    inputs, x = _inputs(
+        window, channels, target, input_mean, input_variance, feature_dim, feature_mean, feature_variance
+    )
+    prices = inputs[0] if feature_dim else inputs
+    scaled = core(x)
+    target_mean = np.asarray(target_mean, "float64")
+    unscale = keras.layers.Normalization(
+        axis=(1, 2),
+        mean=target_mean,
+        variance=np.asarray(target_variance, "float64"),
+        invert=True,
+        name="unscale_targets",
+    )
+    outputs = unscale(scaled)
+    if target == "log_return":
+        last = keras.ops.expand_dims(prices[:, -1, :], 1)
+        if quantiles:
+            last = keras.ops.expand_dims(last, -1)
+        outputs = last * keras.ops.exp(outputs)
+    return keras.Model(inputs, outputs, name=name or core.name)
+
+
+def input_model(
+    window: int,
+    channels: int,
+    target: str,
+    input_mean,
+    input_variance,
+    feature_dim: int = 0,
+    feature_mean=None,
+    feature_variance=None,
+) -> keras.Model:
+    """The price model's preprocessing alone: raw windows -> what the core reads.
+
+    Training inputs are made with this model, so training and the saved
+    price model use the very same computation.
+
+    Examples:
+        >>> m = input_model(4, 1, "log_return", [0.0], [1.0])
+        >>> tuple(m(np.ones((2, 4, 1), dtype="float32")).shape)
+        (2, 3, 1)
+    """
+    inputs, x = _inputs(
+        window, channels, target, input_mean, input_variance, feature_dim, feature_mean, feature_variance
+    )
+    return keras.Model(inputs, x)
+
+
+def movement_model(core: keras.Model, window: int, input_mean, input_variance, name: str | None = None):
+    """Wrap a trained up/down classifier into a model that reads raw prices.
+
+    Args:
+        core: a classifier over standardized log-returns ``(batch, time, 1)``
+            (e.g. `rnn_apps.models.feature_sequence_classifier`).
+        window: input prices per sample.
+        input_mean, input_variance: log-return statistics of training rows.
+
+    Returns:
+        A model from ``(batch, window, 1)`` prices to the probability of an
+        up move ``(batch, 1)``.
+    """
+    prices = keras.Input(shape=(window, 1), name="prices")
+    outputs = core(_scaled_features(prices, "log_return", input_mean, input_variance, "scale_inputs"))
+    return keras.Model(prices, outputs, name=name or core.name)
+
+
+@keras.saving.register_keras_serializable(package="rnn_apps")
+class PinballLoss(keras.losses.Loss):
+    """Pinball (quantile) loss, averaged over quantile levels.
+
+    For level ``q`` and error ``e = y - f``, the loss is ``q * e`` when
+    ``e >= 0`` and ``(q - 1) * e`` otherwise; its minimizer is the
+    ``q``-quantile. Targets ``(batch, ...)`` are compared with predictions
+    ``(batch, ..., len(quantiles))``.
+
+    Examples:
+        >>> loss = PinballLoss((0.1, 0.9))
+        >>> round(float(loss(np.zeros((1, 1)), np.ones((1, 1, 2)))), 3)
+        0.5
+    """
+
+    def __init__(self, quantiles=(0.1, 0.5, 0.9), name="pinball", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.quantiles = check_quantiles(quantiles)
+
+    def call(self, y_true, y_pred):
+        levels = keras.ops.convert_to_tensor(self.quantiles, dtype=y_pred.dtype)
+        error = keras.ops.expand_dims(keras.ops.cast(y_true, y_pred.dtype), -1) - y_pred
+        loss = keras.ops.maximum(levels * error, (levels - 1.0) * error)
+        return keras.ops.mean(loss, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "quantiles": list(self.quantiles)}
+
+
+# ---------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------
+
+
+def forecast_metrics(actual, predicted, last_price) -> dict[str, float | None]:
+    """Point-forecast metrics on the price scale.
+
+    Args:
+        actual: true prices ``(samples, steps, channels)``.
+        predicted: forecasts of the same shape.
+        last_price: the last input price of each sample ``(samples, 1,
+            channels)``: the random walk's forecast.
+
+    Returns:
+        ``mae``, ``rmse``; ``mase``: MAE divided by the random walk's MAE on
+        the same test targets (below 1 means better than the random walk
+        out of sample); ``rse`` and ``corr`` as defined by Lai et al. (2018);
+        ``directional_accuracy``: share of samples whose predicted direction
+        (up or down from the last price) matches the actual one, over
+        samples that moved (`None` for a forecast that never moves).
+
+    Examples:
+        >>> actual = np.array([[[2.0]], [[0.0]]]); last = np.ones((2, 1, 1))
+        >>> m = forecast_metrics(actual, np.array([[[1.5]], [[0.5]]]), last)
+        >>> m["mae"], m["mase"], m["directional_accuracy"]
+        (0.5, 0.5, 1.0)
+    """
+    actual = np.asarray(actual, "float64")
+    predicted = np.asarray(predicted, "float64")
+    last = np.broadcast_to(np.asarray(last_price, "float64"), actual.shape)
+    error = predicted - actual
+    mae = float(np.mean(np.abs(error)))
+    naive_mae = float(np.mean(np.abs(actual - last)))
+    flat_actual = actual.reshape(-1, actual.shape[-1])
+    flat_predicted = predicted.reshape(-1, actual.shape[-1])
+    spread = np.sqrt(np.sum((flat_actual - flat_actual.mean()) ** 2))
+    rse = float(np.sqrt(np.sum((flat_predicted - flat_actual) ** 2)) / spread) if spread > 0 else None
+    corrs = []
+    for column in range(flat_actual.shape[1]):
+        a, p = flat_actual[:, column], flat_predicted[:, column]
+        if a.std() > 0 and p.std() > 0:
+            corrs.append(float(np.corrcoef(a, p)[0, 1]))
+    moved = actual != last
+    predicted_move = np.sign(predicted - last)
+    directional = None
+    if moved.any() and np.any(predicted_move[moved] != 0):
+        directional = float(np.mean(predicted_move[moved] == np.sign(actual - last)[moved]))
+    return {
+        "mase": mae / naive_mae if naive_mae > 0 else None,
+        "mae": mae,
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "rse": rse,
+        "corr": float(np.mean(corrs)) if corrs else None,
+        "directional_accuracy": directional,
+    }
+
+
+def quantile_metrics(actual, predicted_quantiles, quantiles) -> dict[str, float]:
+    """Pinball loss (price scale, mean over levels) and coverage of the outer levels.
+
+    Examples:
+        >>> bounds = np.stack([-np.ones((2, 1, 1)), np.ones((2, 1, 1))], -1)
+        >>> q = quantile_metrics(np.zeros((2, 1, 1)), bounds, (0.1, 0.9))
+        >>> round(q["pinball"], 6), q["coverage"]
+        (0.1, 1.0)
+    """
+    actual = np.asarray(actual, "float64")[..., None]
+    predicted = np.asarray(predicted_quantiles, "float64")
+    levels = np.asarray(quantiles, "float64")
+    error = actual - predicted
+    pinball = float(np.mean(np.maximum(levels * error, (levels - 1) * error)))
+    inside = (actual[..., 0] >= predicted[..., 0]) & (actual[..., 0] <= predicted[..., -1])
+    return {"pinball": pinball, "coverage": float(np.mean(inside)), "nominal_coverage": float(levels[-1] - levels[0])}
+
+
+def movement_metrics(labels, predicted) -> dict[str, float]:
+    """Accuracy, Matthews correlation and the majority-class rate of up/down labels.
+
+    ``majority_rate`` is the accuracy of always predicting the test set's
+    more frequent class: a model's accuracy means little unless it beats it.
+
+    Examples:
+        >>> m = movement_metrics([1, 1, 0, 1], [1, 0, 0, 1])
+        >>> m["accuracy"], m["majority_rate"], round(m["mcc"], 3)
+        (0.75, 0.75, 0.577)
+    """
+    labels = np.asarray(labels, "int64")
+    predicted = np.asarray(predicted, "int64")
+    up_share = float(np.mean(labels == 1)) if len(labels) else 0.0
+    return {
+        "accuracy": float(sk_metrics.accuracy_score(labels, predicted)),
+        "mcc": float(sk_metrics.matthews_corrcoef(labels, predicted)),
+        "majority_rate": max(up_share, 1.0 - up_share),
+        "predicted_up": float(np.mean(predicted == 1)),
+    }
