@@ -1,0 +1,436 @@
+"""Sequence-to-sequence models with attention, and decoding (greedy and beam search).
+
+Two encoder-decoders with one call shape, so a recipe swaps one for the other:
+
+- `recurrent_seq2seq`: a recurrent encoder (``simple_rnn`` / ``lstm`` /
+  ``gru``, optionally bidirectional and stacked) and a decoder of the same
+  cell whose first state is set from the mean encoder state; every decoder
+  step attends over the encoder states (``"additive"``: Bahdanau-style
+  `keras.layers.AdditiveAttention`; ``"dot"``: Luong-style
+  `keras.layers.Attention`), and the context joins the decoder state before
+  the output layer (Luong et al. 2015's attentional hidden state);
+- `convolutional_seq2seq`: a ConvS2S-style model (Gehring et al. 2017):
+  word plus position embeddings, gated convolutions (a linear convolution
+  times a sigmoid gate) with residual connections, causal convolutions in
+  the decoder, and dot-product attention from every decoder block to the
+  encoder output.
+
+Both map ``{"source": (batch, source_length) ids, "target": (batch,
+target_length) ids}`` to ``{"logits": (batch, target_length, vocabulary),
+"attention": (batch, target_length, source_length)}``. Id 0 is padding.
+Training uses teacher forcing: the decoder reads the reference shifted by
+one (``[start] w1 w2 ...``) and learns to predict ``w1 w2 ... [end]``
+(`training_model`).
+
+`inference_model` wraps a trained model with its text vectorizers into a
+model that takes raw strings: a source sentence and the target prefix
+decoded so far, and returns the log-probabilities of the next word. It uses
+only built-in layers, so `keras.models.load_model` reads it in a fresh
+process without this package. `translate` runs greedy or beam-search
+decoding with such a saved model.
+
+Examples:
+    >>> import numpy as np
+    >>> core = recurrent_seq2seq("gru", 20, 30, 6, 5, units=8, embedding_dim=8)
+    >>> out = core({"source": np.ones((2, 6), "int32"), "target": np.ones((2, 5), "int32")})
+    >>> tuple(out["logits"].shape), tuple(out["attention"].shape)
+    ((2, 5, 30), (2, 5, 6))
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+from keras import layers, ops
+
+from rnn_apps import errors, recurrent
+
+ATTENTIONS = ("additive", "dot")
+START = "[start]"
+END = "[end]"
+
+
+def _inputs(source_length: int, target_length: int):
+    errors.check_positive(source_length, "source_length")
+    errors.check_positive(target_length, "target_length")
+    # Lengths stay open so training batches can be cut to their longest sentence;
+    # the two lengths bound the position embeddings and what the vectorizers pad to.
+    source = keras.Input(shape=(None,), dtype="int32", name="source")
+    target = keras.Input(shape=(None,), dtype="int32", name="target")
+    return source, target
+
+
+def _attention_layer(kind: str, name: str):
+    errors.check_choice(kind, ATTENTIONS, "attention")
+    if kind == "additive":
+        return layers.AdditiveAttention(name=name)
+    return layers.Attention(use_scale=True, name=name)
+
+
+def recurrent_seq2seq(
+    cell: str,
+    source_vocabulary_size: int,
+    target_vocabulary_size: int,
+    source_length: int,
+    target_length: int,
+    *,
+    units: int = 64,
+    embedding_dim: int = 64,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    attention: str = "additive",
+    dropout: float = 0.0,
+    name: str | None = None,
+) -> keras.Model:
+    """A recurrent encoder-decoder with attention.
+
+    Args:
+        cell: ``"simple_rnn"``, ``"lstm"`` or ``"gru"`` (encoder and decoder).
+        source_vocabulary_size, target_vocabulary_size: vocabulary sizes,
+            padding (id 0) included.
+        source_length, target_length: longest inputs (the recurrent model
+            takes any length; checked for symmetry with the CNN).
+        units: encoder units per direction; the decoder has
+            ``units * (2 if bidirectional else 1)`` so dot-product attention
+            can compare its states with the encoder's.
+        embedding_dim: word-vector width.
+        num_layers: stacked layers in encoder and decoder.
+        bidirectional: bool, a bidirectional encoder.
+        attention: ``"additive"`` or ``"dot"``.
+        dropout: on embeddings and before the output layer.
+        name: model name (default ``f"{cell}_seq2seq"``).
+
+    Returns:
+        A Functional model ``{"source", "target"} -> {"logits", "attention"}``.
+    """
+    errors.check_choice(cell, recurrent.CELLS, "cell")
+    errors.check_positive(units, "units")
+    errors.check_positive(num_layers, "num_layers")
+    errors.check_fraction(dropout, "dropout")
+    _attention_layer(attention, "check")
+    source, target = _inputs(source_length, target_length)
+    width = units * (2 if bidirectional else 1)
+
+    x = layers.Embedding(source_vocabulary_size, embedding_dim, mask_zero=True, name="source_embedding")(source)
+    x = layers.Dropout(dropout, name="source_dropout")(x)
+    encoded = recurrent.encoder(
+        x, cell=cell, units=units, num_layers=num_layers, bidirectional=bidirectional, return_sequences=True
+    )
+    # The decoder starts from a summary of the whole source (padding excluded).
+    summary = layers.GlobalAveragePooling1D(name="encoder_summary")(encoded)
+    states = [layers.Dense(width, activation="tanh", name="decoder_state_h")(summary)]
+    if cell == "lstm":
+        states.append(layers.Dense(width, activation="tanh", name="decoder_state_c")(summary))
+
+    y = layers.Embedding(target_vocabulary_size, embedding_dim, mask_zero=True, name="target_embedding")(target)
+    y = layers.Dropout(dropout, name="target_dropout")(y)
+    for index in range(1, num_layers + 1):
+        layer = recurrent.recurrent_layer(cell, width, return_sequences=True, name=f"decoder_{cell}_{index}")
+        y = layer(y, initial_state=states) if index == 1 else layer(y)
+    context, scores = _attention_layer(attention, "attention")([y, encoded], return_attention_scores=True)
+    joined = layers.Concatenate(name="decoder_with_context")([y, context])
+    hidden = layers.Dense(width, activation="tanh", name="attentional_state")(joined)
+    hidden = layers.Dropout(dropout, name="output_dropout")(hidden)
+    logits = layers.Dense(target_vocabulary_size, name="logits")(hidden)
+    return keras.Model(
+        {"source": source, "target": target}, {"logits": logits, "attention": scores}, name=name or f"{cell}_seq2seq"
+    )
+
+
+def _positions(ids):
+    """0, 1, 2, ... per row, built from the ids so the length may vary."""
+    return ops.cumsum(ops.ones_like(ids), axis=1) - 1
+
+
+def _gated_convolution(x, filters: int, kernel_size: int, padding: str, dropout: float, name: str):
+    """One ConvS2S block: dropout, linear conv times sigmoid-gate conv, residual, scaled by sqrt(1/2)."""
+    inputs = layers.Dropout(dropout, name=f"{name}_dropout")(x)
+    linear = layers.Conv1D(filters, kernel_size, padding=padding, name=f"{name}_linear")(inputs)
+    gate = layers.Conv1D(filters, kernel_size, padding=padding, activation="sigmoid", name=f"{name}_gate")(inputs)
+    gated = layers.Multiply(name=f"{name}_glu")([linear, gate])
+    added = layers.Add(name=f"{name}_residual")([x, gated])
+    return layers.Rescaling(math.sqrt(0.5), name=f"{name}_scale")(added)
+
+
+def convolutional_seq2seq(
+    source_vocabulary_size: int,
+    target_vocabulary_size: int,
+    source_length: int,
+    target_length: int,
+    *,
+    filters: int = 128,
+    embedding_dim: int = 64,
+    num_layers: int = 2,
+    kernel_size: int = 3,
+    dropout: float = 0.0,
+    name: str = "cnn_seq2seq",
+) -> keras.Model:
+    """A ConvS2S-style convolutional encoder-decoder with attention.
+
+    The encoder stacks ``num_layers`` gated convolutions over word plus
+    position embeddings; the decoder stacks as many causal gated
+    convolutions (a position sees only earlier target words), each followed
+    by dot-product attention over the encoder output whose keys are the
+    encoder states and whose values add the source embeddings back
+    (Gehring et al. 2017, section 3.3).
+
+    Args:
+        source_vocabulary_size, target_vocabulary_size: vocabulary sizes.
+        source_length, target_length: longest inputs (the position
+            embeddings cover these).
+        filters: channels of every convolution.
+        embedding_dim: word- and position-vector width.
+        num_layers: blocks in the encoder and in the decoder.
+        kernel_size: convolution width.
+        dropout: before every convolution and on embeddings.
+        name: model name.
+
+    Returns:
+        A Functional model ``{"source", "target"} -> {"logits", "attention"}``
+        (the attention of the last decoder block).
+
+    Examples:
+        >>> m = convolutional_seq2seq(20, 30, 6, 5, filters=8, embedding_dim=4, num_layers=1)
+        >>> sorted(m.output)
+        ['attention', 'logits']
+    """
+    errors.check_positive(filters, "filters")
+    errors.check_positive(num_layers, "num_layers")
+    errors.check_positive(kernel_size, "kernel_size")
+    errors.check_fraction(dropout, "dropout")
+    source, target = _inputs(source_length, target_length)
+    scale = math.sqrt(0.5)
+
+    source_mask = ops.not_equal(source, 0)
+    source_words = layers.Embedding(source_vocabulary_size, embedding_dim, name="source_embedding")(source)
+    source_places = layers.Embedding(source_length, embedding_dim, name="source_positions")(_positions(source))
+    source_embedded = layers.Add(name="source_embedded")([source_words, source_places])
+    source_embedded = layers.Dropout(dropout, name="source_dropout")(source_embedded)
+    x = layers.Dense(filters, name="encoder_in")(source_embedded)
+    for index in range(1, num_layers + 1):
+        x = _gated_convolution(x, filters, kernel_size, "same", dropout, f"encoder_conv_{index}")
+    keys = layers.Dense(embedding_dim, name="encoder_out")(x)
+    values = layers.Rescaling(scale, name="encoder_values_scale")(
+        layers.Add(name="encoder_values")([keys, source_embedded])
+    )
+
+    target_words = layers.Embedding(target_vocabulary_size, embedding_dim, name="target_embedding")(target)
+    target_places = layers.Embedding(target_length, embedding_dim, name="target_positions")(_positions(target))
+    target_embedded = layers.Add(name="target_embedded")([target_words, target_places])
+    target_embedded = layers.Dropout(dropout, name="target_dropout")(target_embedded)
+    y = layers.Dense(filters, name="decoder_in")(target_embedded)
+    scores = None
+    for index in range(1, num_layers + 1):
+        block = f"decoder_conv_{index}"
+        h = _gated_convolution(y, filters, kernel_size, "causal", dropout, block)
+        query = layers.Rescaling(scale, name=f"{block}_query_scale")(
+            layers.Add(name=f"{block}_query")(
+                [layers.Dense(embedding_dim, name=f"{block}_to_query")(h), target_embedded]
+            )
+        )
+        context, scores = layers.Attention(use_scale=True, name=f"{block}_attention")(
+            [query, values, keys], mask=[None, source_mask], return_attention_scores=True
+        )
+        context = layers.Dense(filters, name=f"{block}_from_context")(context)
+        y = layers.Rescaling(scale, name=f"{block}_with_context")(layers.Add(name=f"{block}_add_context")([h, context]))
+    hidden = layers.Dense(embedding_dim, name="decoder_out")(y)
+    hidden = layers.Dropout(dropout, name="output_dropout")(hidden)
+    logits = layers.Dense(target_vocabulary_size, name="logits")(hidden)
+    return keras.Model({"source": source, "target": target}, {"logits": logits, "attention": scores}, name=name)
+
+
+def training_model(core: keras.Model) -> keras.Model:
+    """The teacher-forcing model: ``core`` with the logits as its only output (layers shared)."""
+    return keras.Model(core.input, core.output["logits"], name=f"{core.name}_training")
+
+
+def compile_seq2seq(model: keras.Model, learning_rate: float = 1e-3, clipnorm: float = 1.0) -> keras.Model:
+    """Adam and a cross-entropy that ignores padding (id 0) in the targets."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+    )
+    return model
+
+
+def inference_model(core: keras.Model, source_vectorizer, target_vectorizer, name: str | None = None) -> keras.Model:
+    """Wrap a trained model so it takes raw strings and scores the next target word.
+
+    Inputs: ``source`` (raw sentences) and ``prefix`` (the target words
+    decoded so far, space-separated, starting with ``[start]``). Outputs:
+    ``log_probs`` ``(batch, vocabulary)``, the log-probabilities of the next
+    word after the prefix, and ``attention`` ``(batch, target_length,
+    source_length)``. The target vocabulary is the layer named
+    ``"target_vectorizer"``; `translate` reads it from there.
+
+    Args:
+        core: a model from `recurrent_seq2seq` or `convolutional_seq2seq`.
+        source_vectorizer: `TextVectorization` for raw source text, padding
+            to the core's source length.
+        target_vectorizer: `TextVectorization` for target words, padding to
+            at most the core's target length, named ``"target_vectorizer"``.
+        name: model name (default ``core.name``).
+    """
+    if target_vectorizer.name != "target_vectorizer":
+        raise errors.expected("a target vectorizer named 'target_vectorizer'", target_vectorizer.name)
+    target_length = target_vectorizer.get_config()["output_sequence_length"]
+    source = keras.Input(shape=(), dtype="string", name="source")
+    prefix = keras.Input(shape=(), dtype="string", name="prefix")
+    prefix_ids = target_vectorizer(prefix)
+    out = core({"source": source_vectorizer(source), "target": prefix_ids})
+    # The next word is predicted at the prefix's last position.
+    lengths = ops.sum(ops.cast(ops.not_equal(prefix_ids, 0), "int32"), axis=1)
+    last = ops.expand_dims(ops.one_hot(ops.maximum(lengths - 1, 0), target_length), -1)
+    next_logits = ops.sum(out["logits"] * last, axis=1)
+    log_probs = layers.Activation("log_softmax", name="log_probs")(next_logits)
+    attention = layers.Identity(name="attention")(out["attention"])
+    return keras.Model(
+        {"source": source, "prefix": prefix}, {"log_probs": log_probs, "attention": attention}, name=name or core.name
+    )
+
+
+def model_limits(model: keras.Model) -> tuple[int, int]:
+    """``(source_length, longest translation)`` a saved inference model allows."""
+    source_length = model.get_layer("source_vectorizer").get_config()["output_sequence_length"]
+    prefix_length = model.get_layer("target_vectorizer").get_config()["output_sequence_length"]
+    return source_length, prefix_length - 1
+
+
+def _next_log_probs(model, sources, prefixes, banned, end) -> np.ndarray:
+    out = model.predict_on_batch(
+        {"source": np.asarray(sources, dtype=object), "prefix": np.asarray(prefixes, dtype=object)}
+    )
+    log_probs = np.array(out["log_probs"], dtype="float64")
+    log_probs[:, banned] = -np.inf
+    # A source with no known word at all (only punctuation, say) gives no
+    # scores: such rows end at once with an empty translation.
+    log_probs[np.isnan(log_probs)] = -np.inf
+    log_probs[~np.isfinite(log_probs).any(axis=1), end] = 0.0
+    return log_probs
+
+
+def translate(
+    model: keras.Model,
+    sentences,
+    beam_size: int = 1,
+    max_length: int | None = None,
+    length_penalty: float = 0.6,
+    batch_size: int = 128,
+) -> list[dict]:
+    """Translate raw sentences with a saved inference model (see `inference_model`).
+
+    Decoding starts from ``[start]`` and adds one word at a time until
+    ``[end]`` or ``max_length`` words. ``beam_size=1`` is greedy decoding:
+    the most likely next word every time. A larger beam keeps the
+    ``beam_size`` best partial translations by total log-probability;
+    finished ones stay in the beam unchanged, and the best final candidate
+    is chosen by log-probability divided by ``((5 + length) / 6) **
+    length_penalty`` (Wu et al. 2016), so longer translations are not
+    penalised for their extra words; finished candidates beat ones the
+    length limit cut off. With one beam the output is the greedy output.
+
+    Args:
+        model: a model loaded from a ``.keras`` file this package saved
+            (``keras.models.load_model(path)``; importing `rnn_apps` is not
+            needed to load it).
+        sentences: raw source strings.
+        beam_size: positive int; 1 is greedy.
+        max_length: most words per translation (default: what the model
+            was trained for, which is also the upper limit).
+        length_penalty: the exponent above (beam search only).
+        batch_size: sentences decoded together.
+
+    Returns:
+        One dict per sentence: ``translation`` (words joined by spaces),
+        ``score`` (sum of log-probabilities), ``finished`` (`False` when the
+        length limit cut it).
+    """
+    errors.check_positive(beam_size, "beam_size")
+    sentences = [str(s) for s in sentences]
+    _, limit = model_limits(model)
+    if max_length is not None:
+        errors.check_positive(max_length, "max_length")
+        limit = min(limit, max_length)
+    vocabulary = model.get_layer("target_vectorizer").get_vocabulary()
+    end = vocabulary.index(END)
+    banned = [0, vocabulary.index(START)]  # padding and the start token are never predicted
+    results = []
+    for begin in range(0, len(sentences), batch_size):
+        chunk = sentences[begin : begin + batch_size]
+        if beam_size == 1:
+            results += _greedy(model, chunk, vocabulary, end, banned, limit)
+        else:
+            results += _beam(model, chunk, vocabulary, end, banned, limit, beam_size, length_penalty)
+    return results
+
+
+def _greedy(model, sentences, vocabulary, end, banned, limit):
+    words = [[] for _ in sentences]
+    scores = np.zeros(len(sentences))
+    finished = np.zeros(len(sentences), bool)
+    for _ in range(limit):
+        if finished.all():
+            break
+        # Finished rows are decoded too: one batch shape for every step means one traced graph.
+        prefixes = [" ".join([START, *w]) for w in words]
+        log_probs = _next_log_probs(model, sentences, prefixes, banned, end)
+        best = log_probs.argmax(axis=1)
+        for row, token in enumerate(best):
+            if finished[row]:
+                continue
+            scores[row] += log_probs[row, token]
+            if token == end:
+                finished[row] = True
+            else:
+                words[row].append(vocabulary[token])
+    return [
+        {"translation": " ".join(w), "score": float(s), "finished": bool(f)} for w, s, f in zip(words, scores, finished)
+    ]
+
+
+def _beam(model, sentences, vocabulary, end, banned, limit, beam_size, length_penalty):
+    count, size = len(sentences), len(vocabulary)
+    words = [[[] for _ in range(beam_size)] for _ in sentences]
+    scores = np.full((count, beam_size), -np.inf)
+    scores[:, 0] = 0.0  # one live hypothesis at first, so the beam holds no duplicates
+    finished = np.zeros((count, beam_size), bool)
+    sources = [s for s in sentences for _ in range(beam_size)]
+    for _ in range(limit):
+        if finished[np.isfinite(scores)].all():
+            break
+        prefixes = [" ".join([START, *words[i][b]]) for i in range(count) for b in range(beam_size)]
+        log_probs = _next_log_probs(model, sources, prefixes, banned, end).reshape(count, beam_size, size)
+        # A finished hypothesis can only be continued by [end], at no cost.
+        log_probs[finished] = -np.inf
+        log_probs[finished, end] = 0.0
+        total = (scores[:, :, None] + log_probs).reshape(count, -1)
+        chosen = np.argsort(-total, axis=1, kind="stable")[:, :beam_size]
+        new_words, new_finished = [], np.zeros_like(finished)
+        for i in range(count):
+            row = []
+            for b, flat in enumerate(chosen[i]):
+                parent, token = divmod(int(flat), size)
+                done = finished[i, parent] or token == end
+                row.append(words[i][parent] if done else [*words[i][parent], vocabulary[token]])
+                new_finished[i, b] = done
+            new_words.append(row)
+        scores = np.take_along_axis(total, chosen, axis=1)
+        words, finished = new_words, new_finished
+    results = []
+    for i in range(count):
+        lengths = np.array([len(w) + 1 for w in words[i]], dtype="float64")
+        normalized = np.where(np.isfinite(scores[i]), scores[i] / ((5.0 + lengths) / 6.0) ** length_penalty, -np.inf)
+        if finished[i].any():
+            # A translation that reached [end] beats one the length limit cut off.
+            normalized = np.where(finished[i], normalized, -np.inf)
+        best = int(np.argmax(normalized))
+        results.append(
+            {
+                "translation": " ".join(words[i][best]),
+                "score": float(scores[i, best]),
+                "finished": bool(finished[i, best]),
+            }
+        )
+    return results

@@ -1,0 +1,240 @@
+"""The translation recipe: quick run, saved-model decoding, beam search, data loading and bad input."""
+
+import gzip
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+from conftest import REPO
+
+from recipes import translation
+from rnn_apps import cli, errors, paths
+from rnn_apps.data import parallel
+
+MODELS = {"gru", "cnn", "copy_source"}
+SENTENCES = ["The small red car sees three dogs.", "A big white house follows the cats."]
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    output = tmp_path_factory.mktemp("translation")
+    report = translation.main(["--quick", "--model", "gru,cnn", "--output-dir", str(output), "--verbose", "0"])
+    return output, report
+
+
+def test_metrics_json_follows_the_contract(quick_run):
+    output, report = quick_run
+    on_disk = json.loads((output / "metrics.json").read_text())
+    assert on_disk == json.loads(json.dumps(report))
+    assert on_disk["recipe"] == "translation" and on_disk["primary_metric"] == "bleu"
+    assert set(on_disk["models"]) == MODELS
+    for name, entry in on_disk["models"].items():
+        assert set(entry["metrics"]) == {"bleu", "chrf", "exact_match"}, name
+        assert 0 <= entry["metrics"]["bleu"] <= 100 and 0 <= entry["metrics"]["exact_match"] <= 1
+        assert isinstance(entry["params"], int)
+        assert isinstance(entry["train_seconds"], float) and isinstance(entry["predict_ms_per_sample"], float)
+    kernels = {name: entry["fast_kernel"] for name, entry in on_disk["models"].items()}
+    assert kernels == {"gru": True, "cnn": None, "copy_source": None}
+
+
+def test_models_learn_something(quick_run):
+    _, report = quick_run
+    bleu = {name: entry["metrics"]["bleu"] for name, entry in report["models"].items()}
+    assert max(bleu["gru"], bleu["cnn"]) > bleu["copy_source"] + 3, bleu
+
+
+def test_artifacts_are_written(quick_run):
+    output, _ = quick_run
+    for name in ("gru", "cnn"):
+        assert (output / "models" / f"{name}.keras").is_file()
+        assert (output / "logs" / f"{name}.csv").read_text().startswith("epoch,")
+    for image in ("learning_curves.png", "attention.png"):
+        assert (output / image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "python -m recipes.translation --quick" in (output / "comparison.md").read_text()
+
+
+def test_saved_model_loads_without_rnn_apps_in_a_fresh_process(quick_run):
+    output, _ = quick_run
+    script = (
+        "import sys, keras, numpy as np;"
+        "m = keras.models.load_model(sys.argv[1]);"
+        "assert not [k for k in sys.modules if k.startswith('rnn_apps')];"
+        "out = m.predict_on_batch({'source': np.array(['The red car.'], dtype=object),"
+        " 'prefix': np.array(['[start]'], dtype=object)});"
+        "print(out['log_probs'].shape[0], m.get_layer('target_vectorizer').vocabulary_size())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(output / "models" / "cnn.keras")], capture_output=True, text=True, cwd="/"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split()[0] == "1"
+
+
+def test_rnn_apps_predict_translates_raw_strings_in_a_fresh_process(quick_run):
+    output, _ = quick_run
+    model = output / "models" / "gru.keras"
+    result = subprocess.run(
+        [sys.executable, "-m", "rnn_apps.cli", "predict", "translation", "--model", str(model), "--format", "json"]
+        + SENTENCES,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert [row["text"] for row in rows] == SENTENCES
+    here = translation.predict(model, SENTENCES)
+    assert [row["translation"] for row in rows] == [row["translation"] for row in here]
+    assert all(row["translation"] for row in rows)
+
+
+def test_beam_size_one_gives_the_greedy_output(quick_run):
+    output, _ = quick_run
+    from rnn_apps import seq2seq
+
+    model = keras.models.load_model(output / "models" / "cnn.keras")
+    sentences = parallel.load_parallel(paths.bundled("translation"), "en", "fr").test[0][:12]
+    greedy = seq2seq.translate(model, sentences, beam_size=1)
+    vocabulary = model.get_layer("target_vectorizer").get_vocabulary()
+    banned = [0, vocabulary.index(seq2seq.START)]
+    _, limit = seq2seq.model_limits(model)
+    one_beam = seq2seq._beam(model, sentences, vocabulary, vocabulary.index(seq2seq.END), banned, limit, 1, 0.6)
+    assert [g["translation"] for g in greedy] == [b["translation"] for b in one_beam]
+    np.testing.assert_allclose([g["score"] for g in greedy], [b["score"] for b in one_beam], rtol=1e-6)
+    wider = seq2seq.translate(model, sentences, beam_size=3, max_length=5)
+    assert all(len(row["translation"].split()) <= 5 for row in wider)
+
+
+def test_over_long_sentence_is_truncated_with_a_notice(quick_run, capsys):
+    output, _ = quick_run
+    long_sentence = " ".join(["the red car sees a dog"] * 20)
+    rows = translation.predict(output / "models" / "gru.keras", [long_sentence], beam_size=2)
+    assert "notice: the model reads at most" in capsys.readouterr().err
+    assert len(rows) == 1
+
+
+def test_empty_sentence_is_refused(quick_run):
+    output, _ = quick_run
+    with pytest.raises(errors.InputError, match="at least one word"):
+        translation.predict(output / "models" / "gru.keras", ["  ...  "])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["predict", "translation", "--model", str(output / "models" / "gru.keras"), ""])
+    assert exit_info.value.code == 2
+
+
+# --- data ---------------------------------------------------------------------------------------------------------
+
+
+def test_bundled_test_pairs_do_not_occur_in_training():
+    data = parallel.load_parallel(paths.bundled("translation"), "en", "fr")
+    assert data.sizes() == {"train": 3000, "validation": 300, "test": 300}
+    train = set(data.train[0])
+    assert not train & set(data.test[0])
+    assert not train & set(data.validation[0])
+    assert not set(data.validation[0]) & set(data.test[0])
+
+
+def test_bundled_sample_needs_reordering_and_agreement():
+    data = parallel.load_parallel(paths.bundled("translation"), "en", "fr")
+    pairs = list(zip(*data.train))
+    # colour after the noun, gender agreement, spelled-out numbers
+    assert any("red car" in en.lower() and "voiture rouge" in fr.lower() for en, fr in pairs)
+    assert any("white house" in en.lower() and "maison blanche" in fr.lower() for en, fr in pairs)
+    assert any("twenty-one" in en.lower() and "vingt et un" in fr.lower() for en, fr in pairs)
+
+
+def write_parallel(folder, counts, languages=("de", "en"), empty=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, count in counts.items():
+        for lang in languages:
+            lines = [f"{lang} sentence {split} {i}" for i in range(count)]
+            if empty and empty == (split, lang):
+                lines[1] = ""
+            with gzip.open(folder / f"{split}.{lang}.gz", "wt", encoding="utf-8") as handle:
+                handle.write("\n".join(lines) + "\n")
+    return folder
+
+
+def test_folder_of_parallel_files_multi30k_layout(tmp_path):
+    folder = write_parallel(tmp_path / "m30k", {"train": 8, "val": 3, "test_2016_flickr": 4}, ("de", "en", "fr"))
+    data = parallel.load_parallel(folder, "de", "en")
+    assert data.sizes() == {"train": 8, "validation": 3, "test": 4}
+    assert data.train[0][0] == "de sentence train 0" and data.train[1][0] == "en sentence train 0"
+    with pytest.raises(errors.InputError, match="--source-lang and --target-lang"):
+        parallel.load_parallel(folder)
+
+
+def test_mismatched_line_counts_are_refused(tmp_path):
+    folder = write_parallel(tmp_path / "m", {"train": 5, "val": 2, "test": 2})
+    with gzip.open(folder / "val.en.gz", "wt", encoding="utf-8") as handle:
+        handle.write("one\n")
+    with pytest.raises(errors.InputError, match="same number of lines"):
+        parallel.load_parallel(folder, "de", "en")
+
+
+def test_empty_lines_are_refused(tmp_path):
+    folder = write_parallel(tmp_path / "m", {"train": 5, "val": 2, "test": 2}, empty=("train", "en"))
+    with pytest.raises(errors.InputError, match=r"an empty line 2 in .*train\.en\.gz"):
+        parallel.load_parallel(folder, "de", "en")
+
+
+def test_language_without_a_file_is_refused(tmp_path):
+    folder = write_parallel(tmp_path / "m", {"train": 5, "val": 2, "test": 2})
+    with pytest.raises(errors.InputError, match=r"--target-lang to be a language .* one of \['de', 'en'\]"):
+        parallel.load_parallel(folder, "de", "fr")
+
+
+def test_tab_separated_pairs_ignore_the_attribution_column(tmp_path):
+    rows = [f"Go {i}.\tVa {i} !\tCC-BY 2.0 (France) Attribution: tatoeba.org #{i}" for i in range(40)]
+    rows += ["Go 0.\tMarche 0 !\tCC-BY"]  # a second translation of one source
+    path = tmp_path / "fra.txt"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    data = parallel.load_parallel(path, test_fraction=0.2, validation_fraction=0.2, seed=1)
+    assert sum(data.sizes().values()) == 41
+    assert not set(data.train[0]) & set(data.test[0])
+    assert all("tatoeba" not in t and "CC-BY" not in t for t in data.train[1] + data.test[1])
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("Go.\tVa !\nno tab here\n", encoding="utf-8")
+    with pytest.raises(errors.InputError, match="line 2"):
+        parallel.load_parallel(bad)
+
+
+def test_tfds_translation_config_offline_with_mock_data():
+    with tfds.testing.mock_data(num_examples=12):
+        data = parallel.load_parallel("ted_hrlr_translate/pt_to_en")
+        reverse = parallel.load_parallel("ted_hrlr_translate/pt_to_en", source_lang="en", target_lang="pt")
+    assert data.name == "ted_hrlr_translate/pt_to_en pt->en"
+    assert data.sizes() == {"train": 12, "validation": 12, "test": 12}
+    assert reverse.train == (data.train[1], data.train[0])
+    with tfds.testing.mock_data(num_examples=4), pytest.raises(errors.InputError, match="one of"):
+        parallel.load_parallel("ted_hrlr_translate/pt_to_en", source_lang="de")
+
+
+def test_cli_reports_bad_data_with_exit_status_2(tmp_path, capsys):
+    folder = write_parallel(tmp_path / "m", {"train": 5, "val": 2, "test": 2})
+    argv = ["--data", str(folder), "--source-lang", "de", "--target-lang", "xx", "--output-dir", str(tmp_path / "out")]
+    with pytest.raises(SystemExit) as exit_info:
+        translation.main(argv)
+    assert exit_info.value.code == 2
+    assert "Expected --target-lang" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_parser_offers_the_translation_flags():
+    parser = cli.recipe_parser(translation)
+    args = parser.parse_args(["--beam-size", "4", "--attention", "dot", "--source-lang", "de"])
+    assert (args.beam_size, args.attention, args.source_lang) == (4, "dot", "de")
+
+
+def test_source_without_words_gets_an_empty_translation(quick_run):
+    from rnn_apps import seq2seq
+
+    output, _ = quick_run
+    model = keras.models.load_model(output / "models" / "gru.keras")
+    rows = seq2seq.translate(model, ["@@", "The red car sees a dog."], beam_size=2)
+    assert rows[0]["translation"] == "" and rows[0]["finished"]
+    assert rows[1]["translation"]

@@ -1,0 +1,101 @@
+"""The seq2seq factories: shapes, a fit step, save/load, causality, masked attention, inference wrapper."""
+
+import keras
+import numpy as np
+import pytest
+from helpers import check_model
+
+from rnn_apps import errors, seq2seq
+from rnn_apps.data import parallel
+
+SOURCE_VOCABULARY, TARGET_VOCABULARY, SOURCE_LENGTH, TARGET_LENGTH = 15, 12, 6, 5
+
+
+def toy_batch(rows=4):
+    rng = np.random.default_rng(0)
+    source = rng.integers(1, SOURCE_VOCABULARY, (rows, SOURCE_LENGTH)).astype("int32")
+    source[:, 4:] = 0  # right padding
+    target = rng.integers(1, TARGET_VOCABULARY, (rows, TARGET_LENGTH)).astype("int32")
+    labels = rng.integers(1, TARGET_VOCABULARY, (rows, TARGET_LENGTH)).astype("int32")
+    return {"source": source, "target": target}, labels
+
+
+def build(kind, **options):
+    if kind == "cnn":
+        return seq2seq.convolutional_seq2seq(
+            SOURCE_VOCABULARY, TARGET_VOCABULARY, SOURCE_LENGTH, TARGET_LENGTH, filters=8, embedding_dim=4, **options
+        )
+    return seq2seq.recurrent_seq2seq(
+        kind, SOURCE_VOCABULARY, TARGET_VOCABULARY, SOURCE_LENGTH, TARGET_LENGTH, units=4, embedding_dim=4, **options
+    )
+
+
+@pytest.mark.parametrize(
+    "kind, options",
+    [
+        pytest.param("simple_rnn", {}, marks=pytest.mark.slow),
+        ("lstm", {"bidirectional": True, "attention": "dot"}),
+        pytest.param("gru", {"num_layers": 2, "attention": "additive"}, marks=pytest.mark.slow),
+        ("cnn", {"num_layers": 2}),
+    ],
+)
+def test_factories_train_and_round_trip(kind, options, tmp_path):
+    inputs, labels = toy_batch()
+    core = build(kind, **options)
+    model = seq2seq.training_model(core)
+    check_model(
+        model,
+        inputs,
+        labels,
+        (4, TARGET_LENGTH, TARGET_VOCABULARY),
+        tmp_path,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+    )
+    attention = keras.ops.convert_to_numpy(core(inputs)["attention"])
+    assert attention.shape == (4, TARGET_LENGTH, SOURCE_LENGTH)
+    # Padded source positions get no attention; each row sums to one.
+    np.testing.assert_allclose(attention[:, :, 4:], 0.0, atol=1e-6)
+    np.testing.assert_allclose(attention.sum(-1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["gru", "cnn"])
+def test_decoder_does_not_see_later_target_words(kind):
+    core = build(kind)
+    inputs, _ = toy_batch(1)
+    changed = {"source": inputs["source"], "target": inputs["target"].copy()}
+    changed["target"][0, -1] = (changed["target"][0, -1] % (TARGET_VOCABULARY - 1)) + 1
+    before = keras.ops.convert_to_numpy(core(inputs)["logits"])
+    after = keras.ops.convert_to_numpy(core(changed)["logits"])
+    np.testing.assert_allclose(before[:, :-1], after[:, :-1], atol=1e-5)
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(errors.InputError, match="attention"):
+        build("gru", attention="multiplicative")
+    with pytest.raises(errors.InputError, match="cell"):
+        build("lstmm")
+
+
+def test_inference_model_scores_the_word_after_the_prefix(tmp_path):
+    source_vocabulary = ["the", "red", "car"]
+    target_vocabulary = [seq2seq.START, seq2seq.END, "la", "voiture", "rouge"]
+    core = seq2seq.recurrent_seq2seq("gru", 5, 7, 4, 3, units=4, embedding_dim=4)
+    model = seq2seq.inference_model(
+        core,
+        parallel.source_vectorizer(source_vocabulary, 4),
+        parallel.target_vectorizer(target_vocabulary, 3),
+    )
+    out = model.predict_on_batch(
+        {
+            "source": np.array(["The red car.", "the car"], dtype=object),
+            "prefix": np.array(["[start] la", "[start]"], dtype=object),
+        }
+    )
+    assert out["log_probs"].shape == (2, 7)
+    np.testing.assert_allclose(np.exp(out["log_probs"]).sum(-1), 1.0, atol=1e-5)
+    ids = {"source": np.array([[2, 3, 4, 0]]), "target": np.array([[2, 4, 0]])}
+    logits = keras.ops.convert_to_numpy(core(ids)["logits"])[0, 1]
+    np.testing.assert_allclose(out["log_probs"][0], logits - np.log(np.exp(logits).sum()), atol=1e-5)
+    assert seq2seq.model_limits(model) == (4, 2)
+    translations = seq2seq.translate(model, ["the red car"], beam_size=2)
+    assert len(translations[0]["translation"].split()) <= 2
