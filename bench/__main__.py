@@ -5,6 +5,7 @@
     python -m bench run sentiment-trec --data-dir ../shared/datasets --seeds 5
     python -m bench custom --recipe sentiment --data my.csv --name sentiment-mine -- --task binary
     python -m bench speed --data-dir ../shared/datasets                      # speed tables
+    python -m bench collect text_analysis-wikiann_en RUN_DIR RUN_DIR ...     # aggregate finished runs
 
 Results go to ``bench/results/<key>.json`` and ``.md`` (``--results-dir`` to
 change); the data is read in place and never copied.
@@ -68,6 +69,38 @@ def _run(key, recipe, data, recipe_args, folds, seeds, results_dir, quick, metri
     return result
 
 
+def _collect(args) -> dict:
+    """Aggregate run folders that already hold a ``metrics.json`` each.
+
+    For runs made by hand with the recipe's own command (recorded in each
+    ``metrics.json``), so long runs need not be repeated to be tabulated.
+    """
+    import json
+
+    reports = [json.loads((pathlib.Path(folder) / "metrics.json").read_text()) for folder in args.runs]
+    labels = [f"seed {report['seed']}" for report in reports]
+    spec = specs.BENCHMARKS.get(args.key)
+    metrics = list(spec.metrics) if spec else [reports[0]["primary_metric"]]
+    result = {
+        "key": args.key,
+        "recipe": reports[0]["recipe"],
+        "data": reports[0]["dataset"],
+        "protocol": spec.protocol if spec else "",
+        "metrics": metrics,
+        "runs": labels,
+        "models": harness.aggregate(reports, labels),
+        "published": [list(row) for row in spec.published] if spec else [],
+        "machine": harness.machine(),
+        "command": "; ".join(report["command"] for report in reports),
+    }
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    (args.results_dir / f"{args.key}.json").write_text(json.dumps(result, indent=2) + "\n")
+    text = harness.markdown(result)
+    (args.results_dir / f"{args.key}.md").write_text(text)
+    print(text)
+    return result
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmarks on real data.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +118,10 @@ def main(argv=None) -> int:
         sub.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
         sub.add_argument("--quick", action="store_true", help="pass --quick to the recipe (harness checks)")
         sub.add_argument("recipe_args", nargs="*", help="extra recipe flags, after --")
+    collect = commands.add_parser("collect", help="aggregate finished run folders (one metrics.json each)")
+    collect.add_argument("key", help="results file name, e.g. text_analysis-wikiann_en")
+    collect.add_argument("runs", nargs="+", help="run folders")
+    collect.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
     speed = commands.add_parser("speed", help="speed tables (training throughput, FLOP/s, latency)")
     speed.add_argument("--data-dir", required=True)
     speed.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
@@ -95,6 +132,9 @@ def main(argv=None) -> int:
     if args.command == "list":
         for key, spec in specs.BENCHMARKS.items():
             print(f"{key:<22} {spec.recipe:<14} {spec.data}")
+        return 0
+    if args.command == "collect":
+        _collect(args)
         return 0
     if args.command == "speed":
         from bench import speed as speed_module

@@ -78,8 +78,15 @@ def aggregate(reports: list[dict], labels: list[str]) -> dict:
         entries = [report["models"][name] for report in reports]
         metrics = {}
         for metric in entries[0]["metrics"]:
-            values = [float(entry["metrics"][metric]) for entry in entries]
-            metrics[metric] = _summary(values, labels)
+            # A metric can be undefined for a model (a naive forecast has no
+            # direction to score): such runs are left out of its summary.
+            pairs = [
+                (label, float(entry["metrics"][metric]))
+                for label, entry in zip(labels, entries)
+                if entry["metrics"].get(metric) is not None
+            ]
+            if pairs:
+                metrics[metric] = _summary([value for _, value in pairs], [label for label, _ in pairs])
         per_epoch = [entry["train_seconds"] / entry["epochs"] for entry in entries if entry.get("epochs")]
         models[name] = {
             "metrics": metrics,
@@ -105,8 +112,16 @@ def markdown(result: dict) -> str:
     """The results file: protocol, our table, the published numbers, the command."""
     metrics = result["metrics"]
     models = result["models"]
+    from rnn_apps import compare
+
     primary = metrics[0]
-    order = sorted(models, key=lambda name: -models[name]["metrics"][primary]["mean"])
+    sign = 1 if compare.higher_is_better(primary) else -1
+
+    def rank(name):
+        summary = models[name]["metrics"].get(primary)
+        return -sign * summary["mean"] if summary else float("inf")
+
+    order = sorted(models, key=rank)
     runs = result["runs"]
     lines = [
         f"# {result['key']}",

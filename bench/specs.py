@@ -87,5 +87,239 @@ BENCHMARKS = {
                 "by validation accuracy on that held-out 10%, never on the test questions."
             ),
         ),
+        Benchmark(
+            key="speech-fsdd",
+            recipe="speech",
+            data="speech/fsdd/recordings",
+            args=("--model", "all"),
+            metrics=("accuracy", "f1"),
+            published=(
+                (
+                    "sound-mnist (Keras CNN on MFCC, blog)",
+                    "97%",
+                    "not peer-reviewed; older 3-speaker version, random 90/10 split",
+                ),
+            ),
+            protocol=(
+                "The official FSDD split: recordings with index 0-4 are the test set, 5-49 train (10% of them, "
+                "stratified, held out for early stopping). Speaker-dependent. One of the six speakers is withheld "
+                "from the shared copy, so 250 test / 2,250 training clips. Recipe defaults: 8 kHz, 40 log-mel "
+                "bins, 25 ms windows every 10 ms, 128 units, Adam 2e-3 with clipnorm 1, batch 32, at most 40 "
+                "epochs, patience 6."
+            ),
+        ),
+        Benchmark(
+            key="speech-japanese-vowels",
+            recipe="speech",
+            data="speech/japanese_vowels",
+            args=("--model", "all"),
+            metrics=("accuracy", "f1"),
+            published=(
+                ("FCN (Fawaz et al. 2019)", "99.3% (0.2)", "mean (sd) of 10 runs, same split"),
+                ("LSTM-FCN (Karim et al. 2019)", "99%", "same split"),
+                ("TWIESN echo-state RNN (Fawaz et al. 2019)", "96.5% (0.7)", "mean (sd) of 10 runs"),
+                ("ResNet (Fawaz et al. 2019)", "99.2% (0.3)", "mean (sd) of 10 runs"),
+            ),
+            protocol=(
+                "The UEA split (270 train / 370 test series of 12 LPC cepstra, 7-29 frames, 9 speakers); 10% of "
+                "the training series (stratified) are held out for early stopping. Frames are masked and "
+                "normalized inside the model; no spectrogram front end. The CNN is three Conv1D layers (128 "
+                "filters, width 5) with global average pooling."
+            ),
+        ),
+        Benchmark(
+            key="video-natops",
+            recipe="video",
+            data="video/natops",
+            args=("--input", "joints", "--model", "all", "--epochs", "200", "--patience", "25"),
+            metrics=("accuracy", "f1"),
+            published=(
+                ("FCN (Foumani et al. 2021, table)", "0.972", "full training file, no early-stopping hold-out"),
+                ("ResNet (same table)", "0.978", ""),
+                ("MLSTM-FCN (same table)", "0.889", "LSTM + FCN"),
+            ),
+            protocol=(
+                "The UEA split (180 train / 180 test series, 24 joint coordinates, 51 steps, 6 gestures); 15% of "
+                "the training series (stratified) are held out for early stopping (patience 25, at most 200 "
+                "epochs). Coordinates are standardized inside the model. Recurrent: one layer of 64 units, chosen "
+                "by cross-validation inside the training file; CNN: the FCN (Conv1D 128/256/128, kernels 8/5/3, "
+                "batch normalization, global average pooling)."
+            ),
+        ),
+        Benchmark(
+            key="text_analysis-wikiann_en",
+            recipe="text_analysis",
+            data="text_analysis/wikiann_en",
+            args=("--model", "lstm,gru,cnn", "--char-features", "--lowercase", "--crf"),
+            metrics=("entity_f1", "token_accuracy"),
+            published=(
+                (
+                    "BiLSTM-CRF + character features + fixed fastText (Rahimi et al. 2019)",
+                    "81 F1",
+                    "pretrained embeddings; ours are learned from scratch",
+                ),
+            ),
+            protocol=(
+                "The WikiANN English split (20k / 10k / 10k sentences), entity-level micro F1 (seqeval) on the "
+                "test part. Bidirectional taggers with a character CNN and a CRF output layer, words lower-cased; "
+                "these flags were chosen on the dev part with one seed. SimpleRNN was left out to save CPU time."
+            ),
+        ),
+        Benchmark(
+            key="stocks-acl18",
+            recipe="stocks",
+            data="stocks/acl18_stocknet/raw",
+            args=(
+                "--task",
+                "movement",
+                "--split-dates",
+                "2014-01-02,2015-08-03,2015-10-01,2015-12-31",
+                "--window",
+                "6",
+            ),
+            metrics=("accuracy", "mcc", "majority_rate"),
+            published=(
+                ("StockNet paper: LSTM", "53.18% / MCC 0.067", "11 technical features per day"),
+                ("Adv-ALSTM (Feng et al. 2019)", "57.20% / MCC 0.148", ""),
+                ("majority class on the test period", "51.29%", ""),
+            ),
+            protocol=(
+                "The StockNet dates (train 2014-01-02..2015-08-02, validation to 2015-09-30, test 2015-10-01.."
+                "2015-12-31), up above +0.55%, down below -0.5%, days in between dropped; inputs are the last 5 "
+                "log-returns of the adjusted close, not the published models' 11 technical features."
+            ),
+        ),
+        Benchmark(
+            key="stocks-exchange_rate-h3",
+            recipe="stocks",
+            data="stocks/exchange_rate/exchange_rate.txt.gz",
+            args=(
+                "--task",
+                "forecast",
+                "--series",
+                "joint",
+                "--window",
+                "168",
+                "--horizon",
+                "3",
+                "--validation-fraction",
+                "0.2",
+                "--test-fraction",
+                "0.2",
+                "--epochs",
+                "15",
+                "--patience",
+                "3",
+            ),
+            metrics=("rse", "mase", "mae"),
+            published=(
+                ("GRU (LSTNet paper)", "RSE 0.0192", "same 60/20/20 split"),
+                ("LSTNet", "RSE 0.0226", "same split"),
+            ),
+            protocol=(
+                "The LSTNet protocol: 60/20/20 chronological split, window 168 days, all 8 series in one window, "
+                "horizon 3; RSE on the 1,518 test targets LSTNet tests on. Persistence is the naive baseline; "
+                "MASE below 1 would be skill."
+            ),
+        ),
+        Benchmark(
+            key="stocks-exchange_rate-h6",
+            recipe="stocks",
+            data="stocks/exchange_rate/exchange_rate.txt.gz",
+            args=(
+                "--task",
+                "forecast",
+                "--series",
+                "joint",
+                "--window",
+                "168",
+                "--horizon",
+                "6",
+                "--validation-fraction",
+                "0.2",
+                "--test-fraction",
+                "0.2",
+                "--epochs",
+                "15",
+                "--patience",
+                "3",
+            ),
+            metrics=("rse", "mase", "mae"),
+            published=(
+                ("GRU (LSTNet paper)", "RSE 0.0264", "same 60/20/20 split"),
+                ("LSTNet", "RSE 0.0280", "same split"),
+            ),
+            protocol=(
+                "The LSTNet protocol: 60/20/20 chronological split, window 168 days, all 8 series in one window, "
+                "horizon 6; RSE on the 1,518 test targets LSTNet tests on. Persistence is the naive baseline; "
+                "MASE below 1 would be skill."
+            ),
+        ),
+        Benchmark(
+            key="stocks-exchange_rate-h12",
+            recipe="stocks",
+            data="stocks/exchange_rate/exchange_rate.txt.gz",
+            args=(
+                "--task",
+                "forecast",
+                "--series",
+                "joint",
+                "--window",
+                "168",
+                "--horizon",
+                "12",
+                "--validation-fraction",
+                "0.2",
+                "--test-fraction",
+                "0.2",
+                "--epochs",
+                "15",
+                "--patience",
+                "3",
+            ),
+            metrics=("rse", "mase", "mae"),
+            published=(
+                ("GRU (LSTNet paper)", "RSE 0.0408", "same 60/20/20 split"),
+                ("LSTNet", "RSE 0.0356", "same split"),
+            ),
+            protocol=(
+                "The LSTNet protocol: 60/20/20 chronological split, window 168 days, all 8 series in one window, "
+                "horizon 12; RSE on the 1,518 test targets LSTNet tests on. Persistence is the naive baseline; "
+                "MASE below 1 would be skill."
+            ),
+        ),
+        Benchmark(
+            key="stocks-exchange_rate-h24",
+            recipe="stocks",
+            data="stocks/exchange_rate/exchange_rate.txt.gz",
+            args=(
+                "--task",
+                "forecast",
+                "--series",
+                "joint",
+                "--window",
+                "168",
+                "--horizon",
+                "24",
+                "--validation-fraction",
+                "0.2",
+                "--test-fraction",
+                "0.2",
+                "--epochs",
+                "15",
+                "--patience",
+                "3",
+            ),
+            metrics=("rse", "mase", "mae"),
+            published=(
+                ("GRU (LSTNet paper)", "RSE 0.0626", "same 60/20/20 split"),
+                ("LSTNet", "RSE 0.0449", "same split"),
+            ),
+            protocol=(
+                "The LSTNet protocol: 60/20/20 chronological split, window 168 days, all 8 series in one window, "
+                "horizon 24; RSE on the 1,518 test targets LSTNet tests on. Persistence is the naive baseline; "
+                "MASE below 1 would be skill."
+            ),
+        ),
     )
 }
