@@ -50,6 +50,20 @@ API_MODULES = (
     "memory",
     "data.text",
     "data.splits",
+    "acoustic",
+    "ctc",
+    "data.audio",
+    "data.uea",
+    "taggers",
+    "crf",
+    "data.tagging",
+    "seq2seq",
+    "data.parallel",
+    "video_models",
+    "data.video",
+    "forecasting",
+    "forecast_baselines",
+    "data.series",
 )
 
 
@@ -133,6 +147,45 @@ def recipe_page(name: str) -> str:
     return body + "\n" + "\n".join(results)
 
 
+def _prose_sections(path: pathlib.Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        _dedent(node.value.value).strip()
+        for node in tree.body[1:]
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+    ]
+
+
+def data_sources_page() -> str:
+    """Every recipe's "## Data" section, one after another, with the shared rules first."""
+    parts = [
+        GENERATED_NOTE.format(source="the Data section of each recipe"),
+        "",
+        "# Data sources",
+        "",
+        "Every recipe reads one of three kinds of source through `--data`:",
+        "",
+        "1. `sample` (the default): a small bundled sample in `data/`, so everything runs offline.",
+        "   `data/README.md` gives each sample's source, licence and generator, and",
+        "   `data/MANIFEST.sha256` their checksums.",
+        "2. A tensorflow-datasets name: downloaded and prepared by tensorflow-datasets on first use",
+        "   (this needs a network connection once).",
+        "3. A path to your own files, in the formats each recipe lists below.",
+        "",
+        "Real benchmark data is read the same way, in place; see the [benchmark results](benchmarks.md).",
+        "",
+    ]
+    for name in recipes():
+        sections = _prose_sections(ROOT / "recipes" / f"{name}.py")
+        data = next((text for text in sections if text.startswith("## Data")), None)
+        if data is None:
+            continue
+        body = data.split("\n", 1)[1].strip() if "\n" in data else ""
+        body = "\n".join("#" + line if line.startswith("##") else line for line in body.splitlines())
+        parts += [f"## {_title(name)}", "", f"From [the {name} recipe](recipes/{name}.md).", "", body, ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
 def memory_page() -> str:
     """The committed page of `rnn_apps.memory`, with its results include."""
     body = literate_markdown(ROOT / "rnn_apps" / "memory.py")
@@ -151,13 +204,17 @@ def benchmarks_page() -> str:
         "",
     ]
     files = sorted((ROOT / "bench" / "results").glob("*.md"))
+    seen = set()
     if not files:
         parts.append("No benchmark results yet.")
     for path in files:
         text = path.read_text(encoding="utf-8").strip()
         # Demote headings one level so the page keeps a single title.
         text = "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines())
-        parts += [f'<a id="{path.stem.split("-")[0]}"></a>', "", text, ""]
+        recipe = path.stem.split("-")[0]
+        anchor = recipe if recipe not in seen else path.stem
+        seen.add(recipe)
+        parts += [f'<a id="{anchor}"></a>', "", text, ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -183,10 +240,14 @@ def results_table() -> str:
             summary = models[name]["metrics"][metric]
             return f"{name} {summary['mean']:.4f} ± {summary['std']:.4f}"
 
-        recurrent = [name for name in models if name.split("_bi")[0] in RECURRENT or name in RECURRENT]
-        best = max(recurrent, key=lambda name: models[name]["metrics"][metric]["mean"]) if recurrent else None
-        cnn = [name for name in models if name.startswith("cnn") or name.endswith("cnn")]
-        naive = [name for name in models if models[name]["params"] == 0]
+        from rnn_apps import compare
+
+        sign = 1 if compare.higher_is_better(metric) else -1
+        recurrent = [name for name in models if name in RECURRENT and metric in models[name]["metrics"]]
+        best = max(recurrent, key=lambda name: sign * models[name]["metrics"][metric]["mean"]) if recurrent else None
+        cnn = [name for name in models if name == "cnn" and metric in models[name]["metrics"]]
+        naive = [name for name in models if models[name]["params"] == 0 and metric in models[name]["metrics"]]
+        naive = sorted(naive, key=lambda name: -sign * models[name]["metrics"][metric]["mean"])[:1]
         published = "; ".join(f"{system} {value}" for system, value, _ in result.get("published", [])[:2])
         rows.append(
             f"| [{result['key']}](bench/results/{path.stem}.md) | {metric} | {cell(best) if best else 'n/a'} | "
@@ -254,6 +315,7 @@ plugins:
             docstring_style: google
             docstring_options:
               warn_missing_types: false
+              warn_unknown_params: false
             show_source: false
             show_root_heading: true
             heading_level: 2
@@ -286,6 +348,7 @@ def generated_pages() -> dict[pathlib.Path, str]:
     """Every committed generated file and its expected content."""
     pages = {ROOT / "mkdocs.yml": mkdocs_config(), DOCS / "memory.md": memory_page(), ROOT / "README.md": readme()}
     pages[DOCS / "benchmarks.md"] = benchmarks_page()
+    pages[DOCS / "data-sources.md"] = data_sources_page()
     for name in recipes():
         pages[DOCS / "recipes" / f"{name}.md"] = recipe_page(name)
     for module in API_MODULES:

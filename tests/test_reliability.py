@@ -38,8 +38,25 @@ def test_same_seed_same_numbers(tmp_path):
 
 def test_resume_after_a_kill_finishes_the_planned_epochs(tmp_path):
     out = tmp_path / "run"
-    argv = [sys.executable, "-m", "recipes.sentiment", "--model", "lstm,gru", "--epochs", "4", "--patience", "10",
-            "--units", "8", "--embedding-dim", "8", "--verbose", "0", "--output-dir", str(out)]
+    argv = [
+        sys.executable,
+        "-m",
+        "recipes.sentiment",
+        "--model",
+        "lstm,gru",
+        "--epochs",
+        "4",
+        "--patience",
+        "10",
+        "--units",
+        "8",
+        "--embedding-dim",
+        "8",
+        "--verbose",
+        "0",
+        "--output-dir",
+        str(out),
+    ]
     process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log = out / "logs" / "gru.csv"
     deadline = time.monotonic() + 300
@@ -91,7 +108,9 @@ def _data_files():
     return sorted(
         path.relative_to(data).as_posix()
         for path in data.rglob("*")
-        if path.is_file() and path.suffix != ".py" and path.name not in ("README.md", "MANIFEST.sha256")
+        if path.is_file()
+        and path.suffix != ".py"
+        and path.name not in ("README.md", "MANIFEST.sha256")
         and "__pycache__" not in path.parts
     )
 
