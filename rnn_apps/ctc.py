@@ -40,6 +40,8 @@ def pack_targets(transcripts, frames, max_length: int | None = None) -> np.ndarr
     Returns:
         int32 ``(clips, 2 + max_length)``.
     """
+    if not len(transcripts) or len(transcripts) != len(frames):
+        raise errors.expected("one frame count per transcript, and at least one", (len(transcripts), len(frames)))
     max_length = max_length or max(len(t) for t in transcripts)
     packed = np.zeros((len(transcripts), 2 + max_length), dtype="int32")
     for row, (symbols, count) in enumerate(zip(transcripts, frames)):
@@ -110,6 +112,11 @@ def decode(probabilities, frames, strategy: str = "greedy", beam_width: int = 16
     """
     errors.check_choice(strategy, ("greedy", "beam_search"), "strategy")
     probabilities = np.asarray(probabilities, dtype="float32")
+    if probabilities.ndim != 3 or len(frames) != len(probabilities):
+        raise errors.expected(
+            "(clips, time, symbols + 1) probabilities and one frame count per clip",
+            f"shape {probabilities.shape} and {len(frames)} frame counts",
+        )
     frames = np.minimum(np.asarray(frames, dtype="int32"), probabilities.shape[1])
     log_probabilities = np.log(np.maximum(probabilities, EPSILON))
     decoded, _ = keras.ops.ctc_decode(

@@ -32,6 +32,7 @@ import os
 import pathlib
 import re
 import sys
+import warnings
 
 import numpy as np
 from scipy import signal
@@ -129,6 +130,9 @@ def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
         >>> resample(np.zeros(16000, "float32"), 16000, 8000).shape
         (8000,)
     """
+    for name, value in (("rate", rate), ("target_rate", target_rate)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise errors.expected("a positive whole number of Hz", value, name=name)
     if rate == target_rate:
         return samples
     divisor = math.gcd(int(rate), int(target_rate))
@@ -192,7 +196,9 @@ def read_wav(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     if not path.is_file():
         raise errors.expected("an existing .wav file", str(path))
     try:
-        rate, samples = wavfile.read(path)
+        with warnings.catch_warnings():  # chunks scipy skips are no concern; errors below are reported
+            warnings.simplefilter("ignore", wavfile.WavFileWarning)
+            rate, samples = wavfile.read(path)
     except Exception as error:  # scipy raises ValueError, EOFError, struct errors...
         raise errors.expected("a readable WAV file (PCM or float)", f"{path} ({error})") from None
     return samples, int(rate)
@@ -455,6 +461,8 @@ def pad_clips(clips, length: int | None = None) -> np.ndarray:
         >>> pad_clips([np.ones(2), np.ones(3)]).tolist()
         [[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]]
     """
+    if not len(clips):
+        raise errors.expected("at least one clip to pad", "none")
     length = length or max(len(c) for c in clips)
     output = np.zeros((len(clips), length), dtype="float32")
     for row, clip in enumerate(clips):

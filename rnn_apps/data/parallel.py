@@ -301,6 +301,13 @@ def make_vocabularies(data: ParallelData, vocabulary_size: int, min_frequency: i
     errors.check_positive(min_frequency, "min_frequency")
     source = _vocabulary([_source_words(s) for s in data.train[0]], vocabulary_size - 2, min_frequency)
     target = _vocabulary([tokenize(t).split() for t in data.train[1]], vocabulary_size - 4, min_frequency)
+    for side, words in (("source", source), ("target", target)):
+        if not words:
+            raise errors.expected(
+                f"{side} training words seen at least {min_frequency} times (--min-frequency) "
+                f"and room for them in --vocabulary-size",
+                f"none among {len(data.train[0])} training pairs, vocabulary size {vocabulary_size}",
+            )
     return source, [START, END, *target]
 
 

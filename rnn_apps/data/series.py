@@ -131,6 +131,13 @@ def _numeric(frame: pd.DataFrame, source: str) -> pd.DataFrame:
             "numeric prices",
             f"{frame.iat[row, column]!r} in column {frame.columns[column]!r}, data row {row + 1} of {source}",
         )
+    infinite = np.isinf(converted.to_numpy(dtype="float64"))
+    if infinite.any():
+        row, column = np.argwhere(infinite)[0]
+        raise errors.expected(
+            "finite prices",
+            f"{frame.iat[row, column]!r} in column {frame.columns[column]!r}, data row {row + 1} of {source}",
+        )
     return converted.astype("float64")
 
 
@@ -408,6 +415,8 @@ def chronological_split(
     """
     errors.check_fraction(validation_fraction, "validation_fraction", low_inclusive=False)
     errors.check_fraction(test_fraction, "test_fraction", low_inclusive=False)
+    if not isinstance(num_rows, (int, np.integer)) or num_rows < 1:
+        raise errors.expected("a positive integer", num_rows, name="num_rows")
     if not isinstance(gap, int) or gap < 0:
         raise errors.expected("a non-negative integer", gap, name="gap")
     num_test = max(1, round(test_fraction * num_rows))
@@ -505,6 +514,9 @@ def window_origins(part: range, window: int, horizon: int, history: str = "past"
     """
     errors.check_choice(history, HISTORY, "history")
     errors.check_choice(steps, STEPS, "steps")
+    for name, value in (("window", window), ("horizon", horizon)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise errors.expected("a positive integer", value, name=name)
     first_target = 1 if steps == "all" else horizon
     if history == "part":
         low = part.start + window - 1

@@ -313,6 +313,12 @@ def read_conllu(path, tag_column=None) -> list[Sentence]:
     """
     path = pathlib.Path(path)
     index = _column_index(tag_column, CONLLU_COLUMNS, CONLLU_COLUMNS.index("upos"))
+    if not -len(CONLLU_COLUMNS) <= index < len(CONLLU_COLUMNS):
+        raise errors.expected(
+            f"a column number in [-{len(CONLLU_COLUMNS)}, {len(CONLLU_COLUMNS)}) or one of {list(CONLLU_COLUMNS)}",
+            tag_column,
+            name="--tag-column",
+        )
     sentences, tokens, tags = [], [], []
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, 1):

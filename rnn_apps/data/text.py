@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+import re
 
 import keras
 import numpy as np
@@ -34,6 +35,8 @@ from rnn_apps.data import splits
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 POLARITY_FILES = ("rt-polarity.neg", "rt-polarity.pos")
 IGNORED_CLASS_FOLDERS = ("unsup",)
+TFDS_NAME = re.compile(r"[a-z][a-z0-9_]*(/[a-z0-9_.\-]+)?(:[0-9.*]+)?")
+"""A tensorflow-datasets name, with an optional config and version (``glue/sst2``, ``imdb_reviews:1.0.0``)."""
 
 
 @dataclasses.dataclass
@@ -172,6 +175,11 @@ def _load_tfds(name: str, data_dir: str | None):
     keys = builder.info.supervised_keys
     if not keys or len(keys) != 2:
         raise errors.expected(f"a dataset with supervised (text, label) keys; {name} has", keys)
+    text_feature = builder.info.features[keys[0]]
+    if getattr(text_feature, "tf_dtype", None) != tf.string:
+        raise errors.expected(
+            f"a dataset whose supervised input is text; {name}'s {keys[0]!r} is", type(text_feature).__name__
+        )
     class_names = list(getattr(builder.info.features[keys[1]], "names", None) or [])
     # Split names are known once the dataset is prepared; before that, try
     # the usual ones and let tfds say which exist.
@@ -281,7 +289,7 @@ def load_text_classification(
             texts, labels = _read_class_folders(root, class_names)
             if root != path and (path / "test").is_dir():
                 own_test = _read_class_folders(path / "test", class_names)
-    elif str(source).endswith((".csv", ".tsv", ".pos", ".neg")) or "/" in str(source):
+    elif str(source).endswith((".csv", ".tsv", ".pos", ".neg")) or not TFDS_NAME.fullmatch(str(source)):
         raise errors.expected("an existing file or folder", str(source), name="--data")
     else:
         (texts, labels), own_test, class_names = _load_tfds(str(source), tfds_data_dir)
@@ -336,8 +344,10 @@ def make_vectorizer(
         ['', '[UNK]', 'film']
     """
     errors.check_positive(vocabulary_size, "vocabulary_size")
+    # Ragged output exists on the TensorFlow backend only; `vectorize`
+    # makes the dense ids of the other backends ragged again.
     vectorizer = keras.layers.TextVectorization(
-        max_tokens=vocabulary_size, standardize=standardize, ragged=True, name=name
+        max_tokens=vocabulary_size, standardize=standardize, ragged=keras.backend.backend() == "tensorflow", name=name
     )
     vectorizer.adapt(tf.constant(list(texts), dtype=tf.string))
     return vectorizer
@@ -346,6 +356,9 @@ def make_vectorizer(
 def vectorize(vectorizer, texts, sequence_length: int) -> tf.RaggedTensor:
     """Token ids of ``texts`` as a ragged tensor, each cut to ``sequence_length``."""
     ids = vectorizer(tf.constant(list(texts), dtype=tf.string))
+    if not isinstance(ids, tf.RaggedTensor):
+        # JAX / PyTorch backends: dense ids right-padded with 0 (no real word has id 0).
+        ids = tf.RaggedTensor.from_tensor(keras.ops.convert_to_numpy(ids), padding=0)
     return ids[:, :sequence_length]
 
 
@@ -356,6 +369,8 @@ def bucket_boundaries(lengths, num_buckets: int = 6) -> list[int]:
         >>> bucket_boundaries([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], num_buckets=2)
         [6]
     """
+    if not len(lengths):
+        raise errors.expected("at least one length to bucket", "none")
     quantiles = np.quantile(np.asarray(lengths), np.linspace(0, 1, num_buckets + 1)[1:-1])
     return sorted({int(q) + 1 for q in quantiles})
 

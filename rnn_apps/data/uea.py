@@ -195,6 +195,8 @@ def pad_series(series: list[np.ndarray], pad_value: float = 0.0, length: int | N
         >>> pad_series([np.ones((2, 1)), np.ones((3, 1))], pad_value=-1.0)[0, :, 0].tolist()
         [1.0, 1.0, -1.0]
     """
+    if not len(series):
+        raise errors.expected("at least one series to pad", "none")
     length = length or max(len(s) for s in series)
     channels = series[0].shape[1]
     output = np.full((len(series), length, channels), pad_value, dtype="float32")

@@ -252,7 +252,12 @@ def grouped_split(labels, groups, validation_fraction: float, test_fraction: flo
                 f"{len(np.unique(groups[indices]))} sources",
             )
         splitter = model_selection.StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-        keep, held = next(splitter.split(indices, labels[indices], groups[indices]))
+        try:
+            keep, held = next(splitter.split(indices, labels[indices], groups[indices]))
+        except ValueError as error:  # a class with fewer clips than folds
+            raise errors.expected(
+                f"at least {folds} clips of every class to hold out a grouped {part} part", f"{error}"
+            ) from None
         return indices[keep], indices[held]
 
     indices = np.arange(len(labels))
@@ -557,6 +562,8 @@ def load_ts_split(path, options: ClipOptions) -> ClipData:
         class_names, name = train.class_names, path.stem
     if any(label is None for label in train.labels):
         raise errors.expected("a .ts file with class labels (@classLabel true ...)", str(path), name="--data")
+    if test is not None and any(label is None for label in test.labels):
+        raise errors.expected("a test .ts file with class labels (@classLabel true ...)", str(test_files[0]))
     length = max(int(train.lengths.max()), int(test.lengths.max()) if test else 0)
     if test is not None and test.num_channels != train.num_channels:
         raise errors.expected(f"{train.num_channels} channels in the test file", test.num_channels)
