@@ -60,6 +60,11 @@ def _steps_after_first(potentials, mask):
     return _time_major(ops.concatenate([potentials, keep], axis=-1)[:, 1:])
 
 
+def _tensors(*values):
+    """Backend tensors of the arguments (PyTorch will not multiply a NumPy array by a tensor)."""
+    return [ops.convert_to_tensor(value) for value in values]
+
+
 def _split_step(inputs):
     return inputs[:, :-1], ops.greater(inputs[:, -1], 0.5)
 
@@ -80,6 +85,7 @@ def sequence_score(potentials, tags, mask, transitions, start, end):
     Returns:
         ``(batch,)`` float scores.
     """
+    potentials, tags, mask, transitions, start, end = _tensors(potentials, tags, mask, transitions, start, end)
     num_tags = ops.shape(potentials)[-1]
     mask_f = ops.cast(mask, potentials.dtype)
     tags = ops.where(mask, ops.cast(tags, "int32"), 0)
@@ -101,6 +107,7 @@ def log_partition(potentials, mask, transitions, start, end):
     Returns:
         ``(batch,)`` float log partition values.
     """
+    potentials, mask, transitions, start, end = _tensors(potentials, mask, transitions, start, end)
     alpha = start[None, :] + potentials[:, 0]
 
     def step(alpha, inputs):
@@ -139,6 +146,7 @@ def viterbi_decode(potentials, mask, transitions, start, end):
     Returns:
         ``(batch, time)`` int32 tags.
     """
+    potentials, mask, transitions, start, end = _tensors(potentials, mask, transitions, start, end)
     num_tags = ops.shape(potentials)[-1]
     score = start[None, :] + potentials[:, 0]
     identity = ops.expand_dims(ops.arange(num_tags, dtype="int32"), 0)

@@ -37,6 +37,9 @@ _LAYER_CLASSES = {
 
 MASK_PADDING = ("right", "left", "none")
 
+BACKENDS = ("tensorflow", "jax", "torch")
+"""Keras backends whose fused-kernel rules `fast_kernel_eligibility` knows."""
+
 
 def recurrent_layer(
     cell: str,
@@ -190,6 +193,8 @@ def fast_kernel_eligibility(
     reset_after: bool = True,
     use_cudnn: str | bool = "auto",
     mask_padding: str = "right",
+    backend: str | None = None,
+    masked: bool = False,
 ) -> KernelReport:
     """Tell whether a layer configuration is eligible for the fused GPU kernel.
 
@@ -200,6 +205,11 @@ def fast_kernel_eligibility(
     to a generic loop that is several times slower on a GPU. SimpleRNN has
     no fused kernel on any backend. The answer is about the configuration;
     whether a GPU is present is a separate matter.
+
+    The rules differ by backend (Keras 3.15): TensorFlow runs cuDNN with a
+    strictly right-padded mask, while JAX and PyTorch take the fused path
+    only when no mask reaches the layer at all; JAX has a fused LSTM but no
+    fused GRU (its GRU is a `lax.scan` loop).
 
     Args:
         cell: one of ``"simple_rnn"``, ``"lstm"``, ``"gru"``.
@@ -212,6 +222,10 @@ def fast_kernel_eligibility(
         use_cudnn: the layer's ``use_cudnn`` setting.
         mask_padding: how padded inputs are masked: ``"right"`` (or no
             padding), ``"left"``, or ``"none"`` (no mask at all).
+        backend: ``"tensorflow"``, ``"jax"`` or ``"torch"``; defaults to
+            the running Keras backend.
+        masked: whether a Keras mask reaches the layer (``Embedding(
+            mask_zero=True)``, ``Masking``); matters on JAX and PyTorch.
 
     Returns:
         A `KernelReport`.
@@ -223,9 +237,15 @@ def fast_kernel_eligibility(
         ('recurrent_dropout=0.2 (needs 0)', 'reset_after=False (GRU needs True)')
         >>> fast_kernel_eligibility("simple_rnn").reasons
         ('SimpleRNN has no fused kernel',)
+        >>> fast_kernel_eligibility("lstm", backend="torch", masked=True).reasons
+        ('masked inputs (the torch fused path takes no mask)',)
+        >>> fast_kernel_eligibility("gru", backend="jax").reasons
+        ('JAX has no fused GRU kernel',)
     """
     errors.check_choice(cell, CELLS, "cell")
     errors.check_choice(mask_padding, MASK_PADDING, "mask_padding")
+    backend = backend or keras.backend.backend()
+    errors.check_choice(backend, BACKENDS, "backend")
     if cell == "simple_rnn":
         return KernelReport(False, ("SimpleRNN has no fused kernel",))
     reasons = []
@@ -244,8 +264,13 @@ def fast_kernel_eligibility(
         reasons.append("reset_after=False (GRU needs True)")
     if use_cudnn is False:
         reasons.append("use_cudnn=False")
-    if mask_padding == "left":
-        reasons.append("left-padded mask (needs right padding)")
+    if backend == "tensorflow":
+        if mask_padding == "left":
+            reasons.append("left-padded mask (needs right padding)")
+    elif masked and mask_padding != "none":
+        reasons.append(f"masked inputs (the {backend} fused path takes no mask)")
+    if backend == "jax" and cell == "gru":
+        reasons.append("JAX has no fused GRU kernel")
     return KernelReport(not reasons, tuple(reasons))
 
 
@@ -271,14 +296,40 @@ def _recurrent_layers(model):
             yield from _recurrent_layers(layer)
 
 
-def kernel_report(model, mask_padding: str = "right") -> KernelReport:
+def _makes_mask(layer) -> bool:
+    """Whether ``layer`` starts a Keras mask (the layers the factories use)."""
+    if isinstance(layer, keras.layers.Embedding):
+        return bool(layer.mask_zero)
+    return isinstance(layer, keras.layers.Masking)
+
+
+def has_mask(model) -> bool:
+    """Whether a model (nested models searched) contains a layer that makes a mask.
+
+    Examples:
+        >>> x = keras.Input(shape=(None,), dtype="int32")
+        >>> has_mask(keras.Model(x, keras.layers.Embedding(5, 2, mask_zero=True)(x)))
+        True
+    """
+    for layer in model.layers if hasattr(model, "layers") else [model]:
+        if _makes_mask(layer) or (hasattr(layer, "layers") and has_mask(layer)):
+            return True
+    return False
+
+
+def kernel_report(model, mask_padding: str = "right", backend: str | None = None) -> KernelReport:
     """Report fused-kernel eligibility for every recurrent layer of a model.
+
+    On JAX and PyTorch a mask anywhere in the model (``Embedding(mask_zero=
+    True)`` or ``Masking``) counts against every recurrent layer, since the
+    mask travels with the sequence through the model.
 
     Args:
         model: a Keras model (nested models and `Bidirectional` wrappers are
             searched) or a single recurrent layer.
         mask_padding: how the model's inputs are padded; see
             `fast_kernel_eligibility`.
+        backend: the backend to judge for; defaults to the running one.
 
     Returns:
         A `KernelReport` whose ``eligible`` is `True` only if every recurrent
@@ -292,6 +343,7 @@ def kernel_report(model, mask_padding: str = "right") -> KernelReport:
     """
     reasons = []
     found = False
+    masked = has_mask(model)
     for layer_name, layer in _recurrent_layers(model):
         found = True
         cell = _cell_name(layer)
@@ -301,6 +353,8 @@ def kernel_report(model, mask_padding: str = "right") -> KernelReport:
             unroll=layer.unroll,
             use_bias=layer.cell.use_bias,
             mask_padding=mask_padding,
+            backend=backend,
+            masked=masked,
         )
         if cell != "simple_rnn":
             options["recurrent_activation"] = layer.cell.recurrent_activation

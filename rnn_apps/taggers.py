@@ -203,6 +203,25 @@ def uses_crf(model: keras.Model) -> bool:
     return any(isinstance(layer, crf_module.CRF) for layer in model.layers)
 
 
+def id_tagger(core: keras.Model, name: str | None = None) -> keras.Model:
+    """A trained `tagger` ready to save without string layers (for JAX and PyTorch).
+
+    Takes the ids `string_tagger` would compute (``token_ids`` and, with
+    character features, ``char_ids``); a CRF tagger gets its
+    `rnn_apps.crf.CRFDecode`, so the output is what `string_tagger`'s is.
+    `rnn_apps.backend.TaggerModel` looks the strings up in Python.
+    """
+    core = keras.Model(core.input, core.output, name=core.name)
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    inputs = {"token_ids": token_ids}
+    if "char_ids" in core.input:
+        inputs["char_ids"] = keras.Input(shape=core.input["char_ids"].shape[1:], dtype="int32", name="char_ids")
+    outputs = core(inputs)
+    if uses_crf(core):
+        outputs = crf_module.CRFDecode.from_crf(core.get_layer("crf"))(outputs, token_ids)
+    return keras.Model(inputs, outputs, name=name or core.name)
+
+
 def string_tagger(
     core: keras.Model, words, chars=None, lowercase: bool = False, name: str | None = None
 ) -> keras.Model:

@@ -85,7 +85,7 @@ def test_crf_learns_a_forbidden_transition_and_the_decoder_saves(tmp_path):
     script = (
         "import sys, numpy as np, keras, rnn_apps.crf;"
         "m = keras.models.load_model(sys.argv[1]);"
-        "print(m(np.array([[1, 5, 0]], 'int32')).numpy().argmax(-1).tolist())"
+        "print(keras.ops.convert_to_numpy(m(np.array([[1, 5, 0]], 'int32'))).argmax(-1).tolist())"
     )
     fresh = subprocess.run([sys.executable, "-c", script, str(path)], cwd=REPO, capture_output=True, text=True)
     assert fresh.returncode == 0, fresh.stderr[-2000:]

@@ -1,0 +1,1 @@
+"""GPU benchmark of the Keras backends (see README.md)."""
