@@ -7,8 +7,10 @@ Two encoder-decoders with one call shape, so a recipe swaps one for the other:
   cell whose first state is set from the mean encoder state; every decoder
   step attends over the encoder states (``"additive"``: Bahdanau-style
   `keras.layers.AdditiveAttention`; ``"dot"``: Luong-style
-  `keras.layers.Attention`), and the context joins the decoder state before
-  the output layer (Luong et al. 2015's attentional hidden state);
+  `keras.layers.Attention`), with learned projections of the decoder state
+  and of the keys, and the context joins the decoder state before the output
+  layer (Luong et al. 2015's attentional hidden state); word vectors start
+  at unit scale, so the decoder reads its input word from the first step;
 - `convolutional_seq2seq`: a ConvS2S-style model (Gehring et al. 2017):
   word plus position embeddings, gated convolutions (a linear convolution
   times a sigmoid gate) with residual connections, causal convolutions in
@@ -113,7 +115,15 @@ def recurrent_seq2seq(
     source, target = _inputs(source_length, target_length)
     width = units * (2 if bidirectional else 1)
 
-    x = layers.Embedding(source_vocabulary_size, embedding_dim, mask_zero=True, name="source_embedding")(source)
+    # Word vectors start at unit scale (N(0, 1), PyTorch's default), not at Keras's default of
+    # uniform(-0.05, 0.05). With the small default, changing the word a fresh decoder reads moves
+    # its state by about 0.01 (0.28 at unit scale, 32 units): the output hardly depends on the
+    # input, and on Multi30k the loss sat at the unigram entropy (5.4) for two epochs while
+    # greedy decoding wrote "a a a ...". A test guards this.
+    words = keras.initializers.RandomNormal(stddev=1.0)
+    x = layers.Embedding(
+        source_vocabulary_size, embedding_dim, mask_zero=True, embeddings_initializer=words, name="source_embedding"
+    )(source)
     x = layers.Dropout(dropout, name="source_dropout")(x)
     encoded = recurrent.encoder(
         x, cell=cell, units=units, num_layers=num_layers, bidirectional=bidirectional, return_sequences=True
@@ -124,12 +134,19 @@ def recurrent_seq2seq(
     if cell == "lstm":
         states.append(layers.Dense(width, activation="tanh", name="decoder_state_c")(summary))
 
-    y = layers.Embedding(target_vocabulary_size, embedding_dim, mask_zero=True, name="target_embedding")(target)
+    y = layers.Embedding(
+        target_vocabulary_size, embedding_dim, mask_zero=True, embeddings_initializer=words, name="target_embedding"
+    )(target)
     y = layers.Dropout(dropout, name="target_dropout")(y)
     for index in range(1, num_layers + 1):
         layer = recurrent.recurrent_layer(cell, width, return_sequences=True, name=f"decoder_{cell}_{index}")
         y = layer(y, initial_state=states) if index == 1 else layer(y)
-    context, scores = _attention_layer(attention, "attention")([y, encoded], return_attention_scores=True)
+    # Bahdanau's score is v . tanh(W s + U h) and Luong's "general" one s . W h; Keras's attention
+    # layers compare query and keys as given, so both get a learned projection first (on Multi30k
+    # this lowered the training loss after 160 steps from 3.76 to 3.48).
+    query = layers.Dense(width, use_bias=False, name="attention_query")(y)
+    keys = layers.Dense(width, use_bias=False, name="attention_keys")(encoded)
+    context, scores = _attention_layer(attention, "attention")([query, encoded, keys], return_attention_scores=True)
     joined = layers.Concatenate(name="decoder_with_context")([y, context])
     hidden = layers.Dense(width, activation="tanh", name="attentional_state")(joined)
     hidden = layers.Dropout(dropout, name="output_dropout")(hidden)
