@@ -37,7 +37,7 @@ import sys
 
 import numpy as np
 
-from rnn_apps import baselines, cli, compare, errors, heads, io, metrics, models, paths, plots, training
+from rnn_apps import backend, baselines, cli, compare, errors, heads, io, metrics, models, paths, plots, training
 from rnn_apps.data import text
 
 NAME = "sentiment"
@@ -117,6 +117,8 @@ length, so little time goes on padding.
 
 def load_data(args) -> text.TextClassificationData:
     """Load and split the texts chosen by ``--data``."""
+    if args.folds is None and args.fold != 0:
+        raise errors.expected("--fold only together with --folds", args.fold, name="--fold")
     source = paths.bundled(SAMPLE) if args.data == "sample" else args.data
     return text.load_text_classification(
         source,
@@ -199,8 +201,15 @@ def train_model(name, data, vectorizer, sequence_length, args):
         verbose=args.verbose,
         resume=args.resume,
     )
-    model = text.string_model(vectorizer, core, sequence_length, name=name)
-    model_path = io.save_model(model, f"{args.output_dir}/models/{name}.keras")
+    # TensorFlow saves the raw-string model; JAX and PyTorch have no string
+    # tensors, so they save the id model with its vocabulary beside it.
+    model, model_path = backend.save_text_model(
+        core,
+        vectorizer,
+        sequence_length,
+        f"{args.output_dir}/models/{name}.keras",
+        string_model=lambda: text.string_model(vectorizer, core, sequence_length, name=name),
+    )
     io.write_json(f"{args.output_dir}/models/{name}.json", {"class_names": data.class_names, "task": args.task})
 
     test_texts, test_labels = data.test
@@ -231,27 +240,19 @@ def run(args) -> dict:
     print(f"data: {data.name}, classes {data.class_names}, rows {data.sizes()}")
     vectorizer = text.make_vectorizer(data.train[0], vocabulary_size=args.vocabulary_size)
     longest = int(text.vectorize(vectorizer, data.train[0], args.sequence_length).row_lengths().numpy().max())
-    sequence_length = max(1, min(args.sequence_length, longest))
+    # The CNN's widest filter needs at least that many positions, even when every text is shorter.
+    shortest = max(models.EncoderConfig().kernel_sizes) if "cnn" in args.model else 1
+    sequence_length = max(shortest, min(args.sequence_length, longest))
 
-    results, histories, matrices = [], {}, {}
-    if not args.resume:
-        compare.clear_partial(args.output_dir)
-    for name in args.model:
-        finished = compare.load_partial(args.output_dir, name) if args.resume else None
-        if finished:
-            # --resume: this model completed before the interruption.
-            result = compare.ModelResult(name=name, **finished["result"])
-            history, matrix = finished["history"], np.array(finished["confusion_matrix"])
-        else:
-            result, history, matrix = train_model(name, data, vectorizer, sequence_length, args)
-            compare.save_partial(
-                args.output_dir,
-                name,
-                {"result": result.to_dict(), "history": history, "confusion_matrix": matrix.tolist()},
-            )
-        results.append(result)
-        histories[name], matrices[name] = history, matrix
-        print(compare.summary_line(result, "accuracy"))
+    def train_one(name):
+        result, history, matrix = train_model(name, data, vectorizer, sequence_length, args)
+        return compare.Trained(result, history, {"confusion_matrix": matrix})
+
+    # Finished models are recorded, so --resume skips them; Ctrl-C keeps what finished.
+    trained = compare.train_each(args.model, train_one, args.output_dir, resume=args.resume, metric="accuracy")
+    results = [t.result for t in trained]
+    histories = {t.result.name: t.history for t in trained}
+    matrices = {t.result.name: np.asarray(t.extras["confusion_matrix"]) for t in trained}
     baseline, matrices["majority"] = baselines.majority_class(
         data.train[1], data.test[1], data.num_classes, data.test[0]
     )
@@ -297,10 +298,7 @@ def predict(model_path, texts) -> list[dict]:
     Returns:
         One dict per text: ``label``, ``probability`` (of that label), ``text``.
     """
-    import json
     import pathlib
-
-    import keras
 
     model_path = pathlib.Path(model_path)
     texts = [str(t) for t in texts]
@@ -308,12 +306,15 @@ def predict(model_path, texts) -> list[dict]:
         raise errors.expected("at least one text", "none")
     sidecar = model_path.with_suffix(".json")
     try:
-        model = keras.models.load_model(model_path)
+        model = backend.load_text_model(model_path)
     except Exception as error:  # a corrupt or foreign file: Keras raises many types
         raise errors.expected("a .keras model saved by this recipe", f"{model_path} ({error})") from None
-    class_names = json.loads(sidecar.read_text())["class_names"] if sidecar.exists() else None
+    errors.check_model_inputs(model, model_path, ranks=(1,), dtype="string")
+    class_names = errors.read_json(sidecar, keys=("class_names",))["class_names"] if sidecar.exists() else None
     probabilities = predict_probabilities(model, texts)
     num_classes = 2 if probabilities.shape[-1] == 1 else probabilities.shape[-1]
+    if class_names is not None and len(class_names) != num_classes:
+        raise errors.expected(f"{num_classes} class names in {sidecar.name}", class_names)
     labels = heads.probabilities_to_labels(probabilities, num_classes)
     output = []
     for text_value, label, row in zip(texts, labels, probabilities):

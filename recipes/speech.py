@@ -46,6 +46,7 @@ frames already, so the spectrogram front end is skipped.
 ## Setup
 """
 
+import argparse
 import pathlib
 import sys
 
@@ -86,6 +87,20 @@ DEFAULTS = dict(
 QUICK = dict(epochs=3, units=32, patience=2, sequences=80, cnn_filters=(8, 16))
 
 
+SAMPLE_RATES = (1_000, 192_000)
+"""Lowest and highest ``--sample-rate`` taken: below, a 25 ms frame holds a handful of samples;
+above, resampling only adds memory, never a band the recordings lack."""
+
+
+def sample_rate(text: str) -> int:
+    """Parse ``--sample-rate``: an integer number of Hz within `SAMPLE_RATES`."""
+    value = cli.positive_int(text)
+    if not SAMPLE_RATES[0] <= value <= SAMPLE_RATES[1]:
+        low, high = SAMPLE_RATES
+        raise argparse.ArgumentTypeError(f"expected a rate in Hz from {low} to {high}, received {text!r}")
+    return value
+
+
 def filters_list(text: str) -> tuple[int, ...]:
     """Parse ``--cnn-filters``: comma-separated positive ints, one per block."""
     return tuple(cli.positive_int(part) for part in text.split(","))
@@ -101,7 +116,7 @@ def add_arguments(parser):
         help="keywords: one label per clip; digits: a digit string per clip, trained with CTC",
     )
     group.add_argument(
-        "--sample-rate", type=cli.positive_int, default=None, help="rate the models take (default: the data's own)"
+        "--sample-rate", type=sample_rate, default=None, help="rate the models take (default: the data's own)"
     )
     group.add_argument(
         "--clip-seconds",
@@ -225,6 +240,11 @@ def limit_length(data: audio.AudioClassificationData, clip_seconds: float | None
     """
     if clip_seconds is None or data.sample_rate is None:
         return max(len(c) for c in data.train[0])
+    frame = acoustic.FrontEnd(data.sample_rate)
+    if clip_seconds < frame.frame_seconds:
+        raise errors.expected(
+            f"at least one analysis frame ({frame.frame_seconds} s)", clip_seconds, name="--clip-seconds"
+        )
     limit = max(1, int(round(clip_seconds * data.sample_rate)))
     cut = 0
     for part in ("train", "validation", "test"):
@@ -431,9 +451,9 @@ def run_keywords(data, args, front_end, length, statistics):
     feature_dim = None if front_end is not None else data.train[0][0].shape[1]
     targets = {"train": data.train[1], "validation": data.validation[1]}
     test_clips, test_labels = data.test
-    results, histories, matrices, predictions = [], {}, {}, {}
     sidecar_base = sidecar(data, args, front_end, length)
-    for name in args.model:
+
+    def train_one(name):
         training.set_seed(args.seed)
         model = build_model(name, args, data.num_classes, front_end, statistics, feature_dim)
         train, validation = datasets(data, targets, args, length, front_end, fixed=name == "cnn")
@@ -446,6 +466,7 @@ def run_keywords(data, args, front_end, length, statistics):
             name=name,
             patience=args.patience,
             verbose=args.verbose,
+            resume=args.resume,
         )
         model_path = save(model, name, args, sidecar_base)
         saved = keras.models.load_model(model_path)
@@ -461,11 +482,15 @@ def run_keywords(data, args, front_end, length, statistics):
             output_dir=args.output_dir,
             model_path=model_path,
         )
-        results.append(result)
-        histories[name] = fitted.history
-        matrices[name] = metrics.confusion_matrix(test_labels, predicted, data.num_classes)
-        predictions[name] = predicted
-        print(compare.summary_line(result, "accuracy"))
+        matrix = metrics.confusion_matrix(test_labels, predicted, data.num_classes)
+        return compare.Trained(result, fitted.history, {"confusion_matrix": matrix, "predictions": predicted})
+
+    # Finished models are recorded, so --resume skips them; Ctrl-C keeps what finished.
+    trained = compare.train_each(args.model, train_one, args.output_dir, resume=args.resume, metric="accuracy")
+    results = [t.result for t in trained]
+    histories = {t.result.name: t.history for t in trained}
+    matrices = {t.result.name: np.asarray(t.extras["confusion_matrix"]) for t in trained}
+    predictions = {t.result.name: np.asarray(t.extras["predictions"]) for t in trained}
     baseline, matrices["majority"] = baselines.majority_class(
         data.train[1], test_labels, data.num_classes, np.arange(len(test_labels))
     )
@@ -498,8 +523,9 @@ def run_digits(data, args, front_end, length, statistics):
     test_waves, test_transcripts, _ = sets["test"]
     test_frames = front_end.frames([len(w) for w in test_waves])
     references = [transcript_text(t, data.class_names) for t in test_transcripts]
-    results, histories, transcripts = [], {}, {"reference": references}
-    for name in args.model:
+    transcripts = {"reference": references}
+
+    def train_one(name):
         training.set_seed(args.seed)
         model = build_model(name, args, data.num_classes, front_end, statistics)
         train, validation = datasets(data_for_batches, targets, args, length, front_end, fixed=False)
@@ -512,16 +538,17 @@ def run_digits(data, args, front_end, length, statistics):
             name=name,
             patience=args.patience,
             verbose=args.verbose,
+            resume=args.resume,
         )
         model_path = save(model, name, args, sidecar(data, args, front_end, length))
         saved = keras.models.load_model(model_path)
         probabilities = predict_batches(saved, test_waves, None, front_end)
-        scores = {}
+        scores, hypotheses = {}, {}
         for strategy, suffix in (("greedy", ""), ("beam_search", "_beam")):
             decoded = ctc.decode(probabilities, test_frames, strategy, args.beam_width)
-            hypotheses = [transcript_text(d, data.class_names) for d in decoded]
-            scores.update({f"{key}{suffix}": value for key, value in ctc.error_rates(references, hypotheses).items()})
-            transcripts[f"{name}{suffix}"] = hypotheses
+            hypotheses[f"{name}{suffix}"] = [transcript_text(d, data.class_names) for d in decoded]
+            rates = ctc.error_rates(references, hypotheses[f"{name}{suffix}"])
+            scores.update({f"{key}{suffix}": value for key, value in rates.items()})
         result = compare.trained_result(
             name,
             model,
@@ -532,9 +559,14 @@ def run_digits(data, args, front_end, length, statistics):
             output_dir=args.output_dir,
             model_path=model_path,
         )
-        results.append(result)
-        histories[name] = fitted.history
-        print(compare.summary_line(result, "wer"))
+        return compare.Trained(result, fitted.history, {"transcripts": hypotheses})
+
+    # Finished models are recorded, so --resume skips them; Ctrl-C keeps what finished.
+    trained = compare.train_each(args.model, train_one, args.output_dir, resume=args.resume, metric="wer")
+    results = [t.result for t in trained]
+    histories = {t.result.name: t.history for t in trained}
+    for done in trained:
+        transcripts.update(done.extras["transcripts"])
     naive = transcript_text(majority_transcript(sets["train"][1]), data.class_names)
     scores = ctc.error_rates(references, [naive] * len(references))
     baseline = compare.ModelResult(
@@ -663,8 +695,6 @@ from the model's `.json` sidecar. A model trained on `.ts` series takes a
 
 
 def _load(model_path):
-    import json
-
     model_path = pathlib.Path(model_path)
     try:
         model = keras.models.load_model(model_path)
@@ -672,7 +702,7 @@ def _load(model_path):
         raise errors.expected("a .keras model saved by this recipe", f"{model_path} ({error})") from None
     sidecar_path = model_path.with_suffix(".json")
     if sidecar_path.exists():
-        info = json.loads(sidecar_path.read_text())
+        info = errors.read_json(sidecar_path, keys=("task", "input", "sample_rate"))
     else:
         mel = next((layer for layer in model.layers if isinstance(layer, keras.layers.MelSpectrogram)), None)
         info = {
@@ -716,20 +746,27 @@ def predict(model_path, inputs) -> list[dict]:
     model, info = _load(model_path)
     names = info.get("class_names")
     if info["input"] == "frames":
+        errors.check_model_inputs(model, model_path, ranks=(3,), dtype="float")
         rows = []
         for path in inputs:
             content = uea.read_ts(path)
+            if model.input_shape[-1] is not None and content.num_channels != model.input_shape[-1]:
+                raise errors.expected(
+                    f"series with {model.input_shape[-1]} channels (the model's)", f"{content.num_channels} in {path}"
+                )
             rows += [(f"{path}#{i}", series) for i, series in enumerate(content.series)]
         sources = [source for source, _ in rows]
         longest = max(len(series) for _, series in rows)
         batch = uea.pad_series([series for _, series in rows], 0.0, max(info.get("clip_samples") or 0, longest))
         probabilities = model.predict_on_batch(batch)
     else:
+        errors.check_model_inputs(model, model_path, ranks=(2,), dtype="float")
         clips = [read_for_model(path, info["sample_rate"]) for path in inputs]
         sources = inputs
         if info["task"] == "digits":
-            probabilities = model.predict_on_batch(audio.pad_clips(clips))
             front_end = acoustic.FrontEnd(**info["front_end"])
+            longest = max(front_end.frame_length, max(len(c) for c in clips))
+            probabilities = model.predict_on_batch(audio.pad_clips(clips, longest))
             decoded = ctc.decode(probabilities, front_end.frames([len(c) for c in clips]), "beam_search")
             return [
                 {"transcript": " ".join(names[s] if names else str(s) for s in symbols), "input": source}

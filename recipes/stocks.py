@@ -48,7 +48,7 @@ model.predict(np.array([[[101.0], [102.5], ..., [104.2]]]))  # (1, window, 1) ->
 ## Setup
 """
 
-import json
+import argparse
 import pathlib
 import sys
 
@@ -77,6 +77,17 @@ STOCKNET_DEAD_ZONE = (-0.005, 0.0055)
 
 DEFAULTS = dict(epochs=30, batch_size=64, units=32, filters=32, patience=5, window=24, horizon=1)
 QUICK = dict(epochs=3, units=16, filters=16)
+
+
+def finite_float(text: str) -> float:
+    """Parse a finite number (the dead-zone thresholds)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not np.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, received {text!r}")
+    return value
 
 
 def add_arguments(parser):
@@ -128,9 +139,11 @@ def add_arguments(parser):
     group.add_argument(
         "--walk-forward", type=int, default=0, help="rolling-origin folds over the test fraction (0: one split)"
     )
-    group.add_argument("--season", type=int, default=None, help="season length for the seasonal-naive forecast")
-    group.add_argument("--up", type=float, default=STOCKNET_DEAD_ZONE[1], help="up move above this return")
-    group.add_argument("--down", type=float, default=STOCKNET_DEAD_ZONE[0], help="down move below this return")
+    group.add_argument(
+        "--season", type=cli.positive_int, default=None, help="season length for the seasonal-naive forecast"
+    )
+    group.add_argument("--up", type=finite_float, default=STOCKNET_DEAD_ZONE[1], help="up move above this return")
+    group.add_argument("--down", type=finite_float, default=STOCKNET_DEAD_ZONE[0], help="down move below this return")
     group.add_argument("--dropout", type=cli.fraction, default=0.0, help="encoder input dropout")
     group.add_argument("--filters", type=cli.positive_int, default=None, help="causal CNN filters per layer")
     group.add_argument("--kernel-size", type=cli.positive_int, default=3, help="causal CNN kernel width")
@@ -162,7 +175,9 @@ and the tests never use it.
 
 def load_table(args) -> series.PriceTable:
     """Read the prices chosen by ``--data``; print what was fixed on the way in."""
-    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()] if args.symbols else None
+    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()] if args.symbols is not None else None
+    if symbols == []:
+        raise errors.expected("comma-separated series names", args.symbols, name="--symbols")
     if args.data.startswith("yfinance:"):
         source = download_yfinance(args.data.split(":", 1)[1])
     else:
@@ -309,6 +324,7 @@ def train_forecaster(name, data: series.ForecastData, args, quantiles, tag=""):
         name=name + tag,
         patience=args.patience,
         verbose=args.verbose,
+        resume=args.resume,
     )
     model = forecasting.price_model(
         core,
@@ -418,14 +434,26 @@ def run_forecast(args, table: series.PriceTable) -> dict:
     ]
     print(f"data: {table.name}, series {table.series_names}, samples per part {folds[-1].sizes()}")
 
+    def fold_tag(fold):
+        return f"_fold{fold + 1}" if len(folds) > 1 else ""
+
+    # One training job per model and fold. Finished jobs are recorded, so
+    # --resume skips them; Ctrl-C keeps what finished.
+    jobs = {f"{name}{fold_tag(fold)}": (fold, name) for fold in range(len(folds)) for name in args.model}
+
+    def train_one(job):
+        fold, name = jobs[job]
+        result, history, point = train_forecaster(name, folds[fold], args, quantiles, fold_tag(fold))
+        return compare.Trained(result, history, {"point": point})
+
+    trained = compare.train_each(list(jobs), train_one, args.output_dir, resume=args.resume)
     per_model, histories, predictions = {}, {}, {}
-    for fold, data in enumerate(folds):
-        tag = f"_fold{fold + 1}" if len(folds) > 1 else ""
-        for name in args.model:
-            result, history, point = train_forecaster(name, data, args, quantiles, tag)
-            per_model.setdefault(name, []).append(result)
-            histories[name], predictions[name] = history, point
-            print(compare.summary_line(result, "mase") + (f" ({tag[1:]})" if tag else ""))
+    for job, done in zip(jobs, trained):
+        fold, name = jobs[job]
+        per_model.setdefault(name, []).append(done.result)
+        histories[name], predictions[name] = done.history, np.asarray(done.extras["point"])
+        print(compare.summary_line(done.result, "mase") + (f" ({fold_tag(fold)[1:]})" if len(folds) > 1 else ""))
+    for data in folds:
         for result, point in naive_forecasts(data, args):
             per_model.setdefault(result.name, []).append(result)
             predictions[result.name] = point
@@ -518,6 +546,7 @@ def train_classifier(name, data: series.MovementData, args):
         name=name,
         patience=args.patience,
         verbose=args.verbose,
+        resume=args.resume,
     )
     model = forecasting.movement_model(core, data.window, **scale)
     model_path = io.save_model(model, f"{args.output_dir}/models/{name}.keras")
@@ -547,13 +576,21 @@ def run_movement(args, table: series.PriceTable) -> dict:
     data = series.prepare_movement(values, split, args.window, up=args.up, down=args.down, history=args.history)
     print(f"data: {table.name}, {len(table.series_names)} series, samples per part {data.sizes()}")
 
-    results, histories, matrices = [], {}, {}
     test_labels = data.test.targets
-    for name in args.model:
+
+    def train_one(name):
         result, history, predicted = train_classifier(name, data, args)
-        results.append(result)
-        histories[name], matrices[name] = history, confusion(test_labels, predicted)
-        print(compare.summary_line(result, "mcc") + f" | accuracy {result.metrics['accuracy']:.4f}")
+        return compare.Trained(result, history, {"predicted": predicted})
+
+    # Finished models are recorded, so --resume skips them; Ctrl-C keeps what finished.
+    trained = compare.train_each(args.model, train_one, args.output_dir, resume=args.resume)
+    results, histories, matrices = [], {}, {}
+    for done in trained:
+        name = done.result.name
+        results.append(done.result)
+        histories[name] = done.history
+        matrices[name] = confusion(test_labels, np.asarray(done.extras["predicted"]))
+        print(compare.summary_line(done.result, "mcc") + f" | accuracy {done.result.metrics['accuracy']:.4f}")
     majority, _ = baselines.majority_class(data.train.targets, test_labels, 2, data.test.inputs)
     constant = np.full(len(test_labels), int(np.bincount(data.train.targets, minlength=2).argmax()))
     majority.metrics = forecasting.movement_metrics(test_labels, constant)
@@ -622,11 +659,16 @@ def parse_window(text, window: int | None, channels: int | None) -> np.ndarray:
             raise errors.expected("comma-separated prices such as 101.2,102.0,100.7", text) from None
         values = np.asarray(rows, "float32") if len({len(r) for r in rows}) == 1 else None
     else:
-        values = np.asarray(text, "float32")
+        try:
+            values = np.asarray(text, "float32")
+        except (TypeError, ValueError):
+            raise errors.expected("a window of prices: steps by series", text) from None
     if values is None or values.ndim == 1:
         values = None if values is None else values[:, None]
-    if values is None or values.ndim != 2:
+    if values is None or values.ndim != 2 or values.size == 0:
         raise errors.expected("a window of prices: steps by series", text)
+    if not np.all(np.isfinite(values)):
+        raise errors.expected("finite prices (no nan or inf)", text)
     if window is not None and values.shape[0] != window:
         raise errors.expected(f"{window} prices per window (the model's window)", values.shape[0])
     if channels is not None and values.shape[1] != channels:
@@ -651,7 +693,7 @@ def predict(model_path, inputs) -> list[dict]:
     if not inputs:
         raise errors.expected("at least one price window", "none")
     sidecar = model_path.with_suffix(".json")
-    card = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    card = errors.read_json(sidecar) if sidecar.exists() else {}
     try:
         model = keras.models.load_model(model_path)
     except Exception as error:  # a corrupt or foreign file: Keras raises many types
@@ -661,11 +703,12 @@ def predict(model_path, inputs) -> list[dict]:
             "a model that reads prices only (a --volume model takes [prices, volume]: call it with Keras)",
             str(model_path),
         )
+    errors.check_model_inputs(model, model_path, ranks=(3,), dtype="float")
     window, channels = model.input_shape[1], model.input_shape[2]
     batch = np.stack([parse_window(item, window, channels) for item in inputs])
     if np.any(batch <= 0) and card.get("target", "log_return") == "log_return":
-        raise errors.expected("positive prices (the model reads log-returns)", batch[batch <= 0][0])
-    outputs = model.predict(batch, verbose=0)
+        raise errors.expected("positive prices (the model reads log-returns)", float(batch[batch <= 0][0]))
+    outputs = np.asarray(model.predict_on_batch(batch))  # one call, no per-call dataset set-up
     rows = []
     for window_values, output in zip(batch, outputs):
         if card.get("task") == "movement":

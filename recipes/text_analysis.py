@@ -52,14 +52,13 @@ or from the shell: `rnn-apps predict text_analysis --model PATH "Angela Merkel v
 ## Setup
 """
 
-import json
 import pathlib
 import sys
 import time
 
 import numpy as np
 
-from rnn_apps import cli, compare, errors, io, metrics, models, paths, plots, taggers, training
+from rnn_apps import backend, cli, compare, errors, io, metrics, models, paths, plots, taggers, training
 from rnn_apps.data import tagging
 
 NAME = "text_analysis"
@@ -293,9 +292,17 @@ def train_model(name, data, vocabulary, args):
         patience=args.patience,
         monitor="val_loss" if args.crf else args.monitor,
         verbose=args.verbose,
+        resume=args.resume,
     )
-    model = taggers.string_tagger(core, words, chars, lowercase=args.lowercase, name=name)
-    model_path = io.save_model(model, f"{args.output_dir}/models/{name}.keras")
+    model_path = f"{args.output_dir}/models/{name}.keras"
+    if backend.strings_in_models():
+        model = taggers.string_tagger(core, words, chars, lowercase=args.lowercase, name=name)
+        model_path = io.save_model(model, model_path)
+    else:
+        # JAX and PyTorch have no string tensors: save the id tagger, its vocabularies beside it.
+        model = backend.TaggerModel(taggers.id_tagger(core, name=name), words, chars, args.lowercase)
+        model_path = io.save_model(model.model, model_path)
+        model.save_vocabularies(backend.vocabulary_path(model_path))
     io.write_json(
         f"{args.output_dir}/models/{name}.json",
         {
@@ -392,12 +399,16 @@ def run(args) -> dict:
         + (f", {len(vocabulary[1]) + 2} characters" if vocabulary[1] else "")
     )
     primary = "entity_f1" if data.scheme == "iob2" else "token_accuracy"
-    results, histories, predictions = [], {}, {}
-    for name in args.model:
+
+    def train_one(name):
         result, history, predicted = train_model(name, data, vocabulary, args)
-        results.append(result)
-        histories[name], predictions[name] = history, predicted
-        print(compare.summary_line(result, primary))
+        return compare.Trained(result, history, {"predictions": predicted})
+
+    # Finished models are recorded, so --resume skips them; Ctrl-C keeps what finished.
+    trained = compare.train_each(args.model, train_one, args.output_dir, resume=args.resume, metric=primary)
+    results = [t.result for t in trained]
+    histories = {t.result.name: t.history for t in trained}
+    predictions = {t.result.name: t.extras["predictions"] for t in trained}
     baseline, predictions[BASELINE] = most_frequent_tag(data)
     results.append(baseline)
     print(compare.summary_line(baseline, primary))
@@ -454,8 +465,6 @@ def predict(model_path, texts) -> list[dict]:
         rnn_apps.errors.InputError: no text, a text without any token, a
             missing sidecar or an unreadable model.
     """
-    import keras
-
     import rnn_apps.crf  # noqa: F401  (registers the CRF layers a --crf model holds)
 
     model_path = pathlib.Path(model_path)
@@ -469,11 +478,16 @@ def predict(model_path, texts) -> list[dict]:
     sidecar = model_path.with_suffix(".json")
     if not sidecar.is_file():
         raise errors.expected(f"the tag list {sidecar.name} saved beside the model", "no such file")
-    settings = json.loads(sidecar.read_text())
+    settings = errors.read_json(sidecar, keys=("tag_names",))
     try:
-        model = keras.models.load_model(model_path)
+        model = backend.load_tagger(model_path)
     except Exception as error:  # a corrupt or foreign file: Keras raises many types
         raise errors.expected("a .keras model saved by this recipe", f"{model_path} ({error})") from None
+    char_length = settings.get("char_length")
+    names = ("tokens", "characters") if char_length else ("tokens",)
+    errors.check_model_inputs(model, model_path, ranks=(2, 3)[: len(names)], dtype="string", names=names)
+    if model.output_shape[-1] != len(settings["tag_names"]):
+        raise errors.expected(f"{model.output_shape[-1]} tag names in {sidecar.name}", settings["tag_names"])
     predicted = predict_tags(model, token_lists, settings["tag_names"], settings.get("char_length"))
     output = []
     for text, tokens, tags in zip(texts, token_lists, predicted):

@@ -46,7 +46,6 @@ or `rnn-apps predict translation --model runs/translation/models/gru.keras "The 
 ## Setup
 """
 
-import json
 import pathlib
 import sys
 import time
@@ -178,10 +177,21 @@ def load_data(args) -> parallel.ParallelData:
 
 Recurrent models: an encoder of the chosen cell (`--bidirectional`,
 `--layers`), a decoder of the same cell started from the mean encoder
-state, attention (`--attention additive` or `dot`), and the context joined
-to the decoder state before the softmax. The CNN has `--cnn-layers` gated
-convolution blocks on each side. Both read padded id sequences and give
-next-word logits at every target position plus the attention weights.
+state, attention (`--attention additive` or `dot`) between learned
+projections of the decoder state and of the encoder states, and the context
+joined to the decoder state before the softmax. The CNN has `--cnn-layers`
+gated convolution blocks on each side. Both read padded id sequences and
+give next-word logits at every target position plus the attention weights.
+
+One detail decides whether a recurrent decoder learns at all: the scale of
+its word vectors. Keras starts embeddings uniformly in [-0.05, 0.05]; then
+the word a fresh decoder reads barely moves its state, and on Multi30k
+German->English a bi-GRU's training loss stayed at the entropy of the
+English word frequencies (about 5.4 nats) for two epochs, writing "a a a
+..." for every sentence. The recurrent models here start their word vectors
+at unit scale (normal, standard deviation 1, as PyTorch does), and the
+loss falls from the first hundred steps (mean training loss over steps
+61-80 of batch 128, 128 units, no dropout: 5.54 before, 4.46 after).
 """
 
 
@@ -344,24 +354,19 @@ def run(args) -> dict:
     args.target_length = max(1, min(args.target_length, max(len(parallel.tokenize(t).split()) for t in data.train[1])))
     print(f"vocabulary: source {len(vocabularies[0]) + 2:,}, target {len(vocabularies[1]) + 2:,} words")
 
-    results, histories, saved = [], {}, {}
-    if not args.resume:
-        compare.clear_partial(args.output_dir)
-    for name in args.model:
-        finished = compare.load_partial(args.output_dir, name) if args.resume else None
-        if finished:
-            result = compare.ModelResult(name=name, **finished["result"])
-            history, hypotheses = finished["history"], finished["hypotheses"]
-        else:
-            result, history, saved[name], hypotheses = train_model(name, data, vocabularies, source_length, args)
-            compare.save_partial(
-                args.output_dir, name, {"result": result.to_dict(), "history": history, "hypotheses": hypotheses}
-            )
-        results.append(result)
-        histories[name] = history
-        print(compare.summary_line(result, "bleu"))
-        for source, hypothesis, reference in list(zip(data.test[0], hypotheses, data.test[1]))[:2]:
-            print(f"    {source}\n    -> {hypothesis}\n    (reference: {reference})")
+    saved = {}  # models trained in this run, for the attention maps
+
+    def train_one(name):
+        result, history, saved[name], hypotheses = train_model(name, data, vocabularies, source_length, args)
+        return compare.Trained(result, history, {"hypotheses": hypotheses})
+
+    # Finished models are recorded, so --resume skips them; Ctrl-C keeps what finished.
+    trained = compare.train_each(args.model, train_one, args.output_dir, resume=args.resume, metric="bleu")
+    results = [t.result for t in trained]
+    histories = {t.result.name: t.history for t in trained}
+    for done in trained:
+        for source, hypothesis, reference in list(zip(data.test[0], done.extras["hypotheses"], data.test[1]))[:2]:
+            print(f"    {done.result.name}: {source}\n    -> {hypothesis}\n    (reference: {reference})")
     baseline = copy_baseline(data)
     results.append(baseline)
     print(compare.summary_line(baseline, "bleu"))
@@ -428,7 +433,7 @@ def predict(model_path, texts, beam_size: int | None = None) -> list[dict]:
         raise errors.expected("a .keras model saved by this recipe", f"{model_path} ({error})") from None
     sidecar = model_path.with_suffix(".json")
     if beam_size is None:
-        beam_size = json.loads(sidecar.read_text()).get("beam_size", 1) if sidecar.exists() else 1
+        beam_size = errors.read_json(sidecar).get("beam_size", 1) if sidecar.exists() else 1
     for text in texts:
         words = parallel.source_length_of(text)
         if words > source_length:
@@ -449,8 +454,23 @@ def predict(model_path, texts, beam_size: int | None = None) -> list[dict]:
 where the best model looked while writing each word of a few test
 sentences: on the bundled sample the colour adjective's row lights up the
 English word before the noun, which is the reordering at work. Read every
-row against `copy_source`. Multi30k German->English numbers, with the
-command behind them, are in `bench/results/translation-multi30k.md`.
+row against `copy_source`.
+
+With `--quick` (1,200 training pairs of the bundled sample, 8 epochs, 64
+units, 60 test pairs) one run gave BLEU 88.1 for the GRU, 77.0 for the
+LSTM, 75.8 for the CNN, 56.2 for the SimpleRNN and 0.4 for copying the
+source: on this sample the gated recurrent models beat the CNN, and the
+plain SimpleRNN trails.
+
+On Multi30k German->English (`bench/results/translation-multi30k.md`, seeds
+1-3, all 1,000 test_2016_flickr sentences, greedy decoding) a bi-GRU with
+attention reached BLEU 27.98 ± 0.18 and the ConvS2S-style CNN 27.77 ± 0.63,
+after only 3 epochs at 128 units or filters on a shared 2-core CPU. The
+published tutorial models, wider and trained for 10 epochs on a GPU, score
+28.30 (bi-GRU + attention) and 34.14 (ConvS2S): the recurrent model is close
+to its reference, the CNN well short of its own, and both were still
+improving when the epoch limit stopped them, so neither gap is a verdict on
+the architectures.
 """
 
 

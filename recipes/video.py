@@ -44,8 +44,9 @@ model.predict(clips)   # clips: (n, frames, height, width, channels), 0..255
 ## Setup
 """
 
-import json
+import argparse
 import pathlib
+import re
 import sys
 
 import numpy as np
@@ -86,7 +87,7 @@ def add_arguments(parser):
     )
     group.add_argument("--stride", type=cli.positive_int, default=1, help="step between sampled frames")
     group.add_argument(
-        "--size", type=cli.positive_int, default=None, help="frames are resized to SIZE x SIZE (default: 32 / 64)"
+        "--size", type=frame_size, default=None, help="frames are resized to SIZE x SIZE (default: 32 / 64)"
     )
     group.add_argument(
         "--short-clips",
@@ -142,6 +143,42 @@ def check_arguments(args) -> None:
         raise errors.expected("comma-separated positive integers", text, name="--filters")
     if args.backbone and not args.backbone_weights:
         raise errors.expected("a local weights file with --backbone", None, name="--backbone-weights")
+    if args.backbone_weights and not pathlib.Path(args.backbone_weights).is_file():
+        raise errors.expected("an existing local weights file", args.backbone_weights, name="--backbone-weights")
+    try:
+        re.compile(args.group_pattern or "")
+    except re.error as error:
+        pattern = f"{args.group_pattern} ({error})"
+        raise errors.expected("a regular expression", pattern, name="--group-pattern") from None
+
+
+MAX_FRAME_SIZE = 1024
+"""Largest ``--size``: frames are held in memory, resized, as float32."""
+
+
+def frame_size(text: str) -> int:
+    """Parse ``--size``: a positive integer up to `MAX_FRAME_SIZE`."""
+    value = cli.positive_int(text)
+    if value > MAX_FRAME_SIZE:
+        raise argparse.ArgumentTypeError(f"expected a frame size up to {MAX_FRAME_SIZE}, received {text!r}")
+    return value
+
+
+def check_frame_size(data: video.ClipData, args) -> None:
+    """Refuse frames too small for the pooling of the chosen models (each CNN block halves them)."""
+    if args.input != "frames" or args.backbone:
+        return
+    filters = args.filters.split(",") if isinstance(args.filters, str) else args.filters
+    pools = len(filters)
+    if "convlstm" in args.model:
+        pools = max(pools, min(pools, 2) + 1)
+    height, width = data.train[0].shape[2:4]
+    if min(height, width) < 2**pools:
+        raise errors.expected(
+            f"frames of at least {2**pools}x{2**pools} for {pools} pooling steps (--size, --filters)",
+            f"{height}x{width}",
+            name="frames",
+        )
 
 
 """
@@ -194,6 +231,7 @@ def load_data(args) -> video.ClipData:
     if args.data == "sample":
         clips = video.load_sample_clips(paths.bundled(SAMPLE), options)
         if args.input == "frames":
+            check_frame_size(clips, args)
             return clips
         return video.ClipData(
             name=f"{clips.name} (centroid tracks)",
@@ -207,7 +245,9 @@ def load_data(args) -> video.ClipData:
     if args.data in video.TFDS_SOURCES:
         if args.input == "joints":
             raise errors.expected("a .ts file or folder for --input joints", args.data, name="--data")
-        return video.load_tfds(args.data, options, data_dir=args.data_dir)
+        data = video.load_tfds(args.data, options, data_dir=args.data_dir)
+        check_frame_size(data, args)
+        return data
     source = pathlib.Path(args.data)
     if not source.exists():
         raise errors.expected(
@@ -217,7 +257,9 @@ def load_data(args) -> video.ClipData:
         return video.load_ts_split(source, options)
     if not source.is_dir():
         raise errors.expected("a folder with one subfolder of clips per label", args.data, name="--data")
-    return video.load_directory(source, options)
+    data = video.load_directory(source, options)
+    check_frame_size(data, args)
+    return data
 
 
 """
@@ -304,6 +346,7 @@ def train_model(name, data, args):
         name=name,
         patience=args.patience,
         verbose=args.verbose,
+        resume=args.resume,
     )
     model = video_models.raw_frames_model(core) if args.input == "frames" else core
     model_path = io.save_model(model, f"{args.output_dir}/models/{name}.keras")
@@ -359,12 +402,16 @@ def run(args) -> dict:
     if data.padded:
         print(f"notice: {data.padded} clip(s) shorter than asked were padded by repeating their last frame")
 
-    results, histories, matrices, predictions = [], {}, {}, {}
-    for name in args.model:
+    def train_one(name):
         result, history, matrix, predicted = train_model(name, data, args)
-        results.append(result)
-        histories[name], matrices[name], predictions[name] = history, matrix, predicted
-        print(compare.summary_line(result, "accuracy"))
+        return compare.Trained(result, history, {"confusion_matrix": matrix, "predictions": predicted})
+
+    # Finished models are recorded, so --resume skips them; Ctrl-C keeps what finished.
+    trained = compare.train_each(args.model, train_one, args.output_dir, resume=args.resume, metric="accuracy")
+    results = [t.result for t in trained]
+    histories = {t.result.name: t.history for t in trained}
+    matrices = {t.result.name: np.asarray(t.extras["confusion_matrix"]) for t in trained}
+    predictions = {t.result.name: np.asarray(t.extras["predictions"]) for t in trained}
     baseline, matrices["majority"] = baselines.majority_class(
         data.train[1], data.test[1], data.num_classes, data.test[0]
     )
@@ -386,8 +433,9 @@ def run(args) -> dict:
         command=args.command,
     )
     plots.confusion_matrices(matrices, data.class_names, f"{args.output_dir}/confusion_matrices.png")
-    best = max(predictions, key=lambda name: report["models"][name]["metrics"]["accuracy"])
-    sample_strip(data, predictions[best], best, f"{args.output_dir}/sample_predictions.png", args.input)
+    if predictions:  # empty when Ctrl-C came before any model finished an epoch
+        best = max(predictions, key=lambda name: report["models"][name]["metrics"]["accuracy"])
+        sample_strip(data, predictions[best], best, f"{args.output_dir}/sample_predictions.png", args.input)
     compare.publish(args.output_dir, report, histories)
     return report
 
@@ -479,7 +527,9 @@ def predict(model_path, inputs) -> list[dict]:
     sidecar_path = model_path.with_suffix(".json")
     if not sidecar_path.is_file():
         raise errors.expected("the .json file saved beside the model", f"no {sidecar_path}")
-    settings = json.loads(sidecar_path.read_text())
+    settings = errors.read_json(sidecar_path, keys=("input", "class_names"))
+    if settings["input"] != "joints":
+        errors.read_json(sidecar_path, keys=("frames", "stride", "size", "channels", "short_clips"))
     batch, names = [], []
     for value in inputs:
         path = pathlib.Path(value)
@@ -506,8 +556,13 @@ def predict(model_path, inputs) -> list[dict]:
     except Exception as error:  # a corrupt or foreign file: Keras raises many types
         raise errors.expected("a .keras model saved by this recipe", f"{model_path} ({error})") from None
     if settings["input"] == "joints":
+        channels = {series.shape[-1] for series in batch}
+        errors.check_model_inputs(model, model_path, ranks=(3,), last_dims=(None,))
+        if len(channels) != 1 or model.input_shape[-1] not in (None, *channels):
+            raise errors.expected(f"joint series with {model.input_shape[-1]} channels (the model's)", sorted(channels))
         stacked = uea.pad_series(batch)
     else:
+        errors.check_model_inputs(model, model_path, ranks=(5,))
         stacked = np.stack(batch)
     probabilities = predict_probabilities(model, stacked)
     class_names = settings["class_names"]

@@ -25,7 +25,7 @@ import shlex
 import shutil
 import sys
 
-from rnn_apps import errors
+from rnn_apps import distribute, errors
 
 ALL_RECIPES = ("sentiment", "text_analysis", "speech", "translation", "video", "stocks")
 
@@ -175,6 +175,13 @@ def recipe_parser(module, prog: str | None = None) -> ArgumentParser:
         help="continue an interrupted run in --output-dir: finished models are kept, the interrupted one "
         "goes on from its last completed epoch",
     )
+    common.add_argument(
+        "--distribute",
+        choices=distribute.KINDS,
+        default="none",
+        help="spread training over local devices (mirrored) or processes and machines (multi-worker, JAX "
+        "backend, cluster from KERAS_DISTRIBUTION_* variables); --batch-size is then per replica",
+    )
     common.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras fit verbosity")
     module.add_arguments(parser)
     return parser
@@ -237,9 +244,41 @@ def run_recipe(module, argv=None, prog: str | None = None) -> dict:
     args.command = " ".join([parser.prog, *(shlex.quote(token) for token in argv)])
     try:
         check_output_dir(args.output_dir)
-        return module.run(args)
+        with distribute.scope(args.distribute) as plan:
+            spread(args, plan)
+            report = module.run(args)
     except errors.InputError as error:
         _fail(parser.prog, error)
+    except KeyboardInterrupt:
+        print(f"\n{parser.prog}: interrupted before any model finished; nothing was reported", file=sys.stderr)
+        raise SystemExit(INTERRUPTED) from None
+    if report.get("interrupted"):
+        print(
+            f"{parser.prog}: interrupted; {args.output_dir}/metrics.json holds the models that finished. "
+            "Run the same command with --resume to go on.",
+            file=sys.stderr,
+        )
+        raise SystemExit(INTERRUPTED)
+    return report
+
+
+INTERRUPTED = 130  # the shell's status for a process stopped by Ctrl-C
+
+
+def spread(args: argparse.Namespace, plan: distribute.Plan) -> None:
+    """Adapt a run's flags to its distribution `Plan`.
+
+    ``--batch-size`` is per replica, so the global batch grows with the
+    replica count; a worker other than the chief writes beside the chief's
+    output folder. Both are recorded in ``metrics.json`` through ``args``.
+    """
+    args.replicas = plan.replicas
+    args.per_replica_batch_size = args.batch_size
+    args.global_batch_size = args.batch_size * plan.replicas
+    args.batch_size = args.global_batch_size
+    if plan.workers > 1:
+        args.output_dir = distribute.worker_output_dir(args.output_dir, plan)
+        check_output_dir(args.output_dir)
 
 
 def _list(_args) -> int:

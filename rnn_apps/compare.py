@@ -42,6 +42,8 @@ class ModelResult:
         epochs: epochs run (`None` for models that are not trained).
         best_epoch: epoch whose weights were kept.
         model_path: saved ``.keras`` file, relative to the run folder.
+        interrupted: training was stopped by Ctrl-C; the entry describes
+            the best epoch completed before the stop.
     """
 
     name: str
@@ -54,6 +56,7 @@ class ModelResult:
     epochs: int | None = None
     best_epoch: int | None = None
     model_path: str | None = None
+    interrupted: bool = False
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
@@ -110,6 +113,7 @@ def build_report(
         "task": task,
         "primary_metric": primary_metric,
         "models": {result.name: result.to_dict() for result in results},
+        "interrupted": any(result.interrupted for result in results),
         **extra,
         "versions": versions(),
     }
@@ -269,6 +273,7 @@ def trained_result(
         epochs=fitted.epochs_run,
         best_epoch=fitted.best_epoch,
         model_path=relative,
+        interrupted=bool(getattr(fitted, "interrupted", False)),
     )
 
 
@@ -319,3 +324,102 @@ def load_partial(output_dir: str | os.PathLike, name: str) -> dict | None:
     if not path.exists():
         return None
     return json.loads(path.read_text())
+
+
+@dataclasses.dataclass
+class Trained:
+    """One trained model as a recipe's report needs it.
+
+    Attributes:
+        result: its `ModelResult`.
+        history: per-epoch metrics for the learning curves.
+        extras: anything else the report draws on (confusion matrix,
+            predictions, ...), JSON-friendly: NumPy arrays are stored as
+            lists, so read them back with ``np.asarray``.
+    """
+
+    result: ModelResult
+    history: dict
+    extras: dict = dataclasses.field(default_factory=dict)
+
+
+def _plain(value):
+    """``value`` with NumPy arrays and scalars turned into lists and numbers."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def train_each(
+    names, train_one, output_dir: str | os.PathLike, resume: bool = False, metric: str | None = None
+) -> list[Trained]:
+    """Train models one after another; resumable, and stoppable with Ctrl-C.
+
+    Each model that finishes is recorded under ``partial/`` (`save_partial`).
+    With ``resume`` a recorded model is read back instead of trained again,
+    and the model that was interrupted continues from its last completed
+    epoch (see `rnn_apps.training.fit`). Without ``resume`` earlier records
+    are discarded first.
+
+    Ctrl-C stops the loop: a model interrupted after a completed epoch is
+    kept (its result says ``interrupted``) and the models after it are
+    skipped, so the recipe can still write ``metrics.json`` for what
+    finished.
+
+    Args:
+        names: model names, in training order.
+        train_one: ``name -> Trained``.
+        output_dir: the run folder.
+        resume: reuse what an interrupted run finished.
+        metric: print each model's `summary_line` with this metric as it
+            finishes.
+
+    Returns:
+        The `Trained` models, in order; fewer than ``names`` after Ctrl-C.
+
+    Examples:
+        >>> import tempfile
+        >>> def train_one(name):
+        ...     return Trained(ModelResult(name, {"accuracy": 0.5}, 10, 1.0, 0.1, None), {"loss": [1.0]})
+        >>> folder = tempfile.mkdtemp()
+        >>> [t.result.name for t in train_each(["a", "b"], train_one, folder)]
+        ['a', 'b']
+        >>> def fail(name):
+        ...     raise AssertionError("not trained again")
+        >>> [t.history for t in train_each(["a", "b"], fail, folder, resume=True)]
+        a: finished in the interrupted run, not trained again
+        b: finished in the interrupted run, not trained again
+        [{'loss': [1.0]}, {'loss': [1.0]}]
+    """
+    if not resume:
+        clear_partial(output_dir)
+    finished = []
+    for name in names:
+        stored = load_partial(output_dir, name) if resume else None
+        if stored:
+            result = ModelResult(name=name, **stored["result"])
+            finished.append(Trained(result, stored["history"], stored.get("extras", {})))
+            print(f"{name}: finished in the interrupted run, not trained again")
+            if metric:
+                print(summary_line(result, metric))
+            continue
+        try:
+            trained = train_one(name)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted before {name} finished an epoch; it and later models are skipped", file=sys.stderr)
+            break
+        finished.append(trained)
+        if metric:
+            print(summary_line(trained.result, metric))
+        if trained.result.interrupted:
+            break
+        save_partial(
+            output_dir,
+            name,
+            {"result": trained.result.to_dict(), "history": trained.history, "extras": _plain(trained.extras)},
+        )
+    return finished

@@ -14,6 +14,7 @@ import os
 import pathlib
 import shutil
 import statistics
+import sys
 import time
 import warnings
 
@@ -21,7 +22,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from rnn_apps import errors
+from rnn_apps import distribute, errors
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:
@@ -50,12 +51,27 @@ class FitResult:
         train_seconds: wall-clock seconds spent in ``fit``.
         epochs_run: epochs completed (early stopping may end sooner).
         best_epoch: 1-based epoch whose weights were kept.
+        interrupted: training was stopped by Ctrl-C (``KeyboardInterrupt``)
+            after at least one completed epoch; the model holds the weights
+            of the best completed epoch.
     """
 
     history: dict[str, list[float]]
     train_seconds: float
     epochs_run: int
     best_epoch: int
+    interrupted: bool = False
+
+
+class _CountEpochs(keras.callbacks.Callback):
+    """Counts the epochs that finished in this call of ``fit``."""
+
+    def __init__(self):
+        super().__init__()
+        self.finished = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.finished += 1
 
 
 def fit(
@@ -79,6 +95,12 @@ def fit(
     from its last completed epoch with ``resume=True``; the CSV log then
     continues where it stopped. Early stopping counts patience from the
     resumed epoch. A finished run deletes its backup.
+
+    Ctrl-C (``KeyboardInterrupt``) during training stops cleanly once an
+    epoch has finished: the weights of the best completed epoch are loaded
+    from the checkpoint and the result is marked ``interrupted``; the backup
+    stays, so ``resume=True`` can go on later. Before the first completed
+    epoch the interruption is raised again.
 
     Args:
         model: a compiled model.
@@ -111,36 +133,49 @@ def fit(
         shutil.rmtree(backup)
     resumed = backup.exists()
     log_path = output_dir / "logs" / f"{name}.csv"
+    checkpoint = output_dir / "checkpoints" / f"{name}.keras"
+    counter = _CountEpochs()
     stop = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
     all_callbacks = [
         # Back up before anything else records the epoch as done.
         keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
         stop,
         keras.callbacks.ModelCheckpoint(
-            output_dir / "checkpoints" / f"{name}.keras",
+            checkpoint,
             monitor=monitor,
             mode=mode,
             save_best_only=True,
         ),
         keras.callbacks.CSVLogger(log_path, append=resumed),
+        counter,
         *callbacks,
     ]
     start = time.perf_counter()
+    interrupted = False
     with warnings.catch_warnings():
         # Bucketed datasets have no known length until the first epoch ends;
         # Keras warns about that, though nothing is wrong.
         warnings.filterwarnings("ignore", message="Your input ran out of data")
-        history = model.fit(
-            train,
-            validation_data=validation,
-            epochs=epochs,
-            callbacks=all_callbacks,
-            verbose=verbose,
-            shuffle=False,  # datasets shuffle themselves
-        )
+        with distribute.replicated(model) as trained:
+            try:
+                history = trained.fit(
+                    train,
+                    validation_data=validation,
+                    epochs=epochs,
+                    callbacks=all_callbacks,
+                    verbose=verbose,
+                    shuffle=False,  # datasets shuffle themselves
+                ).history
+            except KeyboardInterrupt:
+                if not (counter.finished or resumed) or not checkpoint.exists():
+                    raise
+                interrupted = True
+                trained.load_weights(checkpoint)
+                history = {}
+                print(f"\ninterrupted: {name} keeps its best completed epoch; --resume continues it", file=sys.stderr)
     seconds = time.perf_counter() - start
-    full_history = {key: [float(v) for v in values] for key, values in history.history.items()}
-    if resumed:
+    full_history = {key: [float(v) for v in values] for key, values in history.items()}
+    if resumed or interrupted:
         # The log holds the epochs before the interruption as well.
         log = pd.read_csv(log_path)
         full_history = {key: log[key].astype(float).tolist() for key in log.columns if key != "epoch"}
@@ -149,8 +184,9 @@ def fit(
     return FitResult(
         history=full_history,
         train_seconds=seconds,
-        epochs_run=len(values) if values else len(history.epoch),
+        epochs_run=len(values) if values else len(next(iter(full_history.values()), [])),
         best_epoch=best,
+        interrupted=interrupted,
     )
 
 

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,36 +37,32 @@ def test_same_seed_same_numbers(tmp_path):
     assert first["seed"] == 42 and first["versions"]["tensorflow"]
 
 
-def test_resume_after_a_kill_finishes_the_planned_epochs(tmp_path):
-    out = tmp_path / "run"
-    argv = [
-        sys.executable,
-        "-m",
-        "recipes.sentiment",
-        "--model",
-        "lstm,gru",
-        "--epochs",
-        "4",
-        "--patience",
-        "10",
-        "--units",
-        "8",
-        "--embedding-dim",
-        "8",
-        "--verbose",
-        "0",
+def _small_sentiment_run(out, epochs: int) -> list[str]:
+    """A sentiment run of two tiny models, long enough to interrupt after an epoch."""
+    flags = ["--model", "lstm,gru", "--epochs", str(epochs), "--patience", "10", "--units", "8"]
+    return [sys.executable, "-m", "recipes.sentiment", *flags, "--embedding-dim", "8", "--verbose", "0"] + [
         "--output-dir",
         str(out),
     ]
-    process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log = out / "logs" / "gru.csv"
-    deadline = time.monotonic() + 300
-    # Kill once the first model has finished and the second has completed one epoch.
+
+
+def _wait_for_an_epoch(process, log, seconds: float = 300) -> None:
+    """Return once ``log`` records a completed epoch; fail if the run ends first."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and process.poll() is None:
         if log.exists() and len(log.read_text().strip().splitlines()) >= 2:
             break
         time.sleep(0.05)
     assert process.poll() is None, "the run ended before it could be interrupted"
+
+
+def test_resume_after_a_kill_finishes_the_planned_epochs(tmp_path):
+    out = tmp_path / "run"
+    argv = _small_sentiment_run(out, epochs=4)
+    process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Kill once the first model has finished and the second has completed one epoch.
+    log = out / "logs" / "gru.csv"
+    _wait_for_an_epoch(process, log)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert not (out / "metrics.json").exists()
@@ -82,6 +79,65 @@ def test_resume_after_a_kill_finishes_the_planned_epochs(tmp_path):
     for name in ("lstm", "gru"):
         keras.models.load_model(out / "models" / f"{name}.keras", safe_mode=True)
     assert not (out / "backups" / "gru").exists()
+
+
+def test_ctrl_c_keeps_the_best_epoch_writes_metrics_and_resume_goes_on(tmp_path):
+    out = tmp_path / "run"
+    argv = _small_sentiment_run(out, epochs=5)
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    process = subprocess.Popen(
+        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
+    )
+    _wait_for_an_epoch(process, out / "logs" / "lstm.csv")
+    process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert "--resume" in stderr.strip().splitlines()[-1]
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["interrupted"] is True
+    lstm = report["models"]["lstm"]
+    assert lstm["interrupted"] is True and 1 <= lstm["epochs"] < 5
+    assert 1 <= lstm["best_epoch"] <= lstm["epochs"]
+    assert "gru" not in report["models"] and "majority" in report["models"]
+    keras.models.load_model(out / "models" / "lstm.keras", safe_mode=True)
+    assert (out / "backups" / "lstm").exists(), "the backup is kept for --resume"
+
+    subprocess.run([*argv, "--resume"], cwd=REPO, check=True, capture_output=True, env=environment)
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["interrupted"] is False
+    assert report["models"]["lstm"]["epochs"] == 5 and report["models"]["gru"]["epochs"] == 5
+    assert not report["models"]["lstm"]["interrupted"]
+
+
+# Each recipe's run loop goes through compare.train_each: a resumed run
+# reads back the models that finished instead of training them again, and a
+# fresh run with the same seed gives the same numbers again.
+RESUMABLE = {
+    "translation": ["--model", "cnn", "--epochs", "1"],
+    "text_analysis": ["--model", "cnn", "--epochs", "1"],
+    "speech": ["--model", "cnn", "--epochs", "1"],
+    "video": ["--model", "lstm", "--epochs", "1"],
+    "stocks": ["--model", "lstm", "--epochs", "1"],
+}
+
+
+@pytest.mark.parametrize("recipe", sorted(RESUMABLE))
+def test_resume_reuses_finished_models_and_the_same_seed_repeats_the_numbers(recipe, tmp_path):
+    module = cli.recipe_module(recipe)
+    argv = ["--quick", *RESUMABLE[recipe], "--verbose", "0", "--output-dir", str(tmp_path)]
+    first = module.main(argv)
+    name = RESUMABLE[recipe][1]
+    assert (tmp_path / "partial" / f"{name}.json").exists()
+    (tmp_path / "metrics.json").unlink()
+    again = module.main([*argv, "--resume"])
+    assert again["models"][name]["train_seconds"] == first["models"][name]["train_seconds"]
+    assert again["models"][name]["metrics"] == first["models"][name]["metrics"]
+    # Without --resume the records are discarded and the model trains again,
+    # to the same numbers (op determinism on the CPU).
+    fresh = module.main(argv)
+    assert fresh["models"][name]["train_seconds"] != first["models"][name]["train_seconds"]
+    assert _without_timings(fresh)["models"] == _without_timings(first)["models"]
 
 
 def test_predict_refuses_a_file_that_is_not_a_keras_model(tmp_path, capsys):
@@ -101,6 +157,17 @@ def test_output_dir_that_cannot_be_created(tmp_path, capsys):
         sentiment.main(["--quick", "--output-dir", str(blocker / "run")])
     assert exit_info.value.code == 2
     assert "Expected --output-dir to be a folder that can be created and written" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_reported_before_training(tmp_path, capsys, monkeypatch):
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(cli.shutil, "disk_usage", lambda path: usage._replace(free=10 * 2**20))
+    with pytest.raises(SystemExit) as exit_info:
+        sentiment.main(["--quick", "--output-dir", str(tmp_path / "run")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Expected at least 50 MB free for --output-dir" in err and "10.0 MB free" in err
+    assert not (tmp_path / "run").exists()
 
 
 def _data_files():
@@ -123,3 +190,15 @@ def test_bundled_data_matches_the_manifest():
     assert sorted(manifest) == _data_files(), "data/MANIFEST.sha256 does not list exactly the bundled files"
     for name, digest in manifest.items():
         assert hashlib.sha256((REPO / "data" / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_no_pickle_of_user_files_anywhere():
+    # Loading pickles runs code from the file; user data and models never go through it.
+    sources = [*(REPO / "rnn_apps").rglob("*.py"), *(REPO / "recipes").rglob("*.py"), *(REPO / "bench").rglob("*.py")]
+    offenders = []
+    for path in sources:
+        text = path.read_text()
+        for needle in ("import pickle", "allow_pickle=True", "safe_mode=False", "joblib.load", "torch.load("):
+            if needle in text:
+                offenders.append(f"{path.relative_to(REPO)}: {needle}")
+    assert not offenders

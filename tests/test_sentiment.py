@@ -119,3 +119,25 @@ def test_test_metrics_are_those_of_the_saved_model(quick_run):
     predicted = [row["label"] for row in sentiment.predict(output / "models" / "cnn.keras", texts)]
     accuracy = np.mean([p == data.class_names[y] for p, y in zip(predicted, labels)])
     assert accuracy == pytest.approx(report["models"]["cnn"]["metrics"]["accuracy"], abs=1e-9)
+
+
+def test_texts_shorter_than_the_widest_cnn_filter(tmp_path):
+    rows = ["text,label"] + ["good day,pos", "bad one,neg", "very nice,pos", "so awful,neg"] * 20
+    data = tmp_path / "short.csv"
+    data.write_text("\n".join(rows) + "\n")
+    report = sentiment.main(
+        [
+            "--data",
+            str(data),
+            "--model",
+            "cnn",
+            "--epochs",
+            "1",
+            "--verbose",
+            "0",
+            "--output-dir",
+            str(tmp_path / "run"),
+        ]
+    )
+    assert report["config"]["sequence_length"] == 5
+    assert "cnn" in report["models"]
