@@ -5,6 +5,7 @@
     python -m bench run sentiment-trec --data-dir ../shared/datasets --seeds 5
     python -m bench custom --recipe sentiment --data my.csv --name sentiment-mine -- --task binary
     python -m bench speed --data-dir ../shared/datasets                      # speed tables
+    python -m bench latency                                                  # one-example prediction latency
     python -m bench collect text_analysis-wikiann_en RUN_DIR RUN_DIR ...     # aggregate finished runs
 
 Results go to ``bench/results/<key>.json`` and ``.md`` (``--results-dir`` to
@@ -127,6 +128,11 @@ def main(argv=None) -> int:
     speed.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
     speed.add_argument("--repeats", type=int, default=3)
     speed.add_argument("--quick", action="store_true", help="a tiny configuration (harness checks)")
+    latency = commands.add_parser("latency", help="single-example prediction latency of saved models")
+    latency.add_argument("--recipes", type=lambda text: text.split(","), default=None, help="comma-separated")
+    latency.add_argument("--calls", type=int, default=200, help="timed calls per model")
+    latency.add_argument("--note", default=None, help="a line stored with the result (e.g. machine load)")
+    latency.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args(argv)
 
     if args.command == "list":
@@ -135,6 +141,11 @@ def main(argv=None) -> int:
         return 0
     if args.command == "collect":
         _collect(args)
+        return 0
+    if args.command == "latency":
+        from bench import latency as latency_module
+
+        latency_module.main(args)
         return 0
     if args.command == "speed":
         from bench import speed as speed_module

@@ -152,13 +152,15 @@ def markdown(result: dict) -> str:
         lines += [f"| {system} | {value} | {note} |" for system, value, note in result["published"]]
     info = result["machine"]
     lines += [
-        "",
-        f"Machine: {info['cpu']}, {info['usable_cpus']} usable CPUs; Python {info['python']}, "
-        f"TensorFlow {info['tensorflow']}, Keras {info['keras']}. Timings are wall-clock on this machine.",
-        "",
-        "Command:",
-        "",
-        f"    {result['command']}",
-        "",
+        *footer(info, result["command"], "Timings are wall-clock on this machine."),
     ]
     return "\n".join(lines)
+
+
+def footer(info: dict, command: str, note: str = "") -> list[str]:
+    """The closing lines of a results file: the machine, then the command that made it."""
+    machine = (
+        f"Machine: {info['cpu']}, {info['usable_cpus']} usable CPUs; Python {info.get('python', '?')}, "
+        f"TensorFlow {info['tensorflow']}, Keras {info['keras']}. {note}"
+    )
+    return ["", machine.rstrip(), "", "Command:", "", f"    {command}", ""]

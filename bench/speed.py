@@ -252,17 +252,9 @@ def markdown(result: dict) -> str:
         for name, entry in table.items():
             lines.append(f"| {recipe} | {name} | {entry['p50_ms']:.2f} | {entry['p95_ms']:.2f} |")
     info = result["machine"]
-    lines += [
-        "",
-        f"Machine: {info['cpu']}, {info['usable_cpus']} usable CPUs; TensorFlow {info['tensorflow']}, "
-        f"Keras {info['keras']}.",
-        "",
-        "Command:",
-        "",
-        f"    {result['command']}",
-        "",
-    ]
-    return "\n".join(lines)
+    from bench import harness
+
+    return "\n".join(lines + harness.footer(info, result["command"]))
 
 
 def main(args) -> dict:

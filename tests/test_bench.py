@@ -111,3 +111,15 @@ def test_speed_tables_in_a_tiny_configuration(tmp_path):
     latency = result["latency"]["sentiment"]["lstm"]
     assert 0 < latency["p50_ms"] <= latency["p95_ms"]
     assert "| lstm |" in (results / "speed.md").read_text()
+
+
+def test_latency_table_in_a_tiny_configuration(tmp_path):
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "bench", "latency", "--recipes", "stocks", "--calls", "3"]
+    subprocess.run([*command, "--results-dir", str(results)], cwd=REPO, check=True, capture_output=True, text=True)
+    result = json.loads((results / "latency.json").read_text())
+    table = result["latency"]["stocks"]
+    assert {"lstm", "cnn"} <= set(table)
+    for entry in table.values():
+        assert 0 < entry["p50_ms"] <= entry["p95_ms"] and entry["calls"] == 3
+    assert "| stocks | lstm |" in (results / "latency.md").read_text()
