@@ -84,7 +84,7 @@ def factory_runs(request, tmp_path_factory):
     wanted = {
         item.callspec.params["backend_name"]
         for item in request.session.items
-        if item.originalname == "test_factory_tests_pass" and hasattr(item, "callspec")
+        if getattr(item, "originalname", None) == "test_factory_tests_pass" and hasattr(item, "callspec")
     }
     runs = {}
     for backend_name in sorted(wanted):
