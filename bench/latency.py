@@ -62,7 +62,7 @@ def _saved_models(folder: pathlib.Path, report: dict) -> dict[str, pathlib.Path]
     return {name: folder / entry["model_path"] for name, entry in report["models"].items() if entry.get("model_path")}
 
 
-def _table(recipe: str, folder: pathlib.Path, calls: int, one_call) -> dict:
+def saved_model_latency(recipe: str, folder: pathlib.Path, calls: int, one_call) -> dict:
     """Train ``recipe``'s models quickly, then time ``one_call(model, path)()`` for each saved model."""
     import keras
 
@@ -76,7 +76,7 @@ def _table(recipe: str, folder: pathlib.Path, calls: int, one_call) -> dict:
 def sentiment(folder: pathlib.Path, calls: int) -> dict:
     from recipes import sentiment as recipe
 
-    return _table(
+    return saved_model_latency(
         "sentiment", folder, calls, lambda model, path: lambda: recipe.predict_probabilities(model, [SENTENCE])
     )
 
@@ -90,7 +90,7 @@ def text_analysis(folder: pathlib.Path, calls: int) -> dict:
         tag_names, char_length = settings["tag_names"], settings.get("char_length")
         return lambda: recipe.predict_tags(model, [tagging.tokenize(TAGGED)], tag_names, char_length)
 
-    return _table("text_analysis", folder, calls, one_call)
+    return saved_model_latency("text_analysis", folder, calls, one_call)
 
 
 def stocks(folder: pathlib.Path, calls: int) -> dict:
@@ -100,7 +100,7 @@ def stocks(folder: pathlib.Path, calls: int) -> dict:
         prices = (100 + np.cumsum(steps, axis=1)).astype("float32")
         return lambda: model.predict_on_batch(prices)
 
-    return _table("stocks", folder, calls, one_call)
+    return saved_model_latency("stocks", folder, calls, one_call)
 
 
 RECIPES = {"sentiment": sentiment, "text_analysis": text_analysis, "stocks": stocks}

@@ -160,43 +160,20 @@ def _peer_model(name, vocabulary_size, embedding_dim, units, length):
     return model
 
 
-def latency(model_paths: dict[str, pathlib.Path], example, calls: int = 200) -> dict:
-    """p50 and p95 milliseconds of one-example ``predict_on_batch`` calls on saved models."""
-    import keras
-
-    table = {}
-    for name, path in model_paths.items():
-        model = keras.models.load_model(path)
-        batch = np.array([example], dtype=object) if isinstance(example, str) else np.asarray([example])
-        for _ in range(5):
-            model.predict_on_batch(batch)
-        timings = []
-        for _ in range(calls):
-            start = time.perf_counter()
-            model.predict_on_batch(batch)
-            timings.append(1000 * (time.perf_counter() - start))
-        table[name] = {"p50_ms": float(np.percentile(timings, 50)), "p95_ms": float(np.percentile(timings, 95))}
-    return table
-
-
 def sentiment_latency(quick: bool) -> dict:
-    """Latency of the sentiment recipe's saved models, trained by a quick run."""
-    import subprocess
-    import sys
+    """p50/p95 of one-example ``predict_on_batch`` calls on the sentiment recipe's quick-run models."""
     import tempfile
 
-    root = pathlib.Path(__file__).resolve().parent.parent
+    from bench import latency
+
+    batch = np.array([latency.SENTENCE], dtype=object)
     with tempfile.TemporaryDirectory() as folder:
-        subprocess.run(
-            [sys.executable, "-m", "recipes.sentiment", "--quick", "--verbose", "0", "--output-dir", folder],
-            cwd=root,
-            check=True,
-            capture_output=True,
+        return latency.saved_model_latency(
+            "sentiment",
+            pathlib.Path(folder),
+            20 if quick else 200,
+            lambda model, path: lambda: model.predict_on_batch(batch),
         )
-        paths = {
-            name: pathlib.Path(folder) / "models" / f"{name}.keras" for name in ("simple_rnn", "lstm", "gru", "cnn")
-        }
-        return latency(paths, "the battery lasts all day and the pictures are sharp", calls=20 if quick else 200)
 
 
 def markdown(result: dict) -> str:

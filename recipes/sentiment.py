@@ -189,18 +189,7 @@ def train_model(name, data, vectorizer, sequence_length, args):
         train_ids, data.train[1], args.batch_size, shuffle=True, seed=args.seed, bucket=pad_to is None, pad_to=pad_to
     )
     validation = text.token_dataset(validation_ids, data.validation[1], args.batch_size, pad_to=pad_to)
-    fitted = training.fit(
-        core,
-        train,
-        validation,
-        epochs=args.epochs,
-        output_dir=args.output_dir,
-        name=name,
-        patience=args.patience,
-        monitor=args.monitor,
-        verbose=args.verbose,
-        resume=args.resume,
-    )
+    fitted = training.fit_from_args(core, train, validation, args, name)
     # TensorFlow saves the raw-string model; JAX and PyTorch have no string
     # tensors, so they save the id model with its vocabulary beside it.
     model, model_path = backend.save_text_model(

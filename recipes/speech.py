@@ -457,17 +457,7 @@ def run_keywords(data, args, front_end, length, statistics):
         training.set_seed(args.seed)
         model = build_model(name, args, data.num_classes, front_end, statistics, feature_dim)
         train, validation = datasets(data, targets, args, length, front_end, fixed=name == "cnn")
-        fitted = training.fit(
-            model,
-            train,
-            validation,
-            epochs=args.epochs,
-            output_dir=args.output_dir,
-            name=name,
-            patience=args.patience,
-            verbose=args.verbose,
-            resume=args.resume,
-        )
+        fitted = training.fit_from_args(model, train, validation, args, name)
         model_path = save(model, name, args, sidecar_base)
         saved = keras.models.load_model(model_path)
         probabilities = predict_batches(saved, test_clips, length, front_end)
@@ -529,17 +519,7 @@ def run_digits(data, args, front_end, length, statistics):
         training.set_seed(args.seed)
         model = build_model(name, args, data.num_classes, front_end, statistics)
         train, validation = datasets(data_for_batches, targets, args, length, front_end, fixed=False)
-        fitted = training.fit(
-            model,
-            train,
-            validation,
-            epochs=args.epochs,
-            output_dir=args.output_dir,
-            name=name,
-            patience=args.patience,
-            verbose=args.verbose,
-            resume=args.resume,
-        )
+        fitted = training.fit_from_args(model, train, validation, args, name)
         model_path = save(model, name, args, sidecar(data, args, front_end, length))
         saved = keras.models.load_model(model_path)
         probabilities = predict_batches(saved, test_waves, None, front_end)

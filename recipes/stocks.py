@@ -315,17 +315,7 @@ def train_forecaster(name, data: series.ForecastData, args, quantiles, tag=""):
         inputs = prepare.predict(raw(part), batch_size=1024, verbose=0)
         return series.dataset(inputs, data.scaled_targets(part), args.batch_size, shuffle=shuffle, seed=args.seed)
 
-    fitted = training.fit(
-        core,
-        batches(data.train, shuffle=True),
-        batches(data.validation),
-        epochs=args.epochs,
-        output_dir=args.output_dir,
-        name=name + tag,
-        patience=args.patience,
-        verbose=args.verbose,
-        resume=args.resume,
-    )
+    fitted = training.fit_from_args(core, batches(data.train, shuffle=True), batches(data.validation), args, name + tag)
     model = forecasting.price_model(
         core,
         data.window,
@@ -537,17 +527,7 @@ def train_classifier(name, data: series.MovementData, args):
         inputs = prepare.predict(part.inputs.astype("float32"), batch_size=4096, verbose=0)
         return series.dataset(inputs, part.targets, args.batch_size, shuffle=shuffle, seed=args.seed)
 
-    fitted = training.fit(
-        core,
-        batches(data.train, shuffle=True),
-        batches(data.validation),
-        epochs=args.epochs,
-        output_dir=args.output_dir,
-        name=name,
-        patience=args.patience,
-        verbose=args.verbose,
-        resume=args.resume,
-    )
+    fitted = training.fit_from_args(core, batches(data.train, shuffle=True), batches(data.validation), args, name)
     model = forecasting.movement_model(core, data.window, **scale)
     model_path = io.save_model(model, f"{args.output_dir}/models/{name}.keras")
     test = data.test

@@ -282,17 +282,13 @@ def train_model(name, data, vocabulary, args):
             weights=not args.crf,
         )
 
-    fitted = training.fit(
+    fitted = training.fit_from_args(
         core,
         batches("train", shuffle=True),
         batches("validation"),
-        epochs=args.epochs,
-        output_dir=args.output_dir,
-        name=name,
-        patience=args.patience,
+        args,
+        name,
         monitor="val_loss" if args.crf else args.monitor,
-        verbose=args.verbose,
-        resume=args.resume,
     )
     model_path = f"{args.output_dir}/models/{name}.keras"
     if backend.strings_in_models():

@@ -268,17 +268,7 @@ def train_model(name, data, vocabularies, source_length, args):
     )
     core = build_core(name, len(source_vocabulary) + 2, len(target_vocabulary) + 2, source_length, args)
     model = seq2seq.compile_seq2seq(seq2seq.training_model(core), args.learning_rate)
-    fitted = training.fit(
-        model,
-        train,
-        validation,
-        epochs=args.epochs,
-        output_dir=args.output_dir,
-        name=name,
-        patience=args.patience,
-        verbose=args.verbose,
-        resume=args.resume,
-    )
+    fitted = training.fit_from_args(model, train, validation, args, name)
     inference = seq2seq.inference_model(
         core,
         parallel.source_vectorizer(source_vocabulary, source_length),

@@ -337,17 +337,7 @@ def train_model(name, data, args):
     models.compile_classifier(core, data.num_classes, args.learning_rate)
     train = video.clip_dataset(*data.train, args.batch_size, shuffle=True, seed=args.seed)
     validation = video.clip_dataset(*data.validation, args.batch_size)
-    fitted = training.fit(
-        core,
-        train,
-        validation,
-        epochs=args.epochs,
-        output_dir=args.output_dir,
-        name=name,
-        patience=args.patience,
-        verbose=args.verbose,
-        resume=args.resume,
-    )
+    fitted = training.fit_from_args(core, train, validation, args, name)
     model = video_models.raw_frames_model(core) if args.input == "frames" else core
     model_path = io.save_model(model, f"{args.output_dir}/models/{name}.keras")
     io.write_json(f"{args.output_dir}/models/{name}.json", sidecar(data, args))

@@ -237,7 +237,6 @@ def replicated(model):
         copy = keras.models.clone_model(model)
         copy.set_weights(model.get_weights())
         copy.compile_from_config(model.get_compile_config())
-    with strategy_scope():
         yield copy
     model.set_weights(copy.get_weights())
 

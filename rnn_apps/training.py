@@ -190,6 +190,24 @@ def fit(
     )
 
 
+def fit_from_args(model: keras.Model, train, validation, args, name: str, **options) -> FitResult:
+    """`fit` with the run settings a recipe takes from its command-line flags.
+
+    Reads ``epochs``, ``output_dir``, ``patience``, ``verbose``, ``resume``
+    and, where the recipe has the flag, ``monitor`` from ``args``; keyword
+    ``options`` override any of them (a CRF tagger monitors ``val_loss``).
+    """
+    settings = {
+        "epochs": args.epochs,
+        "output_dir": args.output_dir,
+        "patience": args.patience,
+        "monitor": getattr(args, "monitor", "val_loss"),
+        "verbose": args.verbose,
+        "resume": args.resume,
+    }
+    return fit(model, train, validation, name=name, **(settings | options))
+
+
 def time_predict(predict, inputs, batch_size: int = 256, repeats: int = 3) -> float:
     """Median milliseconds per sample of ``predict`` over ``inputs``.
 
