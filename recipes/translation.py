@@ -28,14 +28,18 @@ convolutions with position embeddings in the encoder, causal ones in the
 decoder (a position sees only earlier words), and attention from every
 decoder block to the encoder.
 
-Every saved model holds its vocabularies and takes raw strings, so it
-translates in a fresh process:
+The recipe runs on every Keras backend. On TensorFlow each saved model
+holds its vocabularies and takes raw strings, so
+`keras.models.load_model` reads it in a fresh process without this
+package. JAX and PyTorch have no string tensors: there the saved model
+reads word ids, and both vocabularies lie beside it in
+`<model>.vocabulary.json`. `seq2seq.load_translator` reads either kind and
+returns something that takes raw strings:
 
 ```python
-import keras
 from rnn_apps import seq2seq
 
-model = keras.models.load_model("runs/translation/models/gru.keras")  # no rnn_apps needed to load
+model = seq2seq.load_translator("runs/translation/models/gru.keras")
 seq2seq.translate(model, ["The small red car sees three dogs."], beam_size=4)
 ```
 
@@ -50,10 +54,11 @@ import pathlib
 import sys
 import time
 
+import keras
 import numpy as np
 import sacrebleu
 
-from rnn_apps import cli, compare, errors, io, paths, plots, seq2seq, training
+from rnn_apps import backend, cli, compare, errors, io, paths, plots, seq2seq, training
 from rnn_apps.data import parallel
 
 NAME = "translation"
@@ -227,8 +232,9 @@ def build_core(name: str, source_vocabulary: int, target_vocabulary: int, source
 
 Every model trains with the same seed and batches, with early stopping on
 the validation loss (best weights kept). It is then wrapped with the
-vectorizers into the saved inference model, and that saved model decodes
-the test sentences.
+vectorizers into the saved inference model (on JAX and PyTorch: the
+id model with its vocabularies, looked up in Python), and that model
+decodes the test sentences.
 """
 
 
@@ -254,28 +260,35 @@ def train_model(name, data, vocabularies, source_length, args):
     source_layer = parallel.source_vectorizer(source_vocabulary, source_length)
     # Training targets hold [start] words [end]: one position more than the decoder reads.
     train_target_layer = parallel.target_vectorizer(target_vocabulary, args.target_length + 2, name="train_target")
-    train = parallel.pair_dataset(
-        source_layer(data.train[0]).numpy(),
-        train_target_layer(parallel.target_texts(data.train[1])).numpy(),
-        args.batch_size,
-        shuffle=True,
-        seed=args.seed,
-    )
-    validation = parallel.pair_dataset(
-        source_layer(data.validation[0]).numpy(),
-        train_target_layer(parallel.target_texts(data.validation[1])).numpy(),
-        args.batch_size,
-    )
+
+    def ids(part):
+        # Under JAX and PyTorch the layers return that backend's tensors.
+        sources, targets = getattr(data, part)
+        source_ids = keras.ops.convert_to_numpy(source_layer(sources))
+        return source_ids, keras.ops.convert_to_numpy(train_target_layer(parallel.target_texts(targets)))
+
+    # JAX compiles the training step once per batch shape: lengths in steps of 8 keep the shapes few.
+    multiple = 8 if backend.name() == "jax" else 1
+    train = parallel.pair_dataset(*ids("train"), args.batch_size, shuffle=True, seed=args.seed, multiple=multiple)
+    validation = parallel.pair_dataset(*ids("validation"), args.batch_size, multiple=multiple)
     core = build_core(name, len(source_vocabulary) + 2, len(target_vocabulary) + 2, source_length, args)
     model = seq2seq.compile_seq2seq(seq2seq.training_model(core), args.learning_rate)
     fitted = training.fit_from_args(model, train, validation, args, name)
-    inference = seq2seq.inference_model(
-        core,
-        parallel.source_vectorizer(source_vocabulary, source_length),
-        parallel.target_vectorizer(target_vocabulary, args.target_length + 1),
-        name=name,
-    )
-    model_path = io.save_model(inference, f"{args.output_dir}/models/{name}.keras")
+    model_path = f"{args.output_dir}/models/{name}.keras"
+    if backend.strings_in_models():
+        inference = seq2seq.inference_model(
+            core,
+            parallel.source_vectorizer(source_vocabulary, source_length),
+            parallel.target_vectorizer(target_vocabulary, args.target_length + 1),
+            name=name,
+        )
+        model_path = io.save_model(inference, model_path)
+    else:
+        # JAX and PyTorch have no string tensors: save the id model, its vocabularies beside it.
+        inference = seq2seq.IdTranslator.build(
+            core, source_vocabulary, target_vocabulary, source_length, args.target_length + 1, name=name
+        )
+        model_path = inference.save(model_path)
     io.write_json(
         f"{args.output_dir}/models/{name}.json",
         {"beam_size": args.beam_size, "source_lang": data.source_lang, "target_lang": data.target_lang},
@@ -407,8 +420,6 @@ def predict(model_path, texts, beam_size: int | None = None) -> list[dict]:
     Returns:
         One dict per sentence: ``translation``, ``text``.
     """
-    import keras
-
     model_path = pathlib.Path(model_path)
     texts = [str(t) for t in texts]
     if not texts:
@@ -417,8 +428,10 @@ def predict(model_path, texts, beam_size: int | None = None) -> list[dict]:
         if not parallel.source_length_of(text):
             raise errors.expected("a sentence with at least one word to translate", text)
     try:
-        model = keras.models.load_model(model_path)
+        model = seq2seq.load_translator(model_path)
         source_length, _ = seq2seq.model_limits(model)
+    except errors.InputError:
+        raise  # a missing or unreadable vocabulary file, already said plainly
     except Exception as error:  # a corrupt or foreign file: Keras raises many types
         raise errors.expected("a .keras model saved by this recipe", f"{model_path} ({error})") from None
     sidecar = model_path.with_suffix(".json")

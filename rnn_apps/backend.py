@@ -8,9 +8,11 @@ contain. Only TensorFlow has string tensors, so a `TextVectorization` or
 by default) needs the TensorFlow backend. Under JAX or PyTorch the text
 recipes save the integer-id model instead, with its vocabulary beside it in
 ``<model>.vocabulary.json``; `WordVectorizer` turns raw text into the same
-ids in plain Python (`TaggerModel` does the lookups of a tagger), so
-predicting needs neither TensorFlow nor string tensors. The translation
-recipe still needs TensorFlow (`NEEDS_TENSORFLOW`).
+ids in plain Python (`TaggerModel` does the lookups of a tagger,
+`rnn_apps.seq2seq.IdTranslator` those of a translator's source sentence and
+target prefix), so predicting needs neither TensorFlow nor string tensors.
+Every recipe runs on every backend (`ON_OTHER_BACKENDS`; `NEEDS_TENSORFLOW`
+is empty).
 
 `export_text_arrays` and `train_text_arrays` are the "preprocess once,
 train anywhere" route of the sentiment recipe: the first (on a machine with
@@ -44,9 +46,7 @@ from rnn_apps import errors
 STRING_BACKENDS = ("tensorflow",)
 """Backends whose models can take raw strings (string tensors)."""
 
-NEEDS_TENSORFLOW = {
-    "translation": "its inference model and decoding loop feed raw strings (TextVectorization needs TensorFlow)",
-}
+NEEDS_TENSORFLOW: dict[str, str] = {}
 """Recipes that run on the TensorFlow backend only, and why."""
 
 ON_OTHER_BACKENDS = {
@@ -55,6 +55,8 @@ ON_OTHER_BACKENDS = {
     "speech": "unchanged",
     "stocks": "unchanged",
     "video": "unchanged",
+    "translation": "saves the integer-id inference model and both vocabularies (`<model>.vocabulary.json`); "
+    "decoding and predict take raw text",
 }
 """Recipes that run on JAX and PyTorch too, and what differs there."""
 

@@ -28,8 +28,12 @@ one (``[start] w1 w2 ...``) and learns to predict ``w1 w2 ... [end]``
 model that takes raw strings: a source sentence and the target prefix
 decoded so far, and returns the log-probabilities of the next word. It uses
 only built-in layers, so `keras.models.load_model` reads it in a fresh
-process without this package. `translate` runs greedy or beam-search
-decoding with such a saved model.
+process without this package. Raw strings need TensorFlow's string
+tensors; on JAX and PyTorch `id_inference_model` takes word ids instead,
+and `IdTranslator` pairs it with its vocabularies (saved beside it as
+``<model>.vocabulary.json``) so it is called on strings all the same.
+`load_translator` reads either. `translate` runs greedy or beam-search
+decoding with either.
 
 Examples:
     >>> import numpy as np
@@ -47,7 +51,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from rnn_apps import errors, recurrent
+from rnn_apps import backend, errors, io, recurrent
 
 ATTENTIONS = ("additive", "dot")
 START = "[start]"
@@ -295,24 +299,165 @@ def inference_model(core: keras.Model, source_vectorizer, target_vectorizer, nam
     target_length = target_vectorizer.get_config()["output_sequence_length"]
     source = keras.Input(shape=(), dtype="string", name="source")
     prefix = keras.Input(shape=(), dtype="string", name="prefix")
-    prefix_ids = target_vectorizer(prefix)
-    out = core({"source": source_vectorizer(source), "target": prefix_ids})
+    outputs = _next_word(core, source_vectorizer(source), target_vectorizer(prefix), target_length)
+    return keras.Model({"source": source, "prefix": prefix}, outputs, name=name or core.name)
+
+
+def id_inference_model(core: keras.Model, target_length: int, name: str | None = None) -> keras.Model:
+    """`inference_model` without the vectorizers: it takes word ids, so it runs on every backend.
+
+    Inputs: ``source_ids`` ``(batch, source_length)`` and ``prefix_ids``
+    ``(batch, target_length)``, right-padded with 0 (the prefix starts
+    with the id of ``[start]``). Outputs: ``log_probs`` and ``attention``,
+    as `inference_model`'s. `IdTranslator` pairs it with a source and a target
+    `rnn_apps.backend.WordVectorizer`, so it is called on raw strings like
+    the string model.
+
+    Args:
+        core: a model from `recurrent_seq2seq` or `convolutional_seq2seq`.
+        target_length: ids per prefix (what the target vectorizer pads to).
+        name: model name (default ``core.name``).
+
+    Examples:
+        >>> core = recurrent_seq2seq("gru", 9, 8, 4, 3, units=4, embedding_dim=4)
+        >>> model = id_inference_model(core, 3)
+        >>> out = model.predict_on_batch({"source_ids": np.array([[2, 3, 0, 0]]), "prefix_ids": np.array([[2, 5, 0]])})
+        >>> tuple(out["log_probs"].shape), tuple(out["attention"].shape)
+        ((1, 8), (1, 3, 4))
+    """
+    errors.check_positive(target_length, "target_length")
+    source = keras.Input(shape=(None,), dtype="int32", name="source_ids")
+    prefix = keras.Input(shape=(target_length,), dtype="int32", name="prefix_ids")
+    outputs = _next_word(core, source, prefix, target_length)
+    return keras.Model({"source_ids": source, "prefix_ids": prefix}, outputs, name=name or core.name)
+
+
+def _next_word(core: keras.Model, source_ids, prefix_ids, target_length: int) -> dict:
+    """``log_probs`` of the word after each prefix, and the core's ``attention``."""
+    out = core({"source": source_ids, "target": prefix_ids})
     # The next word is predicted at the prefix's last position.
     lengths = ops.sum(ops.cast(ops.not_equal(prefix_ids, 0), "int32"), axis=1)
     last = ops.expand_dims(ops.one_hot(ops.maximum(lengths - 1, 0), target_length), -1)
     next_logits = ops.sum(out["logits"] * last, axis=1)
     log_probs = layers.Activation("log_softmax", name="log_probs")(next_logits)
     attention = layers.Identity(name="attention")(out["attention"])
-    return keras.Model(
-        {"source": source, "prefix": prefix}, {"log_probs": log_probs, "attention": attention}, name=name or core.name
-    )
+    return {"log_probs": log_probs, "attention": attention}
 
 
-def model_limits(model: keras.Model) -> tuple[int, int]:
-    """``(source_length, longest translation)`` a saved inference model allows."""
+class IdTranslator:
+    """An `id_inference_model` and its vocabularies, called on raw strings like `inference_model`'s model.
+
+    Stands in for the raw-string inference model on backends without string
+    tensors (JAX, PyTorch): ``predict_on_batch({"source": sentences,
+    "prefix": prefixes})`` turns both into ids in plain Python, as the
+    model's `TextVectorization` layers would, and runs the id model.
+    `translate`, `model_limits` and `target_vocabulary` take either.
+
+    Args:
+        model: an `id_inference_model`.
+        source: `WordVectorizer` of raw source text
+            (``"lower_and_strip_punctuation"``, the source length).
+        target: `WordVectorizer` of tokenized target words (``standardize=None``,
+            the prefix length), whose vocabulary holds ``[start]`` and ``[end]``.
+
+    Examples:
+        >>> core = recurrent_seq2seq("gru", 5, 6, 4, 3, units=4, embedding_dim=4)
+        >>> model = IdTranslator.build(core, ["the", "car"], [START, END, "la", "voiture"], 4, 3)
+        >>> model_limits(model), target_vocabulary(model)[:4]
+        ((4, 2), ['', '[UNK]', '[start]', '[end]'])
+        >>> out = model.predict_on_batch({"source": ["The car."], "prefix": ["[start] la"]})
+        >>> out["log_probs"].shape
+        (1, 6)
+    """
+
+    def __init__(self, model: keras.Model, source, target):
+        self.model, self.source, self.target, self.name = model, source, target, model.name
+        # What a caller feeds, as to the raw-string model.
+        self.inputs = [
+            keras.KerasTensor((None,), dtype="string", name="source"),
+            keras.KerasTensor((None,), dtype="string", name="prefix"),
+        ]
+
+    @classmethod
+    def build(
+        cls,
+        core: keras.Model,
+        source_vocabulary,
+        target_vocabulary,
+        source_length: int,
+        target_length: int,
+        name: str | None = None,
+    ) -> IdTranslator:
+        """Wrap a trained ``core`` with vocabularies as `rnn_apps.data.parallel` builds them.
+
+        Args:
+            core: a model from `recurrent_seq2seq` or `convolutional_seq2seq`.
+            source_vocabulary, target_vocabulary: words without ``""`` and
+                ``"[UNK]"``; the target one with ``[start]`` and ``[end]``.
+            source_length: source ids the model reads.
+            target_length: prefix ids (the longest translation plus one).
+            name: model name (default ``core.name``).
+        """
+        source = backend.WordVectorizer(source_vocabulary, source_length, standardize="lower_and_strip_punctuation")
+        target = backend.WordVectorizer(target_vocabulary, target_length, standardize=None)
+        return cls(id_inference_model(core, target_length, name=name), source, target)
+
+    def predict_on_batch(self, inputs: dict) -> dict:
+        feed = {"source_ids": self.source(list(inputs["source"])), "prefix_ids": self.target(list(inputs["prefix"]))}
+        out = self.model.predict_on_batch(feed)
+        return {key: keras.ops.convert_to_numpy(value) for key, value in out.items()}
+
+    def save(self, path):
+        """Save the id model to ``path`` and both vocabularies to ``<path>.vocabulary.json``; return ``path``."""
+        saved = io.save_model(self.model, path)
+        io.write_json(
+            backend.vocabulary_path(saved), {"source": self.source.to_config(), "target": self.target.to_config()}
+        )
+        return saved
+
+
+def load_translator(path):
+    """Load an inference model this package saved: the raw-string model, or an `IdTranslator`.
+
+    A model that takes strings (saved on TensorFlow) is returned as it is;
+    an id model (saved on JAX or PyTorch) is wrapped with the vocabularies
+    in ``<path>.vocabulary.json`` beside it.
+
+    Raises:
+        InputError: an id model that is not a translator, or without its
+            vocabulary file.
+    """
+    model = keras.models.load_model(path)
+    if backend.takes_strings(model):
+        return model
+    inputs = sorted(tensor.name for tensor in model.inputs)
+    if inputs != ["prefix_ids", "source_ids"]:
+        raise errors.expected("a translation model with inputs prefix_ids and source_ids", inputs)
+    sidecar = backend.vocabulary_path(path)
+    if not sidecar.is_file():
+        raise errors.expected(f"the vocabularies {sidecar.name} saved beside the model", "no such file")
+    saved = errors.read_json(sidecar, keys=("source", "target"), what="the vocabularies saved beside the model")
+    source, target = (backend.WordVectorizer(**saved[side]) for side in ("source", "target"))
+    prefix_length = next(tensor.shape[-1] for tensor in model.inputs if tensor.name == "prefix_ids")
+    if target.sequence_length != prefix_length:
+        raise errors.expected(f"a target length of {prefix_length} in {sidecar.name}", target.sequence_length)
+    return IdTranslator(model, source, target)
+
+
+def model_limits(model) -> tuple[int, int]:
+    """``(source_length, longest translation)`` a saved inference model (or `IdTranslator`) allows."""
+    if isinstance(model, IdTranslator):
+        return model.source.sequence_length, model.target.sequence_length - 1
     source_length = model.get_layer("source_vectorizer").get_config()["output_sequence_length"]
     prefix_length = model.get_layer("target_vectorizer").get_config()["output_sequence_length"]
     return source_length, prefix_length - 1
+
+
+def target_vocabulary(model) -> list[str]:
+    """The target words by id (``""`` and ``"[UNK]"`` first) of an inference model or `IdTranslator`."""
+    if isinstance(model, IdTranslator):
+        return ["", "[UNK]", *model.target.vocabulary]
+    return model.get_layer("target_vectorizer").get_vocabulary()
 
 
 def _next_log_probs(model, sources, prefixes, banned, end) -> np.ndarray:
@@ -370,7 +515,7 @@ def translate(
     if max_length is not None:
         errors.check_positive(max_length, "max_length")
         limit = min(limit, max_length)
-    vocabulary = model.get_layer("target_vectorizer").get_vocabulary()
+    vocabulary = target_vocabulary(model)
     end = vocabulary.index(END)
     banned = [0, vocabulary.index(START)]  # padding and the start token are never predicted
     results = []

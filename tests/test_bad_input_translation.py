@@ -2,6 +2,7 @@
 
 import gzip
 
+import keras
 import pytest
 import tensorflow_datasets as tfds
 from test_bad_input import library_error, predict_error, run_error, tiny_models
@@ -144,3 +145,30 @@ def test_predict_refuses_a_model_that_is_not_a_translator(models, capsys):
 
 def test_predict_library(models):
     library_error(translation.predict, models["text"], [], match="at least one sentence to translate")
+
+
+def test_predict_refuses_an_id_model_without_its_vocabularies(tmp_path, capsys):
+    from rnn_apps import seq2seq
+
+    core = seq2seq.recurrent_seq2seq("gru", 5, 6, 4, 3, units=4, embedding_dim=4)
+    model = seq2seq.IdTranslator.build(core, ["a", "car"], [seq2seq.START, seq2seq.END, "une"], 4, 3)
+    path = model.save(tmp_path / "ids.keras")
+    sidecar = tmp_path / "ids.vocabulary.json"
+    sidecar.write_text('{"source": {"vocabulary": ["a"]')
+    line = predict_error("translation", path, ["a car"], capsys)
+    assert "Expected the vocabularies saved beside the model. Received:" in line
+    sidecar.unlink()
+    line = predict_error("translation", path, ["a car"], capsys)
+    assert "Expected the vocabularies ids.vocabulary.json saved beside the model. Received: 'no such file'" in line
+    model.save(path)
+    sidecar.write_text(sidecar.read_text().replace('"sequence_length": 3', '"sequence_length": 5'))
+    line = predict_error("translation", path, ["a car"], capsys)
+    assert "Expected a target length of 3 in ids.vocabulary.json. Received: 5" in line
+
+
+def test_predict_refuses_an_id_model_that_is_not_a_translator(tmp_path, capsys):
+    ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    path = tmp_path / "ids.keras"
+    keras.Model(ids, keras.layers.Embedding(4, 2, name="embed")(ids)).save(path)
+    line = predict_error("translation", path, ["a car"], capsys)
+    assert "Expected a translation model with inputs prefix_ids and source_ids. Received: ['token_ids']" in line

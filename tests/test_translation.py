@@ -238,3 +238,26 @@ def test_source_without_words_gets_an_empty_translation(quick_run):
     rows = seq2seq.translate(model, ["@@", "The red car sees a dog."], beam_size=2)
     assert rows[0]["translation"] == "" and rows[0]["finished"]
     assert rows[1]["translation"]
+
+
+@pytest.mark.parametrize("name", ["gru", "cnn"])
+def test_id_translator_translates_as_the_string_model(quick_run, name):
+    # What JAX and PyTorch save (the id model, vocabularies looked up in Python), with the trained weights.
+    from rnn_apps import backend, seq2seq
+
+    output, _ = quick_run
+    string_model = seq2seq.load_translator(output / "models" / f"{name}.keras")
+    assert backend.takes_strings(string_model)
+    core = next(layer for layer in string_model.layers if isinstance(layer, keras.Model))
+    source_length, longest = seq2seq.model_limits(string_model)
+    source = backend.WordVectorizer.from_layer(string_model.get_layer("source_vectorizer"), source_length)
+    target = backend.WordVectorizer.from_layer(string_model.get_layer("target_vectorizer"), longest + 1)
+    ids_model = seq2seq.IdTranslator(seq2seq.id_inference_model(core, longest + 1), source, target)
+    assert seq2seq.model_limits(ids_model) == (source_length, longest)
+    assert seq2seq.target_vocabulary(ids_model) == seq2seq.target_vocabulary(string_model)
+    sentences = [*parallel.load_parallel(paths.bundled("translation"), "en", "fr").test[0][:10], "@@", SENTENCES[0]]
+    for beam_size in (1, 3):
+        expected = seq2seq.translate(string_model, sentences, beam_size=beam_size)
+        found = seq2seq.translate(ids_model, sentences, beam_size=beam_size)
+        assert [row["translation"] for row in found] == [row["translation"] for row in expected]
+        np.testing.assert_allclose([r["score"] for r in found], [r["score"] for r in expected], rtol=1e-5)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from helpers import check_model
 
-from rnn_apps import errors, seq2seq
+from rnn_apps import backend, errors, seq2seq
 from rnn_apps.data import parallel
 
 SOURCE_VOCABULARY, TARGET_VOCABULARY, SOURCE_LENGTH, TARGET_LENGTH = 15, 12, 6, 5
@@ -117,3 +117,62 @@ def test_recurrent_decoder_reads_the_word_it_is_given():
     after = keras.ops.convert_to_numpy(decoder({"source": source, "target": changed}))
     np.testing.assert_allclose(before[:, :2], after[:, :2], atol=1e-6)
     assert np.abs(before[:, 2] - after[:, 2]).mean() > 0.1
+
+
+@pytest.mark.parametrize("kind", ["gru", "cnn"])
+def test_id_inference_model_scores_the_word_after_the_prefix(kind, tmp_path):
+    # The id model and its vocabularies stand in for the raw-string model on every backend.
+    source_vocabulary = ["the", "red", "car"]
+    target_vocabulary = [seq2seq.START, seq2seq.END, "la", "voiture", "rouge"]
+    if kind == "cnn":
+        core = seq2seq.convolutional_seq2seq(5, 7, 4, 3, filters=8, embedding_dim=4, num_layers=1)
+    else:
+        core = seq2seq.recurrent_seq2seq("gru", 5, 7, 4, 3, units=4, embedding_dim=4)
+    model = seq2seq.IdTranslator.build(core, source_vocabulary, target_vocabulary, 4, 3, name="tiny")
+    batch = {"source": ["The red car.", "the car, NOT a bike"], "prefix": ["[start] la", "[start]"]}
+    out = model.predict_on_batch(batch)
+    assert out["log_probs"].shape == (2, 7) and out["attention"].shape == (2, 3, 4)
+    np.testing.assert_allclose(np.exp(out["log_probs"]).sum(-1), 1.0, atol=1e-5)
+    ids = {"source": np.array([[2, 3, 4, 0], [2, 4, 1, 1]]), "target": np.array([[2, 4, 0], [2, 0, 0]])}
+    logits = keras.ops.convert_to_numpy(core(ids)["logits"])[[0, 1], [1, 0]]
+    expected = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    np.testing.assert_allclose(out["log_probs"], expected, atol=1e-5)
+    assert seq2seq.model_limits(model) == (4, 2)
+    assert seq2seq.target_vocabulary(model) == ["", "[UNK]", *target_vocabulary]
+    translations = seq2seq.translate(model, ["the red car", "the car", "@@"], beam_size=2)
+    assert all(len(row["translation"].split()) <= 2 for row in translations)
+    if kind == "gru":  # no source word: attention over nothing is NaN, so the row ends at once
+        assert translations[2] == {"translation": "", "score": 0.0, "finished": True}
+
+    saved = model.save(tmp_path / "tiny.keras")
+    assert (tmp_path / "tiny.vocabulary.json").is_file()
+    loaded = seq2seq.load_translator(saved)
+    assert isinstance(loaded, seq2seq.IdTranslator) and loaded.name == "tiny"
+    np.testing.assert_allclose(loaded.predict_on_batch(batch)["log_probs"], out["log_probs"], atol=1e-6)
+    assert seq2seq.translate(loaded, ["the red car", "the car", "@@"], beam_size=2) == translations
+
+
+def test_word_vectorizers_match_the_recipe_layers():
+    # The ids the recipe trains on (TextVectorization) are the ids IdTranslator feeds the saved model.
+    sources = [
+        "Ein Mann läuft über die Straße.",
+        "Über ALLES -- (mit) [Klammern], l'homme!",
+        "  Tabs\tund\nZeilen  ",
+        "Naïve «guillemets» au café, à Noël…",
+        "",
+        "unbekannte wörter only",
+        "ein " * 12,
+    ]
+    source_vocabulary = ["ein", "mann", "läuft", "über", "die", "straße", "lhomme", "naïve", "café", "à", "Über"]
+    layer = parallel.source_vectorizer(source_vocabulary, 8)
+    words = backend.WordVectorizer(source_vocabulary, 8, standardize="lower_and_strip_punctuation")
+    np.testing.assert_array_equal(words(sources), keras.ops.convert_to_numpy(layer(sources)))
+    assert backend.WordVectorizer.from_layer(layer, 8).to_config() == words.to_config()
+
+    targets = parallel.target_texts(["Un homme, deux chiens !", "L'été à Paris…", "«Bonjour», dit-il.", "Zut"])
+    targets.append("[start] un homme")  # a decoding prefix
+    target_vocabulary = [seq2seq.START, seq2seq.END, "un", "homme", ",", "!", "'", "été", "à", "«", "»", "-", "."]
+    for length in (6, 12):
+        layer = parallel.target_vectorizer(target_vocabulary, length)
+        words = backend.WordVectorizer(target_vocabulary, length, standardize=None)
+        np.testing.assert_array_equal(words(targets), keras.ops.convert_to_numpy(layer(targets)))

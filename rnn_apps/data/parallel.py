@@ -386,36 +386,44 @@ def target_texts(targets) -> list[str]:
     return [f"{START} {tokenize(t)} {END}" for t in targets]
 
 
-def pair_dataset(source_ids, target_ids, batch_size: int, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
+def pair_dataset(
+    source_ids, target_ids, batch_size: int, shuffle: bool = False, seed: int = 0, multiple: int = 1
+) -> tf.data.Dataset:
     """``((source, decoder_input), decoder_target)`` batches for teacher forcing.
 
     ``target_ids`` hold ``[start] words [end]`` padded with 0; the decoder
     reads all but the last position and learns to predict all but the first.
-    Each batch is cut to its longest source and target.
+    Each batch is cut to its longest source and target, rounded up to a
+    multiple of ``multiple`` (and at most the full width), so no time goes
+    on columns of padding only. A ``multiple`` above 1 gives fewer batch
+    shapes: a backend that compiles one training step per input shape
+    (JAX) then compiles a handful rather than one per length.
 
     Examples:
-        >>> batch = next(iter(pair_dataset([[5, 6, 0, 0]], [[2, 7, 3, 0, 0]], batch_size=1)))
+        >>> batch = next(iter(pair_dataset([[5, 6, 0, 0, 0]], [[2, 7, 3, 0, 0, 0]], batch_size=1, multiple=3)))
         >>> [batch[0]["source"].shape[1], batch[0]["target"].shape[1], batch[1].shape[1]]
-        [2, 2, 2]
+        [3, 3, 3]
     """
+    errors.check_positive(multiple, "multiple")
     source_ids = np.asarray(source_ids, dtype="int32")
     target_ids = np.asarray(target_ids, dtype="int32")
     inputs = {"source": source_ids, "target": target_ids[:, :-1]}
     dataset = tf.data.Dataset.from_tensor_slices((inputs, target_ids[:, 1:]))
     if shuffle:
         dataset = dataset.shuffle(len(source_ids), seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).map(_trim_batch).prefetch(tf.data.AUTOTUNE)
+
+    @tf.autograph.experimental.do_not_convert
+    def trim(inputs, targets):
+        source_end, target_end = _cut(inputs["source"], multiple), _cut(targets, multiple)
+        return (
+            {"source": inputs["source"][:, :source_end], "target": inputs["target"][:, :target_end]},
+            targets[:, :target_end],
+        )
+
+    return dataset.batch(batch_size).map(trim).prefetch(tf.data.AUTOTUNE)
 
 
-def _longest(ids):
-    return tf.maximum(1, tf.reduce_max(tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)))
-
-
-@tf.autograph.experimental.do_not_convert
-def _trim_batch(inputs, targets):
-    """Cut a right-padded batch to its longest row, so no time goes on columns of padding only."""
-    source_end, target_end = _longest(inputs["source"]), _longest(targets)
-    return (
-        {"source": inputs["source"][:, :source_end], "target": inputs["target"][:, :target_end]},
-        targets[:, :target_end],
-    )
+def _cut(ids, multiple: int):
+    """Columns to keep of a right-padded batch: its longest row, rounded up to ``multiple``, at most all."""
+    longest = tf.maximum(1, tf.reduce_max(tf.reduce_sum(tf.cast(ids != 0, tf.int32), axis=1)))
+    return tf.minimum(tf.shape(ids)[1], -(-longest // multiple) * multiple)
