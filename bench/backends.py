@@ -5,7 +5,8 @@
 
 Every measurement runs in its own process, because Keras reads
 ``KERAS_BACKEND`` once, at import. Data is synthetic and already in memory
-(token ids, or log-mel-sized frames), so what is timed is the model's
+(token ids right-padded with 0 to lengths drawn uniformly between a tenth
+of the steps and all of them, or log-mel-sized frames), so what is timed is the model's
 training step, not a data pipeline. A measurement is one ``fit`` epoch of
 ``steps`` batches after a warm-up epoch (which compiles); samples per second
 is ``steps * batch_size / seconds``; the reported figure is the median of
@@ -65,6 +66,9 @@ def _synthetic(task: str, size: dict, count: int, seed: int = 0):
     random = np.random.default_rng(seed)
     if task == "sentiment":
         x = random.integers(1, size["vocabulary"], size=(count, size["steps"])).astype("int32")
+        # Right padding, as a recipe's batches have: lengths from a tenth of the steps to all of them.
+        lengths = random.integers(max(1, size["steps"] // 10), size["steps"] + 1, size=count)
+        x[np.arange(size["steps"])[None, :] >= lengths[:, None]] = 0
         y = random.integers(0, 2, size=(count,)).astype("int32")
     else:
         x = random.normal(size=(count, size["frames"], size["mel_bins"])).astype("float32")
@@ -146,6 +150,14 @@ def _fused_calls():
         elif name == "torch":
             import importlib
 
+            from rnn_apps import torch_kernels
+
+            def routed(kind, masked):
+                counts["calls"] += 1
+
+            # Layers reach the fused kernel through rnn_apps.torch_kernels when it is
+            # installed (the default), otherwise through Keras's own CUDA-only path.
+            torch_kernels.on_fused_call(routed)
             rnn = importlib.import_module("keras.src.backend.torch.rnn")
             for kernel in ("_cudnn_lstm", "_cudnn_gru"):
                 original = getattr(rnn, kernel)
@@ -171,7 +183,7 @@ def measure_keras(
     """
     import keras
 
-    from rnn_apps import recurrent
+    from rnn_apps import recurrent, torch_kernels
 
     counts = _fused_calls()
     keras.utils.set_random_seed(0)
@@ -195,13 +207,16 @@ def measure_keras(
     result = {
         "task": task,
         "model": model,
-        "framework": f"keras-{keras.backend.backend()}" + ("+jit_compile" if jit_compile else ""),
+        "framework": f"keras-{keras.backend.backend()}"
+        + ("+keras-loop" if keras.backend.backend() == "torch" and not torch_kernels.installed() else "")
+        + ("+jit_compile" if jit_compile else ""),
         "samples_per_second": round(rate, 2),
         "epoch_seconds": [round(s, 4) for s in seconds],
         "fast_kernel": report.eligible,
         "fast_kernel_reasons": list(report.reasons),
         "fused_kernel_calls": counts["calls"],
         "steps_per_execution": steps_per_execution,
+        "batches_per_epoch": batches,
         "params": int(built.count_params()),
     }
     if cell in GATES:
@@ -354,26 +369,34 @@ def cpu_comparison(argv=None) -> dict:
     parser.add_argument("--backends", default="tensorflow,jax,torch")
     parser.add_argument("--steps-per-execution", type=int, default=1)
     parser.add_argument("--jit-compile", action="store_true", help="compile the training step on each backend")
+    parser.add_argument(
+        "--keras-loop",
+        action="store_true",
+        help="PyTorch: keep Keras's own recurrent loop (RNN_APPS_TORCH_FUSED=0), for comparison",
+    )
     parser.add_argument("--append", action="store_true", help="add these rows to the existing output file")
     parser.add_argument("--output", default=str(RESULTS / "backends-cpu.json"))
     args = parser.parse_args(argv)
     rows, commands = [], [" ".join(["python -m bench.backends cpu", *(argv or [])])]
+    settings = {"batches_per_epoch": args.batches, "repeats": args.repeats}
     if args.append and pathlib.Path(args.output).exists():
         earlier = json.loads(pathlib.Path(args.output).read_text())
         rows, commands = earlier["results"], earlier["command"].split(" && ") + commands
+        # The header describes the first command's rows; each row has its own epoch times.
+        settings = {key: earlier[key] for key in settings}
     for backend in args.backends.split(","):
         worker_args = ["--tasks", "sentiment", "--models", args.models, "--size", args.size]
         worker_args += ["--batches", str(args.batches), "--repeats", str(args.repeats)]
         worker_args += ["--steps-per-execution", str(args.steps_per_execution)]
         worker_args += ["--jit-compile"] if args.jit_compile else []
-        rows += run_worker(backend, worker_args, timeout=3000)
+        env = {"RNN_APPS_TORCH_FUSED": "0"} if args.keras_loop else None
+        rows += run_worker(backend, worker_args, timeout=3000, env=env)
     report = {
         "benchmark": "backends-cpu",
         "baseline": "keras-tensorflow",
         "command": " && ".join(commands),
         "size": SIZES[args.size],
-        "batches_per_epoch": args.batches,
-        "repeats": args.repeats,
+        **settings,
         "device": device_info(),
         "results": rows,
     }
@@ -436,8 +459,8 @@ def write_results(report: dict, path: pathlib.Path) -> None:
 
 NOTE = (
     "Synthetic data (seed 0), {batches_per_epoch} batches per epoch, median of {repeats} timed epochs after a\n"
-    "warm-up epoch, each framework in its own process. Timings were taken while other jobs shared the\n"
-    "machine, so compare rows of one table rather than absolute numbers. `fused kernel` is whether the\n"
+    "warm-up epoch, each framework in its own process. Timings depend on what else the machine runs,\n"
+    "so compare rows of one table rather than absolute numbers. `fused kernel` is whether the\n"
     "configuration would run on cuDNN on this backend (`kernel_report`); on a CPU no cuDNN kernel runs.\n\n"
 )
 
@@ -463,10 +486,11 @@ if __name__ == "__main__":
 # The docs page "Choosing a backend" (docs/build.py calls `docs_page`)
 
 KERNEL_RULES = [
-    ("LSTM, no mask", "cuDNN", "cuDNN", "cuDNN"),
-    ("LSTM, right-padded mask", "cuDNN", "generic loop", "generic loop"),
-    ("GRU (`reset_after=True`), no mask", "cuDNN", "`lax.scan` loop (no fused GRU)", "cuDNN"),
-    ("GRU, right-padded mask", "cuDNN", "generic loop", "generic loop"),
+    ("LSTM, no mask", "cuDNN", "cuDNN", "fused (cuDNN; CPU kernel on a CPU)"),
+    ("LSTM, right-padded mask", "cuDNN", "generic loop", "fused*"),
+    ("LSTM, left-padded mask", "generic loop", "generic loop", "generic loop"),
+    ("GRU (`reset_after=True`), no mask", "cuDNN", "`lax.scan` loop (no fused GRU)", "fused (as LSTM)"),
+    ("GRU, right-padded mask", "cuDNN", "generic loop", "fused*"),
     ("SimpleRNN", "generic loop", "generic loop", "generic loop"),
 ]
 
@@ -492,19 +516,24 @@ def _cpu_verdict(report: dict) -> list[str]:
                 f"- Sentiment LSTM {what}: PyTorch backend {ratio:.2f}x the TensorFlow backend's samples/s"
                 f"{jax_part}. This {verdict} the goal (PyTorch no slower than half the TensorFlow speed)."
             )
+    loop, routed = _rate(rows, "keras-torch+keras-loop", "lstm"), _rate(rows, "keras-torch", "lstm")
+    if loop:
+        row = next(r for r in rows if r.get("framework") == "keras-torch+keras-loop")
+        epochs = f"{len(row.get('epoch_seconds', []))} epochs of {row.get('batches_per_epoch', '?')} batches"
+        lines += [
+            "",
+            f"Row `keras-torch+keras-loop` is Keras 3.15's own CPU loop on PyTorch ({loop:.1f} samples/s, "
+            + epochs
+            + (f"; the routed layer is {routed / loop:.1f} times as fast)." if routed else ")."),
+            "Without `rnn_apps.torch_kernels` Keras runs an LSTM on a CPU as a Python loop over the steps, and",
+            "a masked one through the generic `keras.ops.rnn` loop; the route (the default on this backend)",
+            "gives eligible layers to PyTorch's fused kernel instead.",
+        ]
     if missed:
         lines += [
             "",
-            "Why the PyTorch backend misses it on CPU: Keras 3.15's CPU LSTM on PyTorch (the loop used",
-            "whenever cuDNN is not) takes step `t` of the precomputed input projections by indexing,",
-            "`x_proj[t]`, and PyTorch's backward of each such index allocates and zero-fills a gradient the",
-            "size of all steps: a 200-step batch writes 200 copies of the whole projection tensor. In a",
-            "profile of one training step of the unmasked LSTM, `aten::fill_` took 90% of the time.",
-            "Removing the mask therefore does not help (the `lstm_nomask` row). `jit_compile=True`",
-            "(`torch.compile`) compiled for minutes; in a plain `train_on_batch` loop it then ran a batch of",
-            "64 in 0.25 s (one run, after 143 s of compiling), but inside `fit` its epochs took 12 to 135 s",
-            "(rows `+jit_compile`). The fix belongs in Keras (iterate over `torch.unbind(x_proj)` rather than",
-            "index); until then, train recurrent models on CPU with the TensorFlow or JAX backend.",
+            "A ratio under 0.5 here is a miss; the rows were measured on shared cores, so rerun the command",
+            "on a quiet machine before reading much into one row.",
         ]
     return lines
 
@@ -555,8 +584,17 @@ def docs_page(results: pathlib.Path = RESULTS) -> str:
         "| --- | --- | --- | --- |",
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in KERNEL_RULES],
         "",
-        "The text and speech recipes mask padding, so on JAX and PyTorch they train on the generic loop;",
-        "`fast_kernel` in `metrics.json` says so per backend (`rnn_apps.recurrent.kernel_report`).",
+        "\\* PyTorch column: with `rnn_apps.torch_kernels`, which `rnn_apps.recurrent` installs on import",
+        "under the PyTorch backend. Keras 3.15 alone fuses on PyTorch only without a mask and only on a",
+        "CUDA device; everywhere else it loops in Python. The route hands eligible layers to PyTorch's",
+        "`torch._VF.lstm`/`gru` (cuDNN on a GPU, PyTorch's C++ loop on a CPU) and leaves every other case",
+        "to Keras. A right-padded batch runs whole, with one extra input feature that saturates the",
+        "forget (LSTM) or update (GRU) gate on padding steps, so the state leaves the padding exactly as it",
+        "entered. Results equal Keras's loop (values and gradients, `tests/test_torch_kernels.py`);",
+        "`RNN_APPS_TORCH_FUSED=0` turns it off.",
+        "",
+        "The text and speech recipes mask padding, so on JAX they train on the generic loop; `fast_kernel`",
+        "in `metrics.json` says so per backend (`rnn_apps.recurrent.kernel_report`).",
         "",
         "## Speed on CPU",
         "",
@@ -571,7 +609,7 @@ def docs_page(results: pathlib.Path = RESULTS) -> str:
             f"`{report['command']}` (one process per backend; {report['batches_per_epoch']} batches of",
             f"{size['batch_size']} sequences of {size['steps']} token ids, {size['units']} units, embedding",
             f"{size['embedding_dim']}; median of {report['repeats']} epochs after a warm-up epoch), on",
-            f"{report['device'].get('processor')} with {report['device'].get('cpus')} cores shared with other jobs:",
+            f"{report['device'].get('processor')} with {report['device'].get('cpus')} cores:",
             "",
             markdown(report).rstrip(),
             "",

@@ -66,6 +66,7 @@ API_MODULES = (
     "forecast_baselines",
     "data.series",
     "backend",
+    "torch_kernels",
 )
 
 

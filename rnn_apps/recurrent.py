@@ -24,7 +24,11 @@ import dataclasses
 
 import keras
 
-from rnn_apps import errors
+from rnn_apps import errors, torch_kernels
+
+# On the PyTorch backend, eligible LSTM and GRU layers take PyTorch's fused
+# kernel on every device, masked or not (see `rnn_apps.torch_kernels`).
+torch_kernels.install()
 
 CELLS = ("simple_rnn", "lstm", "gru")
 """Recurrent cell names accepted by every factory and by ``--model``."""
@@ -207,9 +211,12 @@ def fast_kernel_eligibility(
     whether a GPU is present is a separate matter.
 
     The rules differ by backend (Keras 3.15): TensorFlow runs cuDNN with a
-    strictly right-padded mask, while JAX and PyTorch take the fused path
-    only when no mask reaches the layer at all; JAX has a fused LSTM but no
-    fused GRU (its GRU is a `lax.scan` loop).
+    strictly right-padded mask, while JAX takes the fused path only when no
+    mask reaches the layer at all, and has a fused LSTM but no fused GRU
+    (its GRU is a `lax.scan` loop). On PyTorch Keras alone would fuse only
+    unmasked layers on a CUDA device; with `rnn_apps.torch_kernels`
+    installed (the default) the rules are TensorFlow's, and the fused kernel
+    runs on the CPU too.
 
     Args:
         cell: one of ``"simple_rnn"``, ``"lstm"``, ``"gru"``.
@@ -237,8 +244,10 @@ def fast_kernel_eligibility(
         ('recurrent_dropout=0.2 (needs 0)', 'reset_after=False (GRU needs True)')
         >>> fast_kernel_eligibility("simple_rnn").reasons
         ('SimpleRNN has no fused kernel',)
-        >>> fast_kernel_eligibility("lstm", backend="torch", masked=True).reasons
-        ('masked inputs (the torch fused path takes no mask)',)
+        >>> fast_kernel_eligibility("lstm", backend="jax", masked=True).reasons
+        ('masked inputs (the jax fused path takes no mask)',)
+        >>> fast_kernel_eligibility("lstm", backend="torch", masked=True, mask_padding="left").reasons
+        ('left-padded mask (needs right padding)',)
         >>> fast_kernel_eligibility("gru", backend="jax").reasons
         ('JAX has no fused GRU kernel',)
     """
@@ -264,7 +273,8 @@ def fast_kernel_eligibility(
         reasons.append("reset_after=False (GRU needs True)")
     if use_cudnn is False:
         reasons.append("use_cudnn=False")
-    if backend == "tensorflow":
+    # TensorFlow's cuDNN path, and PyTorch's with `torch_kernels`, take right-padded masks.
+    if backend == "tensorflow" or (backend == "torch" and torch_kernels.enabled()):
         if mask_padding == "left":
             reasons.append("left-padded mask (needs right padding)")
     elif masked and mask_padding != "none":
@@ -320,9 +330,10 @@ def has_mask(model) -> bool:
 def kernel_report(model, mask_padding: str = "right", backend: str | None = None) -> KernelReport:
     """Report fused-kernel eligibility for every recurrent layer of a model.
 
-    On JAX and PyTorch a mask anywhere in the model (``Embedding(mask_zero=
-    True)`` or ``Masking``) counts against every recurrent layer, since the
-    mask travels with the sequence through the model.
+    On JAX (and on PyTorch without `rnn_apps.torch_kernels`) a mask anywhere
+    in the model (``Embedding(mask_zero=True)`` or ``Masking``) counts
+    against every recurrent layer, since the mask travels with the sequence
+    through the model.
 
     Args:
         model: a Keras model (nested models and `Bidirectional` wrappers are

@@ -30,6 +30,7 @@ FACTORY_TESTS = [
     "tests/test_video_models.py",
     "tests/test_text_analysis_crf.py",
     "tests/test_translation_models.py",
+    "tests/test_torch_kernels.py",
 ]
 
 # Tests that cannot pass on a backend, with the reason (node-id prefixes).
@@ -133,9 +134,10 @@ QUICK_RUNS = {
     "video": ["--model", "lstm", "--epochs", "1", "--limit", "64"],
     "speech": ["--model", "gru", "--epochs", "1"],
     "text_analysis": ["--model", "lstm", "--epochs", "1", "--crf", "--char-features", "--lowercase"],
+    "translation": ["--model", "gru", "--epochs", "1", "--max-pairs", "300", "--test-limit", "8", "--heatmaps", "1"],
 }
 NOT_RUNNABLE = backend.NEEDS_TENSORFLOW
-SLOW_RUNS = {"speech"}  # a minute or more per backend on two cores
+SLOW_RUNS: set[str] = set()  # runs of a minute or more per backend on two cores (none since torch_kernels)
 
 
 def quick_cases():
@@ -187,6 +189,16 @@ def test_quick_run(backend_name, recipe, tmp_path):
             [sys.executable, "-m", "rnn_apps.cli", "predict", "text_analysis", "--model", model, "Bob ran"],
         )
         assert "Bob/" in predicted.stdout
+    if recipe == "translation":
+        # The id inference model with both vocabularies beside it; predict and decoding take raw strings.
+        vocabularies = json.loads((output / "models" / "gru.vocabulary.json").read_text())
+        model = str(output / "models" / "gru.keras")
+        command = [sys.executable, "-m", "rnn_apps.cli", "predict", "translation", "--model", model, "--format", "json"]
+        predicted = run_on(backend_name, command + ["The small red car."])
+        (row,) = [json.loads(line) for line in predicted.stdout.strip().splitlines()]
+        # One epoch teaches little, so only the form is checked: target words, decoded from ids.
+        assert row["text"] == "The small red car." and isinstance(row["translation"], str)
+        assert set(row["translation"].split()) <= set(vocabularies["target"]["vocabulary"]), row
 
 
 # --------------------------------------------------------------------------
@@ -292,26 +304,14 @@ def _spy_fused_path(monkeypatch, seen: list):
 
         monkeypatch.setattr(jax.experimental.rnn, "lstm", spy)
     else:
-        # PyTorch also needs the tensors on a CUDA device, which a CPU has
-        # not; the spy checks what the backend checks before that.
-        from keras.src import backend as keras_backend
+        # `rnn_apps.torch_kernels` routes eligible layers to PyTorch's fused
+        # kernel on any device; the probe listens for the calls it routes.
+        from rnn_apps import torch_kernels
 
-        rnn = importlib.import_module("keras.src.backend.torch.rnn")
+        def spy(kind, masked):
+            seen.append(True)
 
-        monkeypatch.setattr(rnn, "_is_cuda_cudnn_available", lambda: True)
-        for kernel in ("lstm", "gru"):
-            original = getattr(keras_backend, kernel)
-
-            def spy(inputs, *args, _original=original, _kernel=kernel, **kwargs):
-                bound = inspect.signature(_original).bind(inputs, *args, **kwargs).arguments
-                reset_after = bound.get("reset_after", True) if _kernel == "gru" else True
-                if bound["mask"] is None and reset_after:
-                    options = (bound["activation"], bound["recurrent_activation"], bound.get("unroll", False))
-                    if rnn.cudnn_ok(*options, use_bias=bound["bias"] is not None):
-                        seen.append(True)
-                return _original(inputs, *args, **kwargs)
-
-            monkeypatch.setattr(keras_backend, kernel, spy)
+        monkeypatch.setattr(torch_kernels, "_SEEN", [spy])
 
 
 def _probe_model(cell, options, padding):
@@ -355,7 +355,8 @@ def test_kernel_rules_differ_by_backend():
     right = dict(mask_padding="right", masked=True)
     assert recurrent.fast_kernel_eligibility("lstm", backend="tensorflow", **right).eligible
     assert not recurrent.fast_kernel_eligibility("lstm", backend="jax", **right).eligible
-    assert not recurrent.fast_kernel_eligibility("gru", backend="torch", **right).eligible
+    assert recurrent.fast_kernel_eligibility("gru", backend="torch", **right).eligible  # rnn_apps.torch_kernels
+    assert not recurrent.fast_kernel_eligibility("gru", backend="torch", masked=True, mask_padding="left").eligible
     assert recurrent.fast_kernel_eligibility("gru", backend="torch").eligible
     assert recurrent.fast_kernel_eligibility("gru", backend="jax").reasons == ("JAX has no fused GRU kernel",)
     with pytest.raises(backend.errors.InputError):

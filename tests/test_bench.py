@@ -123,3 +123,26 @@ def test_latency_table_in_a_tiny_configuration(tmp_path):
     for entry in table.values():
         assert 0 < entry["p50_ms"] <= entry["p95_ms"] and entry["calls"] == 3
     assert "| stocks | lstm |" in (results / "latency.md").read_text()
+
+
+def test_cpu_backend_verdict_reads_the_rows():
+    from bench import backends
+
+    def row(framework, model, rate):
+        return {"task": "sentiment", "model": model, "framework": framework, "samples_per_second": rate}
+
+    report = {
+        "results": [
+            row("keras-tensorflow", "lstm", 400.0),
+            row("keras-torch", "lstm", 500.0),
+            row("keras-tensorflow", "lstm_nomask", 400.0),
+            row("keras-torch", "lstm_nomask", 150.0),
+            row("keras-torch+keras-loop", "lstm", 5.0) | {"epoch_seconds": [1.0, 1.1], "batches_per_epoch": 2},
+        ]
+    }
+    text = "\n".join(backends._cpu_verdict(report))
+    assert "masked): PyTorch backend 1.25x" in text and "This meets" in text
+    assert "without the mask: PyTorch backend 0.38x" in text and "This misses" in text
+    assert "(5.0 samples/s, 2 epochs of 2 batches; the routed layer is 100.0 times as fast)" in text
+    report["results"] = report["results"][:2]
+    assert "keras-loop" not in "\n".join(backends._cpu_verdict(report))
