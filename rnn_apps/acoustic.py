@@ -74,6 +74,15 @@ class FrontEnd:
                 (self.frame_seconds, self.stride_seconds),
                 name="frame_seconds, stride_seconds",
             )
+        # More mel filters than FFT bins leaves filters that cover no bin: constant features.
+        bins = self.fft_length // 2 + 1
+        if self.num_mel_bins > bins:
+            raise errors.expected(
+                f"at most {bins} mel bins (the frequency bins of a {self.fft_length}-point FFT "
+                f"at {self.sample_rate} Hz)",
+                self.num_mel_bins,
+                name="num_mel_bins (--mel-bins)",
+            )
 
     @property
     def frame_length(self) -> int:

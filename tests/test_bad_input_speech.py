@@ -43,6 +43,7 @@ def write_ts(path, rows, labels="@classLabel true a b"):
         (["--clip-seconds", "inf"], "argument --clip-seconds: expected a positive number, received 'inf'"),
         (["--clip-seconds", "0"], "argument --clip-seconds: expected a positive number"),
         (["--mel-bins", "0"], "argument --mel-bins: expected a positive integer"),
+        (["--mel-bins", "500"], "to be at most 257 mel bins (the frequency bins of a 512-point FFT at 16000 Hz)"),
         (["--cnn-filters", "8,x"], "argument --cnn-filters: expected a positive integer, received 'x'"),
         (["--cnn-filters", "8,0"], "argument --cnn-filters: expected a positive integer, received '0'"),
         (["--sequences", "0"], "argument --sequences: expected a positive integer"),
