@@ -8,10 +8,11 @@ embedding 128) and the speech keyword model (98 log-mel frames of 40 bins,
 128 units), each on synthetic in-memory arrays, it measures training
 samples/s of SimpleRNN, LSTM, GRU and the CNN on Keras's JAX and PyTorch
 backends, each recurrent model also without its padding mask (``_nomask``:
-the only way JAX and PyTorch reach cuDNN), a plain PyTorch ``nn.LSTM`` /
-``nn.GRU`` of the same sizes as the peer, whether the fused kernel ran
+the only way JAX reaches cuDNN; PyTorch reaches it either way through
+`rnn_apps.torch_kernels`), a plain PyTorch ``nn.LSTM`` / ``nn.GRU`` of the
+same sizes as the peer, whether the fused kernel ran
 (``fused_kernel_calls``: traced calls of ``jax.experimental.rnn.lstm`` on
-JAX, executed cuDNN calls on PyTorch), and the recurrent TFLOP/s achieved
+JAX, executed fused calls on PyTorch), and the recurrent TFLOP/s achieved
 against the card's peak. It needs no TensorFlow and no network; models
 that do not start before the budget runs out are listed as skipped.
 
