@@ -46,6 +46,10 @@ def _small_sentiment_run(out, epochs: int) -> list[str]:
     ]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for_an_epoch(process, log, seconds: float = 300) -> None:
     """Return once ``log`` records a completed epoch; fail if the run ends first."""
     deadline = time.monotonic() + seconds
@@ -86,7 +90,15 @@ def test_ctrl_c_keeps_the_best_epoch_writes_metrics_and_resume_goes_on(tmp_path)
     argv = _small_sentiment_run(out, epochs=5)
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     process = subprocess.Popen(
-        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
+        argv,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        # A shell running this suite in the background (`cmd &`) ignores SIGINT, and a
+        # child would inherit that: Python then never raises KeyboardInterrupt.
+        preexec_fn=_default_sigint,
     )
     _wait_for_an_epoch(process, out / "logs" / "lstm.csv")
     process.send_signal(signal.SIGINT)  # what Ctrl-C sends
