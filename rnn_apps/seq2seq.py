@@ -466,8 +466,8 @@ def _next_log_probs(model, sources, prefixes, banned, end) -> np.ndarray:
     )
     log_probs = np.array(out["log_probs"], dtype="float64")
     log_probs[:, banned] = -np.inf
-    # A source with no known word at all (only punctuation, say) gives no
-    # scores: such rows end at once with an empty translation.
+    # Scores that are not numbers (attention over an all-padding source, which
+    # `translate` does not send) end the row at once with an empty translation.
     log_probs[np.isnan(log_probs)] = -np.inf
     log_probs[~np.isfinite(log_probs).any(axis=1), end] = 0.0
     return log_probs
@@ -492,6 +492,8 @@ def translate(
     length_penalty`` (Wu et al. 2016), so longer translations are not
     penalised for their extra words; finished candidates beat ones the
     length limit cut off. With one beam the output is the greedy output.
+    A sentence with no word once lower-cased and stripped of punctuation
+    (``"@@"``, ``"..."``) is not decoded: its translation is empty.
 
     Args:
         model: a model loaded from a ``.keras`` file this package saved
@@ -518,14 +520,20 @@ def translate(
     vocabulary = target_vocabulary(model)
     end = vocabulary.index(END)
     banned = [0, vocabulary.index(START)]  # padding and the start token are never predicted
-    results = []
-    for begin in range(0, len(sentences), batch_size):
-        chunk = sentences[begin : begin + batch_size]
+    # A source with no word left once lower-cased and stripped of punctuation (the
+    # source layer's standardization) is all padding: nothing to attend to, nothing to say.
+    reader = backend.WordVectorizer([], 1)
+    worded = [s for s in sentences if reader.words(s)]
+    decoded = []
+    for begin in range(0, len(worded), batch_size):
+        chunk = worded[begin : begin + batch_size]
         if beam_size == 1:
-            results += _greedy(model, chunk, vocabulary, end, banned, limit)
+            decoded += _greedy(model, chunk, vocabulary, end, banned, limit)
         else:
-            results += _beam(model, chunk, vocabulary, end, banned, limit, beam_size, length_penalty)
-    return results
+            decoded += _beam(model, chunk, vocabulary, end, banned, limit, beam_size, length_penalty)
+    decoded.reverse()
+    empty = {"translation": "", "score": 0.0, "finished": True}
+    return [decoded.pop() if reader.words(s) else dict(empty) for s in sentences]
 
 
 def _greedy(model, sentences, vocabulary, end, banned, limit):

@@ -230,14 +230,16 @@ def test_parser_offers_the_translation_flags():
     assert (args.beam_size, args.attention, args.source_lang) == (4, "dot", "de")
 
 
-def test_source_without_words_gets_an_empty_translation(quick_run):
+@pytest.mark.parametrize("name", ["gru", "cnn"])
+def test_source_without_words_gets_an_empty_translation(quick_run, name):
     from rnn_apps import seq2seq
 
     output, _ = quick_run
-    model = keras.models.load_model(output / "models" / "gru.keras")
-    rows = seq2seq.translate(model, ["@@", "The red car sees a dog."], beam_size=2)
-    assert rows[0]["translation"] == "" and rows[0]["finished"]
-    assert rows[1]["translation"]
+    model = keras.models.load_model(output / "models" / f"{name}.keras")
+    for beam_size in (1, 2):
+        rows = seq2seq.translate(model, ["@@", "The red car sees a dog.", "...", "A dog."], beam_size=beam_size)
+        assert [rows[0], rows[2]] == [{"translation": "", "score": 0.0, "finished": True}] * 2
+        assert rows[1]["translation"] and rows[3]["translation"]
 
 
 @pytest.mark.parametrize("name", ["gru", "cnn"])
