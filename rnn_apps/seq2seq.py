@@ -523,7 +523,8 @@ def translate(
     # A source with no word left once lower-cased and stripped of punctuation (the
     # source layer's standardization) is all padding: nothing to attend to, nothing to say.
     reader = backend.WordVectorizer([], 1)
-    worded = [s for s in sentences if reader.words(s)]
+    has_words = [bool(reader.words(s)) for s in sentences]
+    worded = [s for s, kept in zip(sentences, has_words) if kept]
     decoded = []
     for begin in range(0, len(worded), batch_size):
         chunk = worded[begin : begin + batch_size]
@@ -533,7 +534,7 @@ def translate(
             decoded += _beam(model, chunk, vocabulary, end, banned, limit, beam_size, length_penalty)
     decoded.reverse()
     empty = {"translation": "", "score": 0.0, "finished": True}
-    return [decoded.pop() if reader.words(s) else dict(empty) for s in sentences]
+    return [decoded.pop() if kept else dict(empty) for kept in has_words]
 
 
 def _greedy(model, sentences, vocabulary, end, banned, limit):

@@ -48,6 +48,8 @@ Examples:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 
 ENVIRONMENT = "RNN_APPS_TORCH_FUSED"
@@ -129,8 +131,12 @@ def _tracing() -> bool:
     return torch.jit.is_tracing() or compiling()
 
 
-def _right_padded_lengths(mask, steps: int):
-    """Row lengths of a right-padded mask, or `None` for any other mask (or an empty row)."""
+def _right_padded(mask, steps: int):
+    """``(lengths, valid)`` of a right-padded mask, or `None` for any other mask (or an empty row).
+
+    ``valid`` is the ``(batch, steps)`` boolean mask itself; it marks the real
+    steps before and after `_reverse_within`, which keeps padding at the end.
+    """
     import torch
 
     mask = mask.to(torch.bool)
@@ -140,7 +146,7 @@ def _right_padded_lengths(mask, steps: int):
     positions = torch.arange(steps, device=mask.device)
     if not torch.equal(positions[None, :] < lengths[:, None], mask) or bool((lengths == 0).any()):
         return None
-    return lengths
+    return lengths, mask
 
 
 def _reverse_within(x, lengths):
@@ -168,15 +174,15 @@ def _run(kind, inputs, states, mask, kernel, recurrent_kernel, bias, return_sequ
     bias = convert_to_tensor(bias)
     inputs = convert_to_tensor(inputs).to(kernel.dtype)
     steps = inputs.shape[1]
-    lengths = None
+    lengths = valid = None
     if mask is not None:
-        lengths = _right_padded_lengths(convert_to_tensor(mask), steps)
-        if lengths is None:
+        padded = _right_padded(convert_to_tensor(mask), steps)
+        if padded is None:
             return None
+        lengths, valid = padded
     states = [convert_to_tensor(s).to(kernel.dtype).unsqueeze(0) for s in states]
-    device = inputs.device
     prepare = rnn.prepare_lstm_params if kind == "lstm" else rnn.prepare_gru_params
-    params = prepare(kernel, recurrent_kernel, bias, device)
+    params = prepare(kernel, recurrent_kernel, bias, inputs.device)
     kernel_fn = torch._VF.lstm if kind == "lstm" else torch._VF.gru
     hx = tuple(states) if kind == "lstm" else states[0]
     training = torch.is_grad_enabled()
@@ -186,14 +192,13 @@ def _run(kind, inputs, states, mask, kernel, recurrent_kernel, bias, return_sequ
     for callback in list(_SEEN):
         callback(kind, mask is not None)
     if lengths is not None:
-        inputs, params = _with_padding_switch(kind, inputs, params, lengths)
+        inputs, params = _with_padding_switch(kind, inputs, params, valid)
     outputs, *final = kernel_fn(inputs, hx, params, True, 1, 0.0, training, False, True)
     final = [h.squeeze(0) for h in final]
     if lengths is not None:
-        valid = (torch.arange(steps, device=device)[None, :] < lengths[:, None]).to(outputs.dtype)
         # The last real step's output; for the LSTM the kernel's final h is past the padding.
         final[0] = torch.gather(outputs, 1, (lengths - 1)[:, None, None].expand(-1, 1, outputs.shape[2]))[:, 0]
-        outputs = outputs * valid[:, :, None]
+        outputs = outputs * valid[:, :, None].to(outputs.dtype)
         if go_backwards:
             # Keras's loop gives the backward pass's outputs in reversed time.
             outputs = torch.flip(_reverse_within(outputs, lengths), dims=[1])
@@ -210,7 +215,7 @@ _SWITCH = {"lstm": (-1.0, 1.0, 0.0, 0.0), "gru": (0.0, 1.0, 0.0)}  # lstm: i f g
 _SATURATE = 1.0e4
 
 
-def _with_padding_switch(kind, inputs, params, lengths):
+def _with_padding_switch(kind, inputs, params, valid):
     """Add an input feature, 1 on padding steps, whose weights hold the state through them.
 
     On a padding step the feature adds ``+1e4`` to the forget gate (LSTM)
@@ -226,20 +231,22 @@ def _with_padding_switch(kind, inputs, params, lengths):
     """
     import torch
 
-    steps = inputs.shape[1]
-    padding = torch.arange(steps, device=inputs.device)[None, :] >= lengths[:, None]
-    inputs = torch.cat([inputs, padding[:, :, None].to(inputs.dtype)], dim=2)
+    padding = (~valid)[:, :, None].to(inputs.dtype)
+    inputs = torch.cat([inputs, padding], dim=2)
     units = params[1].shape[1]
     column = torch.tensor(_SWITCH[kind], dtype=params[0].dtype, device=params[0].device) * _SATURATE
     column = column.repeat_interleave(units)[:, None]
     return inputs, [torch.cat([params[0], column], dim=1), *params[1:]]
 
 
+@functools.cache
+def _signature(function) -> inspect.Signature:
+    return inspect.signature(function)
+
+
 def _routed(kind: str, *args, **kwargs):
     """Take the fused kernel when the layer fits it, else call the Keras function replaced."""
-    import inspect
-
-    bound = inspect.signature(_REPLACED[kind]).bind(*args, **kwargs)
+    bound = _signature(_REPLACED[kind]).bind(*args, **kwargs)
     bound.apply_defaults()
     given = bound.arguments
     fits = (
