@@ -164,38 +164,24 @@ def test_quick_run(backend_name, recipe, tmp_path):
     run_on(backend_name, command + QUICK_RUNS[recipe] + extra)
     report = json.loads((output / "metrics.json").read_text())
     assert report["models"], report
+
+    def predict(model: str, *arguments: str) -> str:
+        """``rnn-apps predict`` with a saved model of this run, in a fresh process on the backend."""
+        command = [sys.executable, "-m", "rnn_apps.cli", "predict", recipe, "--model", str(output / "models" / model)]
+        return run_on(backend_name, command + list(arguments)).stdout
+
+    # No string tensors here: text models are saved as id models with their vocabularies
+    # beside them, and predict still takes raw text.
     if recipe == "sentiment":
-        # No string tensors here: the id model is saved with its vocabulary, and predict still takes raw text.
         assert (output / "models" / "lstm.vocabulary.json").exists()
-        predicted = run_on(
-            backend_name,
-            [
-                sys.executable,
-                "-m",
-                "rnn_apps.cli",
-                "predict",
-                "sentiment",
-                "--model",
-                str(output / "models" / "lstm.keras"),
-            ]
-            + ["a great product"],
-        )
-        assert predicted.stdout.strip().split("\t")[0] in ("pos", "neg")
+        assert predict("lstm.keras", "a great product").strip().split("\t")[0] in ("pos", "neg")
     if recipe == "text_analysis":
         assert (output / "models" / "lstm.vocabulary.json").exists()
-        model = str(output / "models" / "lstm.keras")
-        predicted = run_on(
-            backend_name,
-            [sys.executable, "-m", "rnn_apps.cli", "predict", "text_analysis", "--model", model, "Bob ran"],
-        )
-        assert "Bob/" in predicted.stdout
+        assert "Bob/" in predict("lstm.keras", "Bob ran")
     if recipe == "translation":
-        # The id inference model with both vocabularies beside it; predict and decoding take raw strings.
         vocabularies = json.loads((output / "models" / "gru.vocabulary.json").read_text())
-        model = str(output / "models" / "gru.keras")
-        command = [sys.executable, "-m", "rnn_apps.cli", "predict", "translation", "--model", model, "--format", "json"]
-        predicted = run_on(backend_name, command + ["The small red car."])
-        (row,) = [json.loads(line) for line in predicted.stdout.strip().splitlines()]
+        predicted = predict("gru.keras", "--format", "json", "The small red car.")
+        (row,) = [json.loads(line) for line in predicted.strip().splitlines()]
         # One epoch teaches little, so only the form is checked: target words, decoded from ids.
         assert row["text"] == "The small red car." and isinstance(row["translation"], str)
         assert set(row["translation"].split()) <= set(vocabularies["target"]["vocabulary"]), row

@@ -174,6 +174,12 @@ def tiny_models(folder, names):
     return {name: builders[name]() for name in names}
 
 
+def write_ts(path, rows, labels="@classLabel true a b"):
+    """A minimal UEA/sktime ``.ts`` file: header lines, then ``rows`` under ``@data``."""
+    path.write_text("\n".join(["@problemName toy", "@timeStamps false", labels, "@data", *rows]) + "\n")
+    return path
+
+
 def copy_model(path, folder, sidecar=None, name="model"):
     """A copy of a tiny model under ``folder``, with ``sidecar`` text (or none) beside it."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -361,17 +367,16 @@ def test_predict_unknown_recipe(window_model, capsys):
 # No traceback from a real process (two subprocesses: the slowest tests here)
 
 
+def _one_line_failure(*arguments: str) -> str:
+    """Run ``python arguments...`` in a fresh process; check exit 2 without a traceback; return stderr's last line."""
+    result = subprocess.run([sys.executable, *arguments], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    return result.stderr.strip().splitlines()[-1]
+
+
 def test_recipe_process_reports_a_deep_error_as_one_line(tmp_path):
     """Frames too small for the CNN's pooling used to fail inside Keras; now one line, before training."""
-    result = subprocess.run(
-        [sys.executable, "-m", "recipes.video", "--size", "2", "--output-dir", str(tmp_path / "out")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
+    last = _one_line_failure("-m", "recipes.video", "--size", "2", "--output-dir", str(tmp_path / "out"))
     assert last.startswith("python -m recipes.video: error: Expected frames to be frames of at least 8x8")
     assert not (tmp_path / "out").exists()
 
@@ -379,15 +384,7 @@ def test_recipe_process_reports_a_deep_error_as_one_line(tmp_path):
 def test_rnn_apps_predict_process_refuses_a_foreign_model_in_one_line(tmp_path):
     """A model of another recipe (a price-window model given to sentiment) is refused before Keras sees text."""
     model = tiny_models(tmp_path, ["window"])["window"]
-    result = subprocess.run(
-        [sys.executable, "-m", "rnn_apps.cli", "predict", "sentiment", "--model", str(model), "a fine text"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
+    last = _one_line_failure("-m", "rnn_apps.cli", "predict", "sentiment", "--model", str(model), "a fine text")
     assert last.startswith("rnn-apps: error: Expected a .keras model saved by this recipe, taking 1 input(s)")
     assert "Received:" in last
 

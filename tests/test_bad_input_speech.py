@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 from scipy.io import wavfile
-from test_bad_input import copy_model, library_error, predict_error, run_error, tiny_models
+from test_bad_input import copy_model, library_error, predict_error, run_error, tiny_models, write_ts
 
 from recipes import speech
 from rnn_apps.data import audio, uea
@@ -26,11 +26,6 @@ def class_folders(root, bad=None, per_class=6):
     elif bad is not None:
         wavfile.write(root / "a" / "0.wav", 8000, bad)
     return root
-
-
-def write_ts(path, rows, labels="@classLabel true a b"):
-    path.write_text("\n".join(["@problemName toy", "@timeStamps false", labels, "@data", *rows]) + "\n")
-    return path
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from PIL import Image
-from test_bad_input import copy_model, library_error, predict_error, run_error, tiny_models
+from test_bad_input import copy_model, library_error, predict_error, run_error, tiny_models, write_ts
 
 from recipes import video as recipe
 from rnn_apps.data import video
@@ -23,11 +23,6 @@ def clip_folders(root, per_class=3, **kwargs):
         for index in range(per_class):
             gif(root / label / f"clip{index}.gif", seed=index, **kwargs)
     return root
-
-
-def write_ts(path, rows, labels="@classLabel true a b"):
-    path.write_text("\n".join(["@problemName toy", "@timeStamps false", labels, "@data", *rows]) + "\n")
-    return path
 
 
 @pytest.mark.parametrize(
