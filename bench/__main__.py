@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import shlex
 import sys
 import tempfile
 
@@ -26,7 +25,6 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
 def _run(key, recipe, data, recipe_args, folds, seeds, results_dir, quick, metrics, published=(), protocol=""):
-    import json
 
     reports, labels = [], []
     with tempfile.TemporaryDirectory(prefix=f"bench-{key}-") as scratch:
@@ -59,15 +57,10 @@ def _run(key, recipe, data, recipe_args, folds, seeds, results_dir, quick, metri
         "models": harness.aggregate(reports, labels),
         "published": [list(row) for row in published],
         "machine": harness.machine(),
-        "command": "python -m bench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "command": harness.command_line(),
         "recipe_command": reports[-1].get("command"),
     }
-    results_dir.mkdir(parents=True, exist_ok=True)
-    (results_dir / f"{key}.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = harness.markdown(result)
-    (results_dir / f"{key}.md").write_text(text)
-    print(text)
-    return result
+    return harness.publish(results_dir, key, result, harness.markdown(result))
 
 
 def _collect(args) -> dict:
@@ -94,12 +87,7 @@ def _collect(args) -> dict:
         "machine": harness.machine(),
         "command": "; ".join(report["command"] for report in reports),
     }
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / f"{args.key}.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = harness.markdown(result)
-    (args.results_dir / f"{args.key}.md").write_text(text)
-    print(text)
-    return result
+    return harness.publish(args.results_dir, args.key, result, harness.markdown(result))
 
 
 def main(argv=None) -> int:

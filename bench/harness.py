@@ -157,6 +157,23 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def command_line() -> str:
+    """This process's ``python -m bench ...`` command, quoted as a shell would need it."""
+    import shlex
+
+    return "python -m bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def publish(results_dir: pathlib.Path, key: str, result: dict, text: str) -> dict:
+    """Write ``<key>.json`` and the markdown ``<key>.md`` under ``results_dir``, print the markdown."""
+    results_dir = pathlib.Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"{key}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (results_dir / f"{key}.md").write_text(text)
+    print(text)
+    return result
+
+
 def footer(info: dict, command: str, note: str = "") -> list[str]:
     """The closing lines of a results file: the machine, then the command that made it."""
     machine = (

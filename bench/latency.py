@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import shlex
 import subprocess
 import sys
 import tempfile
@@ -135,10 +134,5 @@ def main(args) -> dict:
         for recipe in chosen:
             result["latency"][recipe] = RECIPES[recipe](pathlib.Path(scratch) / recipe, args.calls)
     result["machine"] = harness.machine()
-    result["command"] = "python -m bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "latency.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = markdown(result)
-    (args.results_dir / "latency.md").write_text(text)
-    print(text)
-    return result
+    result["command"] = harness.command_line()
+    return harness.publish(args.results_dir, "latency", result, markdown(result))

@@ -20,7 +20,6 @@ Each figure is the median of ``--repeats`` repetitions.
 
 from __future__ import annotations
 
-import json
 import pathlib
 import statistics
 import time
@@ -235,9 +234,6 @@ def markdown(result: dict) -> str:
 
 
 def main(args) -> dict:
-    import shlex
-    import sys
-
     from bench import harness
 
     result = {
@@ -246,11 +242,6 @@ def main(args) -> dict:
         "text_throughput": text_throughput(pathlib.Path(args.data_dir), args.repeats, args.quick),
         "latency": {"sentiment": sentiment_latency(args.quick)},
         "machine": harness.machine(),
-        "command": "python -m bench " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "command": harness.command_line(),
     }
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / "speed.json").write_text(json.dumps(result, indent=2) + "\n")
-    text = markdown(result)
-    (args.results_dir / "speed.md").write_text(text)
-    print(text)
-    return result
+    return harness.publish(args.results_dir, "speed", result, markdown(result))
