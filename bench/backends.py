@@ -12,12 +12,12 @@ training step, not a data pipeline. A measurement is one ``fit`` epoch of
 is ``steps * batch_size / seconds``; the reported figure is the median of
 ``repeats`` epochs.
 
-The models are the recipes' own: `rnn_apps.models.sequence_classifier`
+The models are the recipes' own: `rnn_apps.tasks.classifiers.sequence_classifier`
 (sentiment: embedding with ``mask_zero`` for recurrent encoders, so padding
-is skipped) and `rnn_apps.acoustic.waveform_classifier` on frames (speech:
+is skipped) and `rnn_apps.tasks.acoustic.waveform_classifier` on frames (speech:
 ``Masking`` for recurrent encoders). The ``_nomask`` variants build the same
 layers without the mask: JAX and PyTorch take their fused cuDNN path only
-then (`rnn_apps.recurrent.kernel_report`); the price is that padding steps
+then (`rnn_apps.layers.recurrent.kernel_report`); the price is that padding steps
 are read as input, so inputs should be left-padded or of equal length.
 """
 
@@ -80,23 +80,24 @@ def build_keras(task: str, model: str, size: dict):
     """The recipe's model for ``task`` (``sentiment`` or ``speech``); ``*_nomask`` drops the mask."""
     import keras
 
-    from rnn_apps import acoustic, convolutional, heads, models, recurrent
+    from rnn_apps.layers import convolutional, encoders, heads, recurrent
+    from rnn_apps.tasks import acoustic, classifiers
 
     cell = model.removesuffix("_nomask")
     masked = not model.endswith("_nomask")
     units = size["units"]
     if task == "sentiment":
         if cell == "cnn":
-            config = models.EncoderConfig(model="cnn", cnn_kind="multi_width", filters=100, kernel_sizes=(3, 4, 5))
+            config = encoders.EncoderConfig(model="cnn", cnn_kind="multi_width", filters=100, kernel_sizes=(3, 4, 5))
         else:
-            config = models.EncoderConfig(model=cell, units=units)
+            config = encoders.EncoderConfig(model=cell, units=units)
         if masked or cell == "cnn":
-            built = models.sequence_classifier(config, 2, size["vocabulary"], embedding_dim=size["embedding_dim"])
+            built = classifiers.sequence_classifier(config, 2, size["vocabulary"], embedding_dim=size["embedding_dim"])
         else:
             ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
             x = keras.layers.Embedding(size["vocabulary"], size["embedding_dim"], name="embedding")(ids)
             built = keras.Model(ids, heads.classification_head(config(x), 2), name=model)
-        models.compile_classifier(built, 2)
+        classifiers.compile_classifier(built, 2)
         return built, (size["embedding_dim"], units, size["steps"])
     if cell == "cnn":
 
@@ -150,12 +151,12 @@ def _fused_calls():
         elif name == "torch":
             import importlib
 
-            from rnn_apps import torch_kernels
+            from rnn_apps.layers import torch_kernels
 
             def routed(kind, masked):
                 counts["calls"] += 1
 
-            # Layers reach the fused kernel through rnn_apps.torch_kernels when it is
+            # Layers reach the fused kernel through rnn_apps.layers.torch_kernels when it is
             # installed (the default), otherwise through Keras's own CUDA-only path.
             torch_kernels.on_fused_call(routed)
             rnn = importlib.import_module("keras.src.backend.torch.rnn")
@@ -183,7 +184,7 @@ def measure_keras(
     """
     import keras
 
-    from rnn_apps import recurrent, torch_kernels
+    from rnn_apps.layers import recurrent, torch_kernels
 
     counts = _fused_calls()
     keras.utils.set_random_seed(0)
@@ -525,7 +526,7 @@ def _cpu_verdict(report: dict) -> list[str]:
             f"Row `keras-torch+keras-loop` is Keras 3.15's own CPU loop on PyTorch ({loop:.1f} samples/s, "
             + epochs
             + (f"; the routed layer is {routed / loop:.1f} times as fast)." if routed else ")."),
-            "Without `rnn_apps.torch_kernels` Keras runs an LSTM on a CPU as a Python loop over the steps, and",
+            "Without `rnn_apps.layers.torch_kernels` Keras runs an LSTM on a CPU as a Python loop over the steps, and",
             "a masked one through the generic `keras.ops.rnn` loop; the route (the default on this backend)",
             "gives eligible layers to PyTorch's fused kernel instead.",
         ]
@@ -584,8 +585,8 @@ def docs_page(results: pathlib.Path = RESULTS) -> str:
         "| --- | --- | --- | --- |",
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in KERNEL_RULES],
         "",
-        "\\* PyTorch column: with `rnn_apps.torch_kernels`, which `rnn_apps.recurrent` installs on import",
-        "under the PyTorch backend. Keras 3.15 alone fuses on PyTorch only without a mask and only on a",
+        "\\* PyTorch column: with `rnn_apps.layers.torch_kernels`, which `rnn_apps.layers.recurrent` installs",
+        "on import under the PyTorch backend. Keras 3.15 alone fuses on PyTorch only without a mask and only on a",
         "CUDA device; everywhere else it loops in Python. The route hands eligible layers to PyTorch's",
         "`torch._VF.lstm`/`gru` (cuDNN on a GPU, PyTorch's C++ loop on a CPU) and leaves every other case",
         "to Keras. A right-padded batch runs whole, with one extra input feature that saturates the",
@@ -594,7 +595,7 @@ def docs_page(results: pathlib.Path = RESULTS) -> str:
         "`RNN_APPS_TORCH_FUSED=0` turns it off.",
         "",
         "The text and speech recipes mask padding, so on JAX they train on the generic loop; `fast_kernel`",
-        "in `metrics.json` says so per backend (`rnn_apps.recurrent.kernel_report`).",
+        "in `metrics.json` says so per backend (`rnn_apps.layers.recurrent.kernel_report`).",
         "",
         "## Speed on CPU",
         "",

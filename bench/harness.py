@@ -112,7 +112,7 @@ def markdown(result: dict) -> str:
     """The results file: protocol, our table, the published numbers, the command."""
     metrics = result["metrics"]
     models = result["models"]
-    from rnn_apps import compare
+    from rnn_apps.harness import compare
 
     primary = metrics[0]
     sign = 1 if compare.higher_is_better(primary) else -1

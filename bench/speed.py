@@ -68,8 +68,10 @@ def text_throughput(data_dir: pathlib.Path, repeats: int, quick: bool) -> dict:
     """Ours vs the plain peer on MR (sentence polarity), per model."""
     import keras
 
-    from rnn_apps import models, training
     from rnn_apps.data import text
+    from rnn_apps.harness import training
+    from rnn_apps.layers import encoders
+    from rnn_apps.tasks import classifiers
 
     data = text.load_text_classification(data_dir / "sentiment" / "mr", binary=True, seed=42)
     train_texts, train_labels = data.train
@@ -88,12 +90,15 @@ def text_throughput(data_dir: pathlib.Path, repeats: int, quick: bool) -> dict:
     peer_test = keras.utils.pad_sequences(test_ids.to_list(), maxlen=longest)
     results = {"dataset": "MR", "rows": len(train_labels), "epochs": epochs, "batch_size": batch_size, "models": {}}
     for name in ("lstm", "gru", "simple_rnn", "cnn"):
-        config = models.EncoderConfig(model=name, units=units)
+        config = encoders.EncoderConfig(model=name, units=units)
         ours_rates, peer_rates, ours_acc, peer_acc, ours_steps = [], [], [], [], []
         for repeat in range(repeats):
             training.set_seed(repeat)
-            ours = models.compile_classifier(
-                models.sequence_classifier(config, 2, vectorizer.vocabulary_size(), embedding_dim, head_dropout=0.0), 2
+            ours = classifiers.compile_classifier(
+                classifiers.sequence_classifier(
+                    config, 2, vectorizer.vocabulary_size(), embedding_dim, head_dropout=0.0
+                ),
+                2,
             )
             pad_to = None if config.is_recurrent else longest
             train = text.token_dataset(

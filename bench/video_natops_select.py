@@ -18,8 +18,9 @@ import keras
 import numpy as np
 from sklearn import model_selection
 
-from rnn_apps import models, training, video_models
 from rnn_apps.data import uea
+from rnn_apps.harness import training
+from rnn_apps.tasks import classifiers, video_models
 
 CANDIDATES = {
     "gru 64": dict(model="gru", units=64),
@@ -41,7 +42,7 @@ def cross_validate(inputs, labels, settings, folds=5, seed=0, epochs=200, patien
         model = video_models.sequence_model(
             num_classes=6, feature_dim=inputs.shape[-1], normalizer=normalizer, **settings
         )
-        models.compile_classifier(model, 6, 1e-3)
+        classifiers.compile_classifier(model, 6, 1e-3)
         stop = keras.callbacks.EarlyStopping(patience=patience, restore_best_weights=True)
         model.fit(
             inputs[train],

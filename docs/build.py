@@ -12,7 +12,7 @@ Three kinds of pages:
   ``docs/benchmarks.md``, ``mkdocs.yml``): never edit them; ``tests/test_docs.py``
   fails when one is stale;
 - made by each build and not committed (``docs/_run/``): the quick run of every
-  recipe and the seeded run of `rnn_apps.memory`, whose tables and plots the
+  recipe and the seeded run of `recipes.memory`, whose tables and plots the
   generated pages include, so the numbers shown always come from this code.
 """
 
@@ -190,7 +190,7 @@ def data_sources_page() -> str:
 
 
 def memory_page() -> str:
-    """The committed page of `rnn_apps.memory`, with its results include."""
+    """The committed page of `recipes.memory`, with its results include."""
     body = literate_markdown(ROOT / "rnn_apps" / "memory.py")
     return body + "\n" + '--8<-- "docs/_run/memory/results.md"\n'
 
@@ -251,7 +251,7 @@ def results_table() -> str:
             summary = models[name]["metrics"][metric]
             return f"{name} {summary['mean']:.4f} ± {summary['std']:.4f}"
 
-        from rnn_apps import compare
+        from rnn_apps.harness import compare
 
         sign = 1 if compare.higher_is_better(metric) else -1
         recurrent = [name for name in models if name in RECURRENT and metric in models[name]["metrics"]]
@@ -277,14 +277,14 @@ def readme() -> str:
 
 
 def recipes() -> tuple[str, ...]:
-    from rnn_apps import cli
+    from rnn_apps.harness import cli
 
     return cli.RECIPES
 
 
 def mkdocs_config() -> str:
     """``mkdocs.yml``, with one navigation entry per recipe that exists."""
-    from rnn_apps import cli
+    from rnn_apps.harness import cli
 
     recipe_nav = "\n".join(f"      - {_title(name)}: recipes/{name}.md" for name in recipes())
     api_nav = "\n".join(f"      - {module}: api/{module}.md" for module in API_MODULES)
@@ -385,7 +385,7 @@ def write_pages() -> list[pathlib.Path]:
 
 
 def _results_markdown(name: str, folder: pathlib.Path) -> str:
-    from rnn_apps import compare
+    from rnn_apps.harness import compare
 
     report = json.loads((folder / "metrics.json").read_text())
     lines = [compare.markdown_table(report), ""]
@@ -407,7 +407,7 @@ def run_examples(names=None) -> None:
             check=True,
         )
         (folder / "results.md").write_text(_results_markdown(name, folder), encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "rnn_apps.memory", "--output-dir", str(RUN / "memory")], cwd=ROOT, check=True)
+    subprocess.run([sys.executable, "-m", "recipes.memory", "--output-dir", str(RUN / "memory")], cwd=ROOT, check=True)
 
 
 def main(argv=None) -> int:

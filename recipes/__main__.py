@@ -2,6 +2,6 @@
 
 import sys
 
-from rnn_apps import cli
+from rnn_apps.harness import cli
 
 sys.exit(cli.main())

@@ -37,8 +37,11 @@ import sys
 
 import numpy as np
 
-from rnn_apps import backend, baselines, cli, compare, errors, heads, io, metrics, models, paths, plots, training
+from rnn_apps import backend, errors, io, metrics, paths
 from rnn_apps.data import text
+from rnn_apps.harness import baselines, cli, compare, plots, training
+from rnn_apps.layers import encoders, heads
+from rnn_apps.tasks import classifiers
 
 NAME = "sentiment"
 SAMPLE = "sentiment/amazon_review_snippets.csv"
@@ -56,7 +59,7 @@ QUICK = dict(epochs=2, units=32, embedding_dim=32, embedding_dropout=0.0)
 
 
 def add_arguments(parser):
-    """Flags of this recipe (the common ones come from `rnn_apps.cli`)."""
+    """Flags of this recipe (the common ones come from `rnn_apps.harness.cli`)."""
     group = parser.add_argument_group("sentiment flags")
     group.add_argument(
         "--task",
@@ -144,11 +147,11 @@ filters each of widths 3, 4 and 5, max-pooled over time.
 """
 
 
-def encoder_config(name: str, args) -> models.EncoderConfig:
+def encoder_config(name: str, args) -> encoders.EncoderConfig:
     """The encoder for model ``name`` under the command-line settings."""
     if name == "cnn":
-        return models.EncoderConfig(model="cnn", cnn_kind="multi_width", filters=100, kernel_sizes=(3, 4, 5))
-    return models.EncoderConfig(
+        return encoders.EncoderConfig(model="cnn", cnn_kind="multi_width", filters=100, kernel_sizes=(3, 4, 5))
+    return encoders.EncoderConfig(
         model=name,
         units=args.units,
         num_layers=args.layers,
@@ -172,14 +175,14 @@ def train_model(name, data, vectorizer, sequence_length, args):
     """Train one model; return its `ModelResult`, history and confusion matrix."""
     training.set_seed(args.seed)
     config = encoder_config(name, args)
-    core = models.sequence_classifier(
+    core = classifiers.sequence_classifier(
         config,
         num_classes=data.num_classes,
         vocabulary_size=vectorizer.vocabulary_size(),
         embedding_dim=args.embedding_dim,
         embedding_dropout=args.embedding_dropout,
     )
-    models.compile_classifier(core, data.num_classes, args.learning_rate)
+    classifiers.compile_classifier(core, data.num_classes, args.learning_rate)
     # The CNN cannot mask padding, so it trains on the fixed length the saved
     # model uses; masked recurrent models get per-batch padding and buckets.
     pad_to = None if config.is_recurrent else sequence_length
@@ -230,7 +233,7 @@ def run(args) -> dict:
     vectorizer = text.make_vectorizer(data.train[0], vocabulary_size=args.vocabulary_size)
     longest = int(text.vectorize(vectorizer, data.train[0], args.sequence_length).row_lengths().numpy().max())
     # The CNN's widest filter needs at least that many positions, even when every text is shorter.
-    shortest = max(models.EncoderConfig().kernel_sizes) if "cnn" in args.model else 1
+    shortest = max(encoders.EncoderConfig().kernel_sizes) if "cnn" in args.model else 1
     sequence_length = max(shortest, min(args.sequence_length, longest))
 
     def train_one(name):

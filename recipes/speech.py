@@ -53,23 +53,11 @@ import sys
 import keras
 import numpy as np
 
-from rnn_apps import (
-    acoustic,
-    baselines,
-    cli,
-    compare,
-    convolutional,
-    ctc,
-    errors,
-    heads,
-    io,
-    metrics,
-    paths,
-    plots,
-    recurrent,
-    training,
-)
+from rnn_apps import errors, io, metrics, paths
 from rnn_apps.data import audio, splits, uea
+from rnn_apps.harness import baselines, cli, compare, plots, training
+from rnn_apps.layers import convolutional, ctc, heads, recurrent
+from rnn_apps.tasks import acoustic
 
 NAME = "speech"
 SAMPLES = {"keywords": "speech/keywords", "digits": "speech/digits"}
@@ -107,7 +95,7 @@ def filters_list(text: str) -> tuple[int, ...]:
 
 
 def add_arguments(parser):
-    """Flags of this recipe (the common ones come from `rnn_apps.cli`)."""
+    """Flags of this recipe (the common ones come from `rnn_apps.harness.cli`)."""
     group = parser.add_argument_group("speech flags")
     group.add_argument(
         "--task",

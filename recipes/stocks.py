@@ -55,21 +55,11 @@ import sys
 import keras
 import numpy as np
 
-from rnn_apps import (
-    baselines,
-    cli,
-    compare,
-    convolutional,
-    errors,
-    forecast_baselines,
-    forecasting,
-    io,
-    models,
-    paths,
-    plots,
-    training,
-)
+from rnn_apps import errors, io, paths
 from rnn_apps.data import series
+from rnn_apps.harness import baselines, cli, compare, plots, training
+from rnn_apps.layers import convolutional, encoders
+from rnn_apps.tasks import classifiers, forecast_baselines, forecasting
 
 NAME = "stocks"
 SAMPLE = "stocks/vega_stocks.csv"
@@ -91,7 +81,7 @@ def finite_float(text: str) -> float:
 
 
 def add_arguments(parser):
-    """Flags of this recipe (the common ones come from `rnn_apps.cli`)."""
+    """Flags of this recipe (the common ones come from `rnn_apps.harness.cli`)."""
     group = parser.add_argument_group("stocks flags")
     group.add_argument("--task", choices=("forecast", "movement"), default="forecast", help="what to predict")
     group.add_argument("--window", type=cli.positive_int, default=None, help="input prices per sample")
@@ -241,13 +231,13 @@ summarizes the window.
 """
 
 
-def encoder_config(name: str, args, input_steps: int) -> models.EncoderConfig:
+def encoder_config(name: str, args, input_steps: int) -> encoders.EncoderConfig:
     """The encoder for model ``name`` under the command-line settings."""
     if name == "cnn":
         layers = 1
         while convolutional.receptive_field("causal", args.kernel_size, layers) < input_steps:
             layers += 1
-        return models.EncoderConfig(
+        return encoders.EncoderConfig(
             model="cnn",
             cnn_kind="causal",
             filters=args.filters,
@@ -255,7 +245,7 @@ def encoder_config(name: str, args, input_steps: int) -> models.EncoderConfig:
             num_layers=layers,
             dropout=args.dropout,
         )
-    return models.EncoderConfig(
+    return encoders.EncoderConfig(
         model=name, units=args.units, num_layers=args.layers, bidirectional=args.bidirectional, dropout=args.dropout
     )
 
@@ -518,8 +508,8 @@ def train_classifier(name, data: series.MovementData, args):
     """Train one up/down classifier; return its `ModelResult`, history and test predictions."""
     training.set_seed(args.seed)
     config = encoder_config(name, args, data.window - 1)
-    core = models.feature_sequence_classifier(config, 2, feature_dim=1, mask_value=None, head_dropout=args.dropout)
-    models.compile_classifier(core, 2, args.learning_rate)
+    core = classifiers.feature_sequence_classifier(config, 2, feature_dim=1, mask_value=None, head_dropout=args.dropout)
+    classifiers.compile_classifier(core, 2, args.learning_rate)
     scale = dict(input_mean=data.input_scaler.mean, input_variance=data.input_scaler.variance)
     prepare = forecasting.input_model(data.window, 1, "log_return", **scale)
 

@@ -58,8 +58,11 @@ import time
 
 import numpy as np
 
-from rnn_apps import backend, cli, compare, errors, io, metrics, models, paths, plots, taggers, training
+from rnn_apps import backend, errors, io, metrics, paths
 from rnn_apps.data import tagging
+from rnn_apps.harness import cli, compare, plots, training
+from rnn_apps.layers import encoders
+from rnn_apps.tasks import taggers
 
 NAME = "text_analysis"
 SAMPLE = "text_analysis"
@@ -78,7 +81,7 @@ QUICK = dict(epochs=3, units=32, embedding_dim=32, filters=64, embedding_dropout
 
 
 def add_arguments(parser):
-    """Flags of this recipe (the common ones come from `rnn_apps.cli`)."""
+    """Flags of this recipe (the common ones come from `rnn_apps.harness.cli`)."""
     group = parser.add_argument_group("text analysis flags")
     group.add_argument(
         "--tag-column",
@@ -203,10 +206,10 @@ every layer, so a sentence gets the same tags whatever it is batched with.
 """
 
 
-def encoder_config(name: str, args) -> models.EncoderConfig:
+def encoder_config(name: str, args) -> encoders.EncoderConfig:
     """The encoder for model ``name`` under the command-line settings."""
     if name == "cnn":
-        return models.EncoderConfig(
+        return encoders.EncoderConfig(
             model="cnn",
             cnn_kind="dilated",
             filters=args.filters,
@@ -214,7 +217,7 @@ def encoder_config(name: str, args) -> models.EncoderConfig:
             num_layers=args.cnn_layers,
             dropout=args.dropout,
         )
-    return models.EncoderConfig(
+    return encoders.EncoderConfig(
         model=name,
         units=args.units,
         num_layers=args.layers,
@@ -439,7 +442,7 @@ def run(args) -> dict:
 tokenizes each input with `rnn_apps.data.tagging.tokenize`, and prints the
 tagged tokens and the entity spans. The tag names come from the `.json`
 file saved beside the model. Models trained with `--crf` hold the CRF's
-Viterbi decoder, a layer of `rnn_apps.crf`, which this function imports
+Viterbi decoder, a layer of `rnn_apps.layers.crf`, which this function imports
 before loading.
 """
 
@@ -461,7 +464,7 @@ def predict(model_path, texts) -> list[dict]:
         rnn_apps.errors.InputError: no text, a text without any token, a
             missing sidecar or an unreadable model.
     """
-    import rnn_apps.crf  # noqa: F401  (registers the CRF layers a --crf model holds)
+    import rnn_apps.layers.crf  # noqa: F401  (registers the CRF layers a --crf model holds)
 
     model_path = pathlib.Path(model_path)
     texts = [str(text) for text in texts]

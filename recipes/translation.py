@@ -37,7 +37,7 @@ reads word ids, and both vocabularies lie beside it in
 returns something that takes raw strings:
 
 ```python
-from rnn_apps import seq2seq
+from rnn_apps.tasks import seq2seq
 
 model = seq2seq.load_translator("runs/translation/models/gru.keras")
 seq2seq.translate(model, ["The small red car sees three dogs."], beam_size=4)
@@ -58,8 +58,10 @@ import keras
 import numpy as np
 import sacrebleu
 
-from rnn_apps import backend, cli, compare, errors, io, paths, plots, seq2seq, training
+from rnn_apps import backend, errors, io, paths
 from rnn_apps.data import parallel
+from rnn_apps.harness import cli, compare, plots, training
+from rnn_apps.tasks import seq2seq
 
 NAME = "translation"
 SAMPLE = "translation"
@@ -94,7 +96,7 @@ QUICK = dict(
 
 
 def add_arguments(parser):
-    """Flags of this recipe (the common ones come from `rnn_apps.cli`)."""
+    """Flags of this recipe (the common ones come from `rnn_apps.harness.cli`)."""
     group = parser.add_argument_group("translation flags")
     group.add_argument("--source-lang", default=None, help="source language code (folder files, tfds keys)")
     group.add_argument("--target-lang", default=None, help="target language code")

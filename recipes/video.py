@@ -51,8 +51,11 @@ import sys
 
 import numpy as np
 
-from rnn_apps import baselines, cli, compare, errors, heads, io, metrics, models, paths, plots, training, video_models
+from rnn_apps import errors, io, metrics, paths
 from rnn_apps.data import video
+from rnn_apps.harness import baselines, cli, compare, plots, training
+from rnn_apps.layers import heads
+from rnn_apps.tasks import classifiers, video_models
 
 NAME = "video"
 SAMPLE = "video/circling_digits.npz"
@@ -73,7 +76,7 @@ QUICK = dict(epochs=8, units=32, learning_rate=3e-3, filters="8,16", dense_units
 
 
 def add_arguments(parser):
-    """Flags of this recipe (the common ones come from `rnn_apps.cli`)."""
+    """Flags of this recipe (the common ones come from `rnn_apps.harness.cli`)."""
     group = parser.add_argument_group("video flags")
     group.add_argument(
         "--input",
@@ -334,7 +337,7 @@ def train_model(name, data, args):
     """Train one model; return its `ModelResult`, history, confusion matrix and predictions."""
     training.set_seed(args.seed)
     core = build_model(name, data, args)
-    models.compile_classifier(core, data.num_classes, args.learning_rate)
+    classifiers.compile_classifier(core, data.num_classes, args.learning_rate)
     train = video.clip_dataset(*data.train, args.batch_size, shuffle=True, seed=args.seed)
     validation = video.clip_dataset(*data.validation, args.batch_size)
     fitted = training.fit_from_args(core, train, validation, args, name)

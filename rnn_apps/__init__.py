@@ -2,13 +2,13 @@
 
 Modules, imported by name (``from rnn_apps import recurrent``):
 
-- `rnn_apps.recurrent`: recurrent encoders and fused-kernel eligibility;
-- `rnn_apps.convolutional`: CNN encoders with the same call shape;
-- `rnn_apps.heads`, `rnn_apps.models`: task heads and whole-model builders;
+- `rnn_apps.layers.recurrent`: recurrent encoders and fused-kernel eligibility;
+- `rnn_apps.layers.convolutional`: CNN encoders with the same call shape;
+- `rnn_apps.layers.heads`, `rnn_apps.tasks.classifiers`: task heads and whole-model builders;
 - `rnn_apps.data`: loaders and pipelines per kind of data;
-- `rnn_apps.training`, `rnn_apps.compare`, `rnn_apps.metrics`,
-  `rnn_apps.plots`: fit and time, compare and report;
-- `rnn_apps.cli`: the ``rnn-apps`` command.
+- `rnn_apps.harness.training`, `rnn_apps.harness.compare`, `rnn_apps.metrics`,
+  `rnn_apps.harness.plots`: fit and time, compare and report;
+- `rnn_apps.harness.cli`: the ``rnn-apps`` command.
 
 Importing the package trains nothing and reads no data.
 """

@@ -9,7 +9,7 @@ by default) needs the TensorFlow backend. Under JAX or PyTorch the text
 recipes save the integer-id model instead, with its vocabulary beside it in
 ``<model>.vocabulary.json``; `WordVectorizer` turns raw text into the same
 ids in plain Python (`TaggerModel` does the lookups of a tagger,
-`rnn_apps.seq2seq.IdTranslator` those of a translator's source sentence and
+`rnn_apps.tasks.seq2seq.IdTranslator` those of a translator's source sentence and
 target prefix), so predicting needs neither TensorFlow nor string tensors.
 Every recipe runs on every backend (`ON_OTHER_BACKENDS`; `NEEDS_TENSORFLOW`
 is empty).
@@ -395,17 +395,20 @@ def train_text_arrays(
     Returns:
         The report (the ``metrics.json`` content).
     """
-    from rnn_apps import baselines, compare, heads, io, metrics, models, training
+    from rnn_apps import io, metrics
+    from rnn_apps.harness import baselines, compare, training
+    from rnn_apps.layers import encoders, heads
+    from rnn_apps.tasks import classifiers
 
     arrays = load_text_arrays(path)
     class_names, words = arrays["class_names"], arrays["vectorizer"]
     num_classes = len(class_names)
     training.set_seed(seed)
-    config = models.EncoderConfig(model=model_name, units=units)
+    config = encoders.EncoderConfig(model=model_name, units=units)
     if model_name == "cnn":
-        config = models.EncoderConfig(model="cnn", cnn_kind="multi_width", filters=100, kernel_sizes=(3, 4, 5))
-    core = models.sequence_classifier(config, num_classes, words.vocabulary_size(), embedding_dim=embedding_dim)
-    models.compile_classifier(core, num_classes)
+        config = encoders.EncoderConfig(model="cnn", cnn_kind="multi_width", filters=100, kernel_sizes=(3, 4, 5))
+    core = classifiers.sequence_classifier(config, num_classes, words.vocabulary_size(), embedding_dim=embedding_dim)
+    classifiers.compile_classifier(core, num_classes)
     train_ids, train_labels, _ = arrays["train"]
     validation_ids, validation_labels, _ = arrays["validation"]
     test_ids, test_labels, test_texts = arrays["test"]

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from rnn_apps import backend, recurrent
+from rnn_apps import backend
+from rnn_apps.layers import recurrent
 
 OTHER_BACKENDS = ("jax", "torch")
 PROBE = "RNN_APPS_BACKEND_PROBE"
@@ -167,7 +168,15 @@ def test_quick_run(backend_name, recipe, tmp_path):
 
     def predict(model: str, *arguments: str) -> str:
         """``rnn-apps predict`` with a saved model of this run, in a fresh process on the backend."""
-        command = [sys.executable, "-m", "rnn_apps.cli", "predict", recipe, "--model", str(output / "models" / model)]
+        command = [
+            sys.executable,
+            "-m",
+            "rnn_apps.harness.cli",
+            "predict",
+            recipe,
+            "--model",
+            str(output / "models" / model),
+        ]
         return run_on(backend_name, command + list(arguments)).stdout
 
     # No string tensors here: text models are saved as id models with their vocabularies
@@ -290,9 +299,9 @@ def _spy_fused_path(monkeypatch, seen: list):
 
         monkeypatch.setattr(jax.experimental.rnn, "lstm", spy)
     else:
-        # `rnn_apps.torch_kernels` routes eligible layers to PyTorch's fused
+        # `rnn_apps.layers.torch_kernels` routes eligible layers to PyTorch's fused
         # kernel on any device; the probe listens for the calls it routes.
-        from rnn_apps import torch_kernels
+        from rnn_apps.layers import torch_kernels
 
         def spy(kind, masked):
             seen.append(True)
@@ -341,7 +350,7 @@ def test_kernel_rules_differ_by_backend():
     right = dict(mask_padding="right", masked=True)
     assert recurrent.fast_kernel_eligibility("lstm", backend="tensorflow", **right).eligible
     assert not recurrent.fast_kernel_eligibility("lstm", backend="jax", **right).eligible
-    assert recurrent.fast_kernel_eligibility("gru", backend="torch", **right).eligible  # rnn_apps.torch_kernels
+    assert recurrent.fast_kernel_eligibility("gru", backend="torch", **right).eligible  # rnn_apps.layers.torch_kernels
     assert not recurrent.fast_kernel_eligibility("gru", backend="torch", masked=True, mask_padding="left").eligible
     assert recurrent.fast_kernel_eligibility("gru", backend="torch").eligible
     assert recurrent.fast_kernel_eligibility("gru", backend="jax").reasons == ("JAX has no fused GRU kernel",)
@@ -384,12 +393,13 @@ def test_factory_tests_pass(backend_name, factory_runs):
 
 
 def test_tagger_model_matches_the_string_tagger():
-    from rnn_apps import models, taggers
     from rnn_apps.data import tagging
+    from rnn_apps.layers import encoders
+    from rnn_apps.tasks import taggers
 
     words, chars = ["the", "cat", "sat"], list("thecas")
     core = taggers.tagger(
-        models.EncoderConfig(model="gru", units=4),
+        encoders.EncoderConfig(model="gru", units=4),
         num_tags=3,
         vocabulary_size=len(words) + 2,
         embedding_dim=4,

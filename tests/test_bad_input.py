@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from rnn_apps import cli, errors
+from rnn_apps import errors
+from rnn_apps.harness import cli
 
 RECIPES = ("sentiment", "text_analysis", "speech", "translation", "video", "stocks")
 MESSAGE = re.compile(r"(?i)\bexpected\b.*\breceived\b|invalid choice: .+ \(choose from .+\)|invalid \w+ value: '")
@@ -153,7 +154,7 @@ def tiny_models(folder, names):
         return _save(keras.Model(inputs, outputs), folder / "clip.keras", sidecar)
 
     def digits():
-        from rnn_apps import acoustic
+        from rnn_apps.tasks import acoustic
 
         front_end = acoustic.FrontEnd(8000, num_mel_bins=8)
         inputs = keras.Input(shape=(None,), name="waveform")
@@ -384,7 +385,7 @@ def test_recipe_process_reports_a_deep_error_as_one_line(tmp_path):
 def test_rnn_apps_predict_process_refuses_a_foreign_model_in_one_line(tmp_path):
     """A model of another recipe (a price-window model given to sentiment) is refused before Keras sees text."""
     model = tiny_models(tmp_path, ["window"])["window"]
-    last = _one_line_failure("-m", "rnn_apps.cli", "predict", "sentiment", "--model", str(model), "a fine text")
+    last = _one_line_failure("-m", "rnn_apps.harness.cli", "predict", "sentiment", "--model", str(model), "a fine text")
     assert last.startswith("rnn-apps: error: Expected a .keras model saved by this recipe, taking 1 input(s)")
     assert "Received:" in last
 
@@ -421,8 +422,8 @@ def test_check_model_inputs_names_what_the_model_takes(tmp_path):
 
 
 def _library_cases():
-    from rnn_apps import ctc
     from rnn_apps.data import audio, series, splits, text, uea, video
+    from rnn_apps.layers import ctc
 
     probabilities = np.ones((2, 3, 3)) / 3
     return {

@@ -148,7 +148,7 @@ def test_predict_library(models):
 
 
 def test_predict_refuses_an_id_model_without_its_vocabularies(tmp_path, capsys):
-    from rnn_apps import seq2seq
+    from rnn_apps.tasks import seq2seq
 
     core = seq2seq.recurrent_seq2seq("gru", 5, 6, 4, 3, units=4, embedding_dim=4)
     model = seq2seq.IdTranslator.build(core, ["a", "car"], [seq2seq.START, seq2seq.END, "une"], 4, 3)

@@ -57,7 +57,7 @@ def test_custom_benchmark_aggregates_seeds(tmp_path):
 
 
 def test_every_benchmark_names_an_existing_recipe_and_published_numbers():
-    from rnn_apps import cli
+    from rnn_apps.harness import cli
 
     for key, spec in specs.BENCHMARKS.items():
         assert key.startswith(spec.recipe + "-")

@@ -8,7 +8,7 @@ import pytest
 from conftest import REPO
 
 from recipes import sentiment
-from rnn_apps import cli
+from rnn_apps.harness import cli
 
 
 def run_main(argv, capsys):

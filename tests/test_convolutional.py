@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from helpers import check_model, wrap
 
-from rnn_apps import convolutional, errors
+from rnn_apps import errors
+from rnn_apps.layers import convolutional
 
 
 @pytest.mark.parametrize("kind", convolutional.CONV1D_KINDS)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from rnn_apps import cli, distribute, errors
+from rnn_apps import errors
+from rnn_apps.harness import cli, distribute
 
 
 def _environment(**extra):
@@ -30,7 +31,7 @@ def _python(arguments, environment) -> subprocess.CompletedProcess:
 MIRRORED_SCRIPT = """
 import json, sys
 import numpy as np, keras
-from rnn_apps import distribute, training
+from rnn_apps.harness import distribute, training
 
 def run(kind, batch, folder):
     training.set_seed(1)

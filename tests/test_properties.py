@@ -14,8 +14,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rnn_apps import ctc, errors, seq2seq
+from rnn_apps import errors
 from rnn_apps.data import audio, parallel, series, splits, tagging, text, uea, video
+from rnn_apps.layers import ctc
+from rnn_apps.tasks import seq2seq
 
 FAST = settings(max_examples=60, deadline=None, derandomize=True)
 SLOW = settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

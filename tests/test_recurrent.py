@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from helpers import check_model, wrap
 
-from rnn_apps import errors, recurrent
+from rnn_apps import errors
+from rnn_apps.layers import recurrent
 
 
 @pytest.mark.parametrize("cell", recurrent.CELLS)

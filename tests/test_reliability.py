@@ -14,7 +14,7 @@ import pytest
 from conftest import REPO
 
 from recipes import sentiment
-from rnn_apps import cli
+from rnn_apps.harness import cli
 
 TIMING_KEYS = ("train_seconds", "predict_ms_per_sample")
 

@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO
 
 from recipes import sentiment
-from rnn_apps import compare
+from rnn_apps.harness import compare
 
 MODELS = {"simple_rnn", "lstm", "gru", "cnn", "majority"}
 
@@ -87,7 +87,7 @@ def test_rnn_apps_predict_in_a_fresh_process(quick_run):
         [
             sys.executable,
             "-m",
-            "rnn_apps.cli",
+            "rnn_apps.harness.cli",
             "predict",
             "sentiment",
             "--model",

@@ -12,8 +12,11 @@ from helpers import check_model, wrap
 from scipy.io import wavfile
 
 from recipes import speech
-from rnn_apps import acoustic, cli, convolutional, ctc, errors
+from rnn_apps import errors
 from rnn_apps.data import audio, uea
+from rnn_apps.harness import cli
+from rnn_apps.layers import convolutional, ctc
+from rnn_apps.tasks import acoustic
 
 KEYWORD_MODELS = {"simple_rnn", "lstm", "gru", "cnn", "majority"}
 SAMPLE = REPO / "data" / "speech"
@@ -118,7 +121,17 @@ def test_rnn_apps_predict_in_a_fresh_process(keywords_run):
     model_path = output / "models" / "lstm.keras"
     clips = [str(SAMPLE / "keywords" / "stop" / "stop_01.wav"), str(SAMPLE / "keywords" / "go" / "go_02.wav")]
     result = subprocess.run(
-        [sys.executable, "-m", "rnn_apps.cli", "predict", "speech", "--model", str(model_path), "--format", "json"]
+        [
+            sys.executable,
+            "-m",
+            "rnn_apps.harness.cli",
+            "predict",
+            "speech",
+            "--model",
+            str(model_path),
+            "--format",
+            "json",
+        ]
         + clips,
         cwd=REPO,
         capture_output=True,

@@ -10,8 +10,10 @@ import pytest
 from helpers import check_model
 
 from recipes import stocks
-from rnn_apps import compare, forecasting, models
 from rnn_apps.data import series
+from rnn_apps.harness import compare
+from rnn_apps.layers import encoders
+from rnn_apps.tasks import classifiers, forecasting
 
 TRAINED = {"simple_rnn", "lstm", "gru", "cnn"}
 NAIVE = {"persistence", "drift", "seasonal_naive"}
@@ -188,7 +190,7 @@ def test_movement_labels_follow_the_stocknet_dead_zone():
 
 @pytest.mark.parametrize("name", ["lstm", "cnn"])
 def test_forecaster_factory(tmp_path, name):
-    config = models.EncoderConfig(name, units=4, filters=4, cnn_kind="causal", num_layers=2)
+    config = encoders.EncoderConfig(name, units=4, filters=4, cnn_kind="causal", num_layers=2)
     core = forecasting.forecaster(config, feature_dim=2, output_steps=3, channels=2)
     inputs, targets = np.random.rand(4, 9, 2).astype("float32"), np.random.rand(4, 3, 2).astype("float32")
     check_model(core, inputs, targets, (4, 3, 2), tmp_path, loss="mse")
@@ -196,7 +198,7 @@ def test_forecaster_factory(tmp_path, name):
 
 def test_price_model_factory_with_quantiles(tmp_path):
     quantiles = (0.1, 0.5, 0.9)
-    core = forecasting.forecaster(models.EncoderConfig("gru", units=4), 1, 2, 1, quantiles=quantiles)
+    core = forecasting.forecaster(encoders.EncoderConfig("gru", units=4), 1, 2, 1, quantiles=quantiles)
     model = forecasting.price_model(
         core, 6, 1, "log_return", [0.0], [1e-4], np.zeros((2, 1)), np.full((2, 1), 1e-4), quantiles=quantiles
     )
@@ -205,7 +207,7 @@ def test_price_model_factory_with_quantiles(tmp_path):
 
 
 def test_movement_model_factory(tmp_path):
-    core = models.feature_sequence_classifier(models.EncoderConfig("lstm", units=4), 2, 1, mask_value=None)
+    core = classifiers.feature_sequence_classifier(encoders.EncoderConfig("lstm", units=4), 2, 1, mask_value=None)
     model = forecasting.movement_model(core, 5, [0.0], [1e-4])
     prices = (50 + np.random.rand(6, 5, 1)).astype("float32")
     check_model(model, prices, np.array([0, 1, 0, 1, 1, 0], "float32"), (6, 1), tmp_path)

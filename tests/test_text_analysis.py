@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO
 
 from recipes import text_analysis
-from rnn_apps import compare
+from rnn_apps.harness import compare
 
 MODELS = {"simple_rnn", "lstm", "gru", "cnn", "most_frequent_tag"}
 
@@ -104,7 +104,7 @@ def test_rnn_apps_predict_in_a_fresh_process(quick_run):
     model_path = output / "models" / "gru.keras"
     texts = ["Angela Merkel visited Paris.", "Workers at Bank of Leeds went on strike on Monday."]
     result = subprocess.run(
-        [sys.executable, "-m", "rnn_apps.cli", "predict", "text_analysis", "--model", str(model_path), *texts],
+        [sys.executable, "-m", "rnn_apps.harness.cli", "predict", "text_analysis", "--model", str(model_path), *texts],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -208,7 +208,7 @@ def test_predict_refuses_empty_input(quick_run, inputs, message):
         [
             sys.executable,
             "-m",
-            "rnn_apps.cli",
+            "rnn_apps.harness.cli",
             "predict",
             "text_analysis",
             "--model",

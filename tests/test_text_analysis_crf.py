@@ -1,4 +1,4 @@
-"""The CRF of `rnn_apps.crf` against brute-force enumeration of every tag path."""
+"""The CRF of `rnn_apps.layers.crf` against brute-force enumeration of every tag path."""
 
 import itertools
 import subprocess
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from rnn_apps import crf
+from rnn_apps.layers import crf
 
 
 def brute_force(potentials, length, transitions, start, end):
@@ -83,7 +83,7 @@ def test_crf_learns_a_forbidden_transition_and_the_decoder_saves(tmp_path):
     path = tmp_path / "crf.keras"
     exported.save(path)
     script = (
-        "import sys, numpy as np, keras, rnn_apps.crf;"
+        "import sys, numpy as np, keras, rnn_apps.layers.crf;"
         "m = keras.models.load_model(sys.argv[1]);"
         "print(keras.ops.convert_to_numpy(m(np.array([[1, 5, 0]], 'int32'))).argmax(-1).tolist())"
     )

@@ -6,8 +6,10 @@ import pytest
 import tensorflow as tf
 from helpers import check_model
 
-from rnn_apps import errors, models, taggers
+from rnn_apps import errors
 from rnn_apps.data import tagging
+from rnn_apps.layers import encoders
+from rnn_apps.tasks import taggers
 
 CONLL = """-DOCSTART- -X- -X- O
 
@@ -219,7 +221,7 @@ def test_batches_weight_padding_zero_and_crf_batches_pad_tags_with_minus_one():
 @pytest.mark.parametrize("model", ["gru", "cnn"])
 def test_the_loss_is_an_average_over_real_tokens(model):
     """Padding a batch with a long sentence leaves the short sentence's loss as it was."""
-    config = models.EncoderConfig(model, units=3, filters=3, num_layers=1)
+    config = encoders.EncoderConfig(model, units=3, filters=3, num_layers=1)
     tagger = taggers.compile_tagger(taggers.tagger(config, 3, vocabulary_size=9, embedding_dim=2))
     short = [np.array([2, 3], "int32")]
     tags = [np.array([1, 2], "int32")]
@@ -256,10 +258,10 @@ def test_bucketed_batches_keep_every_sentence_once():
 @pytest.mark.parametrize(
     "config, chars, crf",
     [
-        (models.EncoderConfig("lstm", units=4, bidirectional=True), False, False),
-        (models.EncoderConfig("simple_rnn", units=3, num_layers=2), True, False),
-        (models.EncoderConfig("cnn", cnn_kind="dilated", filters=6, num_layers=2), True, False),
-        (models.EncoderConfig("gru", units=4, bidirectional=True), True, True),
+        (encoders.EncoderConfig("lstm", units=4, bidirectional=True), False, False),
+        (encoders.EncoderConfig("simple_rnn", units=3, num_layers=2), True, False),
+        (encoders.EncoderConfig("cnn", cnn_kind="dilated", filters=6, num_layers=2), True, False),
+        (encoders.EncoderConfig("gru", units=4, bidirectional=True), True, True),
     ],
 )
 def test_tagger_factory(config, chars, crf, tmp_path):
@@ -290,7 +292,7 @@ def test_tagger_factory(config, chars, crf, tmp_path):
 
 
 def test_string_tagger_takes_tokens(tmp_path):
-    core = taggers.tagger(models.EncoderConfig("cnn", filters=4, num_layers=1), 3, vocabulary_size=4, embedding_dim=2)
+    core = taggers.tagger(encoders.EncoderConfig("cnn", filters=4, num_layers=1), 3, vocabulary_size=4, embedding_dim=2)
     model = taggers.string_tagger(core, ["Paris", "Rome"])
     out = keras.ops.convert_to_numpy(model.predict_on_batch(tagging.model_inputs([["Paris", "x"], ["Rome"]])))
     assert out.shape == (2, 2, 3)

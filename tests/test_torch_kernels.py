@@ -1,7 +1,7 @@
 """The PyTorch backend's fused LSTM/GRU route computes what Keras's own loop computes.
 
 Each case builds one layer twice with the same weights: once as the
-factories build it (``use_cudnn="auto"``, so `rnn_apps.torch_kernels` may
+factories build it (``use_cudnn="auto"``, so `rnn_apps.layers.torch_kernels` may
 take PyTorch's fused kernel) and once with ``use_cudnn=False`` (Keras's
 generic loop, never fused). Outputs at unmasked steps, last outputs, final
 states and weight gradients must agree. These tests run where the backend
@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from rnn_apps import recurrent, torch_kernels  # noqa: F401  (importing recurrent installs the route)
+from rnn_apps.layers import torch_kernels
 
 ON_TORCH = keras.backend.backend() == "torch"
 needs_torch = pytest.mark.skipif(not ON_TORCH, reason="the fused route exists on the PyTorch backend only")
@@ -168,10 +168,11 @@ def test_uninstall_restores_keras_and_install_is_idempotent():
 
 @needs_torch
 def test_a_model_trains_and_reloads_the_same(tmp_path):
-    from rnn_apps import models
+    from rnn_apps.layers import encoders
+    from rnn_apps.tasks import classifiers
 
-    config = models.EncoderConfig(model="lstm", units=8, bidirectional=True)
-    model = models.compile_classifier(models.sequence_classifier(config, 2, 30, embedding_dim=8), 2)
+    config = encoders.EncoderConfig(model="lstm", units=8, bidirectional=True)
+    model = classifiers.compile_classifier(classifiers.sequence_classifier(config, 2, 30, embedding_dim=8), 2)
     rng = np.random.default_rng(0)
     ids = rng.integers(1, 30, size=(32, 9)).astype("int32")
     ids[::2, 5:] = 0  # right padding on half the rows

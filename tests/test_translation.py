@@ -12,8 +12,9 @@ import tensorflow_datasets as tfds
 from conftest import REPO
 
 from recipes import translation
-from rnn_apps import cli, errors, paths
+from rnn_apps import errors, paths
 from rnn_apps.data import parallel
+from rnn_apps.harness import cli
 
 MODELS = {"gru", "cnn", "copy_source"}
 SENTENCES = ["The small red car sees three dogs.", "A big white house follows the cats."]
@@ -78,7 +79,17 @@ def test_rnn_apps_predict_translates_raw_strings_in_a_fresh_process(quick_run):
     output, _ = quick_run
     model = output / "models" / "gru.keras"
     result = subprocess.run(
-        [sys.executable, "-m", "rnn_apps.cli", "predict", "translation", "--model", str(model), "--format", "json"]
+        [
+            sys.executable,
+            "-m",
+            "rnn_apps.harness.cli",
+            "predict",
+            "translation",
+            "--model",
+            str(model),
+            "--format",
+            "json",
+        ]
         + SENTENCES,
         cwd=REPO,
         capture_output=True,
@@ -94,7 +105,7 @@ def test_rnn_apps_predict_translates_raw_strings_in_a_fresh_process(quick_run):
 
 def test_beam_size_one_gives_the_greedy_output(quick_run):
     output, _ = quick_run
-    from rnn_apps import seq2seq
+    from rnn_apps.tasks import seq2seq
 
     model = keras.models.load_model(output / "models" / "cnn.keras")
     sentences = parallel.load_parallel(paths.bundled("translation"), "en", "fr").test[0][:12]
@@ -232,7 +243,7 @@ def test_parser_offers_the_translation_flags():
 
 @pytest.mark.parametrize("name", ["gru", "cnn"])
 def test_source_without_words_gets_an_empty_translation(quick_run, name):
-    from rnn_apps import seq2seq
+    from rnn_apps.tasks import seq2seq
 
     output, _ = quick_run
     model = keras.models.load_model(output / "models" / f"{name}.keras")
@@ -245,7 +256,8 @@ def test_source_without_words_gets_an_empty_translation(quick_run, name):
 @pytest.mark.parametrize("name", ["gru", "cnn"])
 def test_id_translator_translates_as_the_string_model(quick_run, name):
     # What JAX and PyTorch save (the id model, vocabularies looked up in Python), with the trained weights.
-    from rnn_apps import backend, seq2seq
+    from rnn_apps import backend
+    from rnn_apps.tasks import seq2seq
 
     output, _ = quick_run
     string_model = seq2seq.load_translator(output / "models" / f"{name}.keras")

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from helpers import check_model
 
-from rnn_apps import backend, errors, seq2seq
+from rnn_apps import backend, errors
 from rnn_apps.data import parallel
+from rnn_apps.tasks import seq2seq
 
 SOURCE_VOCABULARY, TARGET_VOCABULARY, SOURCE_LENGTH, TARGET_LENGTH = 15, 12, 6, 5
 

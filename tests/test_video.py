@@ -11,7 +11,8 @@ import pytest
 from conftest import REPO
 
 from recipes import video as recipe
-from rnn_apps import compare, errors
+from rnn_apps import errors
+from rnn_apps.harness import compare
 
 FRAME_MODELS = {"simple_rnn", "lstm", "gru", "convlstm", "cnn3d", "frame_cnn"}
 
@@ -89,7 +90,17 @@ def test_rnn_apps_predict_labels_a_clip_in_a_fresh_process(quick_run, tmp_path):
     iio.imwrite(tmp_path / "clip.mp4", np.repeat(clips[0], 3, axis=-1), plugin="FFMPEG", fps=9)
     files.append(tmp_path / "clip.mp4")
     result = subprocess.run(
-        [sys.executable, "-m", "rnn_apps.cli", "predict", "video", "--model", str(model_path), "--format", "json"]
+        [
+            sys.executable,
+            "-m",
+            "rnn_apps.harness.cli",
+            "predict",
+            "video",
+            "--model",
+            str(model_path),
+            "--format",
+            "json",
+        ]
         + [str(f) for f in files],
         cwd=REPO,
         capture_output=True,

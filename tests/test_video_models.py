@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from helpers import check_model
 
-from rnn_apps import errors, video_models
+from rnn_apps import errors
+from rnn_apps.tasks import video_models
 
 CLIPS = np.random.default_rng(0).integers(0, 256, size=(4, 5, 16, 16, 1)).astype("float32")
 LABELS = np.array([0, 1, 2, 0])

@@ -9,7 +9,7 @@ embedding 128) and the speech keyword model (98 log-mel frames of 40 bins,
 samples/s of SimpleRNN, LSTM, GRU and the CNN on Keras's JAX and PyTorch
 backends, each recurrent model also without its padding mask (``_nomask``:
 the only way JAX reaches cuDNN; PyTorch reaches it either way through
-`rnn_apps.torch_kernels`), a plain PyTorch ``nn.LSTM`` / ``nn.GRU`` of the
+`rnn_apps.layers.torch_kernels`), a plain PyTorch ``nn.LSTM`` / ``nn.GRU`` of the
 same sizes as the peer, whether the fused kernel ran
 (``fused_kernel_calls``: traced calls of ``jax.experimental.rnn.lstm`` on
 JAX, executed fused calls on PyTorch), and the recurrent TFLOP/s achieved

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_apps import compare, metrics, training
+from rnn_apps import metrics
+from rnn_apps.harness import compare, training
 
 
 def majority_class(train_labels, test_labels, num_classes: int, test_inputs=None):

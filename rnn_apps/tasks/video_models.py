@@ -5,7 +5,7 @@ values (0 to 255). The models here differ in where they look at time:
 
 - ``simple_rnn`` / ``lstm`` / ``gru``: a small 2-D CNN encodes every frame
   on its own (a `TimeDistributed` 2-D CNN), and a recurrent encoder from
-  `rnn_apps.recurrent` reads the frame vectors in order (the "CNN-RNN" or
+  `rnn_apps.layers.recurrent` reads the frame vectors in order (the "CNN-RNN" or
   LRCN design);
 - ``convlstm``: `keras.layers.ConvLSTM2D` carries a spatial state map from
   frame to frame, so its gates are convolutions;
@@ -39,7 +39,8 @@ import os
 
 import keras
 
-from rnn_apps import errors, heads, recurrent
+from rnn_apps import errors
+from rnn_apps.layers import heads, recurrent
 
 FRAME_MODELS = ("simple_rnn", "lstm", "gru", "convlstm", "cnn3d", "frame_cnn")
 """Model names for clips of frames."""
@@ -402,7 +403,7 @@ def sequence_model(
             it becomes part of the model, so the saved model takes raw
             coordinates. `None` leaves the inputs as they are.
         units, num_layers, bidirectional, dropout, recurrent_dropout:
-            recurrent settings, as in `rnn_apps.recurrent.encoder`.
+            recurrent settings, as in `rnn_apps.layers.recurrent.encoder`.
         filters, kernel_sizes: FCN blocks.
         head_dropout: dropout before the output layer.
         name: model name; defaults to ``model``.

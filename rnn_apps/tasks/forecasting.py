@@ -5,7 +5,7 @@ A forecaster has two parts:
 - a *core* model that maps standardized inputs ``(batch, time, channels)``
   to standardized targets ``(batch, steps, channels)`` (or
   ``(batch, steps, channels, quantiles)``); it is built from any
-  `rnn_apps.models.EncoderConfig` (SimpleRNN, LSTM, GRU, causal CNN) plus a
+  `rnn_apps.layers.encoders.EncoderConfig` (SimpleRNN, LSTM, GRU, causal CNN) plus a
   dense head, and is what training sees;
 - a *price model* around it that does the preprocessing and its inverse
   with built-in layers and `keras.ops`: raw prices in, log-returns,
@@ -18,7 +18,7 @@ Only `keras.layers` and `keras.ops` are used, so every backend works.
 
 Examples:
     >>> from rnn_apps import models
-    >>> core = forecaster(models.EncoderConfig("gru", units=4), feature_dim=1, output_steps=2, channels=1)
+    >>> core = forecaster(encoders.EncoderConfig("gru", units=4), feature_dim=1, output_steps=2, channels=1)
     >>> model = price_model(core, window=6, channels=1, target="log_return",
     ...                     input_mean=[0.0], input_variance=[1.0],
     ...                     target_mean=[[0.0], [0.0]], target_variance=[[1.0], [1.0]])
@@ -54,7 +54,7 @@ def forecaster(
     """Core forecaster: encoder over a window, dense head to every step and channel.
 
     Args:
-        config: an `rnn_apps.models.EncoderConfig` (``cnn`` should use
+        config: an `rnn_apps.layers.encoders.EncoderConfig` (``cnn`` should use
             ``cnn_kind="causal"`` so nothing looks past the window's end).
         feature_dim: input channels per step.
         output_steps: forecast steps per sample.
@@ -70,7 +70,7 @@ def forecaster(
 
     Examples:
         >>> from rnn_apps import models
-        >>> cnn = models.EncoderConfig("cnn", cnn_kind="causal", filters=4, num_layers=2)
+        >>> cnn = encoders.EncoderConfig("cnn", cnn_kind="causal", filters=4, num_layers=2)
         >>> tuple(forecaster(cnn, 2, 3, 2, quantiles=(0.1, 0.9))(np.ones((1, 5, 2))).shape)
         (1, 3, 2, 2)
     """
@@ -222,7 +222,7 @@ def movement_model(core: keras.Model, window: int, input_mean, input_variance, n
 
     Args:
         core: a classifier over standardized log-returns ``(batch, time, 1)``
-            (e.g. `rnn_apps.models.feature_sequence_classifier`).
+            (e.g. `rnn_apps.tasks.classifiers.feature_sequence_classifier`).
         window: input prices per sample.
         input_mean, input_variance: log-return statistics of training rows.
 

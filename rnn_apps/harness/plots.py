@@ -10,7 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from rnn_apps import io  # noqa: E402
+from rnn_apps import io
 
 
 def learning_curves(histories: dict[str, dict[str, list[float]]], path: str | os.PathLike, metric: str = "accuracy"):

@@ -22,7 +22,7 @@ Pieces:
   a softmax head.
 
 Both layers are registered with `keras.saving.register_keras_serializable`,
-so a saved model that holds them loads after ``import rnn_apps.crf`` (or
+so a saved model that holds them loads after ``import rnn_apps.layers.crf`` (or
 ``import rnn_apps``).
 
 Masks are ``(batch, time)`` booleans, true on real tokens, right-padded and

@@ -1,7 +1,7 @@
 """
 Title: How recurrent networks remember
 Description: The hidden-state update, the vanishing gradient, and a long-range task for three cells and a CNN.
-Run: python -m rnn_apps.memory --output-dir runs/memory
+Run: python -m recipes.memory --output-dir runs/memory
 """
 
 """
@@ -26,7 +26,9 @@ import pathlib
 import keras
 import numpy as np
 
-from rnn_apps import errors, io, models, training
+from rnn_apps import errors, io
+from rnn_apps.harness import training
+from rnn_apps.layers import encoders
 
 
 def simple_rnn_states(inputs, kernel, recurrent_kernel, bias):
@@ -143,7 +145,7 @@ def fresh_encoder(cell: str, steps: int, features: int, units: int = 32, seed: i
     """A freshly initialised recurrent encoder returning its last state."""
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=(steps, features))
-    return keras.Model(inputs, models.EncoderConfig(model=cell, units=units)(inputs), name=f"fresh_{cell}")
+    return keras.Model(inputs, encoders.EncoderConfig(model=cell, units=units)(inputs), name=f"fresh_{cell}")
 
 
 """
@@ -194,9 +196,9 @@ def adding_model(name: str, steps: int, units: int = 32) -> keras.Model:
     """A regressor for the adding problem with the named encoder."""
     if name == "cnn":
         layers = max(1, math.ceil(math.log2((steps - 1) / 2 + 1)))
-        config = models.EncoderConfig(model="cnn", cnn_kind="dilated", filters=units, num_layers=layers)
+        config = encoders.EncoderConfig(model="cnn", cnn_kind="dilated", filters=units, num_layers=layers)
     else:
-        config = models.EncoderConfig(model=name, units=units)
+        config = encoders.EncoderConfig(model=name, units=units)
     inputs = keras.Input(shape=(steps, 2), name="sequence")
     output = keras.layers.Dense(1, name="sum")(config(inputs))
     return keras.Model(inputs, output, name=name)
@@ -318,7 +320,7 @@ def _results_markdown(results: dict) -> str:
         "## Results",
         "",
         f"Seeded run (seed {results['seed']}) made by the docs build: "
-        "`python -m rnn_apps.memory --output-dir docs/_run/memory`.",
+        "`python -m recipes.memory --output-dir docs/_run/memory`.",
         "",
         f"Step-by-step update against `keras.layers.SimpleRNN`: largest absolute difference "
         f"{results['simple_rnn_max_abs_difference']:.2e}.",

@@ -10,17 +10,19 @@ the trained models and return ``(samples, steps, channels)`` prices:
 
 Movement baselines return 1 (up) or 0 (down): `previous_move` repeats the
 sign of the window's last move; the majority class is
-`rnn_apps.baselines.majority_class`.
+`rnn_apps.harness.baselines.majority_class`.
 
 `forecast_result` and `movement_result` turn any of them into a
-`rnn_apps.compare.ModelResult`, timed on the raw windows.
+`rnn_apps.harness.compare.ModelResult`, timed on the raw windows.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from rnn_apps import compare, errors, forecasting, training
+from rnn_apps import errors
+from rnn_apps.harness import compare, training
+from rnn_apps.tasks import forecasting
 
 
 def _steps(horizon: int, steps: str) -> np.ndarray:

@@ -244,7 +244,7 @@ def trained_result(
         name: model name.
         core_model: the trained model (its parameters are counted and its
             recurrent layers checked for fused-kernel eligibility).
-        fitted: the `rnn_apps.training.FitResult` of its training.
+        fitted: the `rnn_apps.harness.training.FitResult` of its training.
         test_metrics: metrics already computed on the test set.
         predict_batch: callable taking one batch of raw inputs (what a
             user of the saved model passes), used for timing.
@@ -256,7 +256,8 @@ def trained_result(
     Returns:
         The `ModelResult`.
     """
-    from rnn_apps import recurrent, training
+    from rnn_apps.harness import training
+    from rnn_apps.layers import recurrent
 
     kernel = recurrent.kernel_report(core_model, mask_padding=mask_padding)
     relative = None
@@ -290,7 +291,7 @@ def publish(output_dir: str | os.PathLike, report: dict, histories: dict | None 
     Returns:
         The path of ``comparison.md``.
     """
-    from rnn_apps import plots
+    from rnn_apps.harness import plots
 
     output_dir = pathlib.Path(output_dir)
     if histories:
@@ -362,7 +363,7 @@ def train_each(
     Each model that finishes is recorded under ``partial/`` (`save_partial`).
     With ``resume`` a recorded model is read back instead of trained again,
     and the model that was interrupted continues from its last completed
-    epoch (see `rnn_apps.training.fit`). Without ``resume`` earlier records
+    epoch (see `rnn_apps.harness.training.fit`). Without ``resume`` earlier records
     are discarded first.
 
     Ctrl-C stops the loop: a model interrupted after a completed epoch is

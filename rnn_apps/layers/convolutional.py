@@ -2,7 +2,7 @@
 
 Every recipe compares its recurrent models with a CNN trained on the same
 data. The encoders here take the same ``(batch, time, features)`` tensor as
-`rnn_apps.recurrent.encoder` and return ``(batch, width)`` or, with
+`rnn_apps.layers.recurrent.encoder` and return ``(batch, width)`` or, with
 ``return_sequences=True``, ``(batch, time, width)``, so a recipe swaps one for
 the other in one line.
 

@@ -51,7 +51,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from rnn_apps import backend, errors, io, recurrent
+from rnn_apps import backend, errors, io
+from rnn_apps.layers import recurrent
 
 ATTENTIONS = ("additive", "dot")
 START = "[start]"

@@ -33,7 +33,7 @@ outputs at padded steps are zeros, as on TensorFlow's cuDNN path, where
 Keras's generic loop repeats the last valid output (downstream layers see
 the mask and ignore those steps either way).
 
-`rnn_apps.recurrent` installs it on import when the backend is PyTorch;
+`rnn_apps.layers.recurrent` installs it on import when the backend is PyTorch;
 ``RNN_APPS_TORCH_FUSED=0`` in the environment leaves Keras as it is. The
 saved models are ordinary Keras models: nothing of this module is stored in
 them, and a model loaded without it computes the same function.

@@ -22,7 +22,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from rnn_apps import distribute, errors
+from rnn_apps import errors
+from rnn_apps.harness import distribute
 
 
 def set_seed(seed: int, deterministic: bool = True) -> None:

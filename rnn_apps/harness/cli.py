@@ -25,7 +25,8 @@ import shlex
 import shutil
 import sys
 
-from rnn_apps import distribute, errors
+from rnn_apps import errors
+from rnn_apps.harness import distribute
 
 ALL_RECIPES = ("sentiment", "text_analysis", "speech", "translation", "video", "stocks")
 

@@ -24,10 +24,11 @@ import dataclasses
 
 import keras
 
-from rnn_apps import errors, torch_kernels
+from rnn_apps import errors
+from rnn_apps.layers import torch_kernels
 
 # On the PyTorch backend, eligible LSTM and GRU layers take PyTorch's fused
-# kernel on every device, masked or not (see `rnn_apps.torch_kernels`).
+# kernel on every device, masked or not (see `rnn_apps.layers.torch_kernels`).
 torch_kernels.install()
 
 CELLS = ("simple_rnn", "lstm", "gru")
@@ -214,7 +215,7 @@ def fast_kernel_eligibility(
     strictly right-padded mask, while JAX takes the fused path only when no
     mask reaches the layer at all, and has a fused LSTM but no fused GRU
     (its GRU is a `lax.scan` loop). On PyTorch Keras alone would fuse only
-    unmasked layers on a CUDA device; with `rnn_apps.torch_kernels`
+    unmasked layers on a CUDA device; with `rnn_apps.layers.torch_kernels`
     installed (the default) the rules are TensorFlow's, and the fused kernel
     runs on the CPU too.
 
@@ -330,7 +331,7 @@ def has_mask(model) -> bool:
 def kernel_report(model, mask_padding: str = "right", backend: str | None = None) -> KernelReport:
     """Report fused-kernel eligibility for every recurrent layer of a model.
 
-    On JAX (and on PyTorch without `rnn_apps.torch_kernels`) a mask anywhere
+    On JAX (and on PyTorch without `rnn_apps.layers.torch_kernels`) a mask anywhere
     in the model (``Embedding(mask_zero=True)`` or ``Masking``) counts
     against every recurrent layer, since the mask travels with the sequence
     through the model.

@@ -64,7 +64,7 @@ class CTCLoss(keras.losses.Loss):
     counts in the targets already leave the padding out, so that mask is
     ignored here. Only training uses this loss: the recipe saves its models
     without it, while training checkpoints (which keep the compiled loss)
-    load after ``import rnn_apps.ctc``.
+    load after ``import rnn_apps.layers.ctc``.
 
     Examples:
         >>> probabilities = keras.ops.softmax(keras.ops.zeros((1, 4, 3)))

@@ -7,12 +7,12 @@ num_tags)``. The pieces:
 - front end: a word embedding, optionally concatenated with a small
   character CNN per word (Ma & Hovy 2016), which sees capitals, suffixes
   and digits of words the vocabulary does not know;
-- encoder: any recurrent `rnn_apps.models.EncoderConfig` (bidirectional for
+- encoder: any recurrent `rnn_apps.layers.encoders.EncoderConfig` (bidirectional for
   tagging: each tag depends on the words after it too), or `dilated_cnn`, an
   ID-CNN-style stack (Strubell et al. 2017) whose dilation doubles per
   layer, so a few layers see the whole sentence while every position is
   computed in parallel;
-- head: a softmax per token, or a linear layer plus `rnn_apps.crf.CRF`.
+- head: a softmax per token, or a linear layer plus `rnn_apps.layers.crf.CRF`.
 
 Padding (id 0) never counts: recurrent encoders receive the embedding's
 mask, and the CNN zeroes padded positions after every layer so a sentence
@@ -25,7 +25,7 @@ baseline.
 
 Examples:
     >>> from rnn_apps import models
-    >>> m = tagger(models.EncoderConfig("gru", units=4, bidirectional=True), num_tags=5, vocabulary_size=20,
+    >>> m = tagger(encoders.EncoderConfig("gru", units=4, bidirectional=True), num_tags=5, vocabulary_size=20,
     ...            embedding_dim=3, char_vocabulary_size=10, char_length=6)
     >>> out = m({"token_ids": keras.ops.ones((2, 7), "int32"), "char_ids": keras.ops.ones((2, 7, 6), "int32")})
     >>> tuple(out.shape)
@@ -38,8 +38,9 @@ import collections
 
 import keras
 
-from rnn_apps import crf as crf_module
-from rnn_apps import errors, models
+from rnn_apps import errors
+from rnn_apps.layers import crf as crf_module
+from rnn_apps.layers import encoders
 
 
 def character_features(char_ids, char_vocabulary_size: int, embedding_dim: int = 25, filters: int = 50, width: int = 3):
@@ -108,7 +109,7 @@ def dilated_cnn(inputs, token_ids, filters: int = 256, kernel_size: int = 3, num
 
 
 def tagger(
-    config: models.EncoderConfig,
+    config: encoders.EncoderConfig,
     num_tags: int,
     vocabulary_size: int,
     embedding_dim: int = 100,
@@ -138,7 +139,7 @@ def tagger(
         char_filters: character CNN filters (the per-word feature width).
         embedding_dropout: dropout on the word (+ character) features.
         head_dropout: dropout before the output layer.
-        crf: end in a linear layer and a `rnn_apps.crf.CRF` (compile with
+        crf: end in a linear layer and a `rnn_apps.layers.crf.CRF` (compile with
             its ``loss``) instead of a softmax.
         name: model name; defaults to ``config.model``.
 
@@ -199,7 +200,7 @@ def compile_tagger(model: keras.Model, learning_rate: float = 1e-3, clipnorm: fl
 
 
 def uses_crf(model: keras.Model) -> bool:
-    """Whether ``model`` ends in a `rnn_apps.crf.CRF`."""
+    """Whether ``model`` ends in a `rnn_apps.layers.crf.CRF`."""
     return any(isinstance(layer, crf_module.CRF) for layer in model.layers)
 
 
@@ -208,7 +209,7 @@ def id_tagger(core: keras.Model, name: str | None = None) -> keras.Model:
 
     Takes the ids `string_tagger` would compute (``token_ids`` and, with
     character features, ``char_ids``); a CRF tagger gets its
-    `rnn_apps.crf.CRFDecode`, so the output is what `string_tagger`'s is.
+    `rnn_apps.layers.crf.CRFDecode`, so the output is what `string_tagger`'s is.
     `rnn_apps.backend.TaggerModel` looks the strings up in Python.
     """
     core = keras.Model(core.input, core.output, name=core.name)
@@ -230,9 +231,9 @@ def string_tagger(
     The returned model holds `StringLookup` layers with the word (and
     character) vocabularies: ``""`` is padding (id 0) and unknown items get
     id 1, exactly as `rnn_apps.data.tagging.encode` numbered them for
-    training. A CRF tagger gets a `rnn_apps.crf.CRFDecode` layer, and its
+    training. A CRF tagger gets a `rnn_apps.layers.crf.CRFDecode` layer, and its
     output is the one-hot Viterbi path; loading such a model needs
-    ``import rnn_apps.crf`` first. Other taggers load with Keras alone.
+    ``import rnn_apps.layers.crf`` first. Other taggers load with Keras alone.
 
     Args:
         core: a trained `tagger`.

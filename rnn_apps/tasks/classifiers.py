@@ -1,12 +1,12 @@
 """Whole-model builders: an input front end, an encoder, and a task head.
 
-Every builder takes an `EncoderConfig`, so the same recipe code builds a
+Every builder takes an `rnn_apps.layers.encoders.EncoderConfig`, so the same recipe code builds a
 SimpleRNN, LSTM, GRU or CNN model by changing one field. Models are
 Functional and every layer has a name: ``embedding``, ``encoder_*`` (or
 ``cnn_*``), ``head_*``.
 
 Examples:
-    >>> config = EncoderConfig(model="gru", units=8)
+    >>> config = encoders.EncoderConfig(model="gru", units=8)
     >>> model = sequence_classifier(config, num_classes=3, vocabulary_size=50, embedding_dim=4)
     >>> tuple(model(keras.ops.ones((2, 7), dtype="int32")).shape)
     (2, 3)
@@ -14,90 +14,14 @@ Examples:
 
 from __future__ import annotations
 
-import dataclasses
-
 import keras
 
-from rnn_apps import convolutional, errors, heads, recurrent
-
-MODEL_NAMES = recurrent.CELLS + ("cnn",)
-"""Trainable model names shared by every recipe's ``--model`` flag."""
-
-
-@dataclasses.dataclass(frozen=True)
-class EncoderConfig:
-    """Hyperparameters of one encoder, recurrent or convolutional.
-
-    Attributes:
-        model: one of ``"simple_rnn"``, ``"lstm"``, ``"gru"``, ``"cnn"``.
-        units: recurrent hidden size (per direction).
-        num_layers: stacked layers (recurrent, or single-width CNN kinds).
-        bidirectional: read sequences both ways (recurrent only).
-        dropout: input dropout of each recurrent layer; dropout after each
-            convolution for the CNN.
-        recurrent_dropout: state dropout (recurrent only; rules out cuDNN).
-        use_cudnn: ``"auto"``, `True` or `False` (LSTM and GRU).
-        cnn_kind: one of `rnn_apps.convolutional.CONV1D_KINDS`.
-        filters: CNN filters per layer (per branch for ``multi_width``).
-        kernel_size: CNN kernel width for the single-width kinds.
-        kernel_sizes: CNN branch widths for ``multi_width``.
-    """
-
-    model: str = "lstm"
-    units: int = 64
-    num_layers: int = 1
-    bidirectional: bool = False
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
-    use_cudnn: str | bool = "auto"
-    cnn_kind: str = "multi_width"
-    filters: int = 100
-    kernel_size: int = 3
-    kernel_sizes: tuple[int, ...] = (3, 4, 5)
-
-    def __post_init__(self):
-        errors.check_choice(self.model, MODEL_NAMES, "model")
-        errors.check_positive(self.units, "units")
-        errors.check_positive(self.num_layers, "num_layers")
-        errors.check_fraction(self.dropout, "dropout")
-        errors.check_fraction(self.recurrent_dropout, "recurrent_dropout")
-        errors.check_choice(self.cnn_kind, convolutional.CONV1D_KINDS, "cnn_kind")
-        errors.check_positive(self.filters, "filters")
-
-    @property
-    def is_recurrent(self) -> bool:
-        return self.model in recurrent.CELLS
-
-    def __call__(self, inputs, return_sequences: bool = False):
-        """Apply the configured encoder to ``inputs`` ``(batch, time, features)``."""
-        if self.is_recurrent:
-            return recurrent.encoder(
-                inputs,
-                cell=self.model,
-                units=self.units,
-                num_layers=self.num_layers,
-                bidirectional=self.bidirectional,
-                dropout=self.dropout,
-                recurrent_dropout=self.recurrent_dropout,
-                return_sequences=return_sequences,
-                use_cudnn=self.use_cudnn,
-                name="encoder",
-            )
-        return convolutional.encoder(
-            inputs,
-            kind=self.cnn_kind,
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            kernel_sizes=self.kernel_sizes,
-            num_layers=self.num_layers,
-            dropout=self.dropout,
-            return_sequences=return_sequences,
-            name="cnn",
-        )
+from rnn_apps import errors
+from rnn_apps.layers import encoders, heads
 
 
 def sequence_classifier(
-    config: EncoderConfig,
+    config: encoders.EncoderConfig,
     num_classes: int,
     vocabulary_size: int,
     embedding_dim: int = 128,
@@ -146,7 +70,7 @@ def sequence_classifier(
 
 
 def feature_sequence_classifier(
-    config: EncoderConfig,
+    config: encoders.EncoderConfig,
     num_classes: int,
     feature_dim: int,
     mask_value: float | None = 0.0,
@@ -171,7 +95,7 @@ def feature_sequence_classifier(
         An uncompiled `keras.Model` from ``(batch, time, feature_dim)``.
 
     Examples:
-        >>> m = feature_sequence_classifier(EncoderConfig("cnn", cnn_kind="stack", filters=4), 2, 3)
+        >>> m = feature_sequence_classifier(encoders.EncoderConfig("cnn", cnn_kind="stack", filters=4), 2, 3)
         >>> tuple(m(keras.ops.ones((2, 9, 3))).shape)
         (2, 1)
     """

@@ -40,7 +40,8 @@ import math
 import keras
 import numpy as np
 
-from rnn_apps import errors, heads
+from rnn_apps import errors
+from rnn_apps.layers import heads
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,8 +241,8 @@ def waveform_classifier(
 
     Args:
         encoder: callable mapping ``(batch, frames, features)`` to
-            ``(batch, width)``, e.g. `rnn_apps.recurrent.encoder` with its
-            options bound, or `rnn_apps.convolutional.encoder_2d`.
+            ``(batch, width)``, e.g. `rnn_apps.layers.recurrent.encoder` with its
+            options bound, or `rnn_apps.layers.convolutional.encoder_2d`.
         num_classes: int >= 2.
         front_end: log-mel settings; `None` for inputs that already are
             frames of features (``feature_dim`` per frame).

@@ -1,0 +1,1 @@
+"""Building blocks: recurrent and convolutional encoders, the encoder specification, heads, CRF, CTC, fused kernels."""
