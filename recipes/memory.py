@@ -19,7 +19,7 @@ recurrent network knows about the past has to fit through this one update,
 applied again and again.
 """
 
-import argparse
+import dataclasses
 import math
 import pathlib
 
@@ -27,7 +27,7 @@ import keras
 import numpy as np
 
 from rnn_apps import errors, io
-from rnn_apps.harness import training
+from rnn_apps.harness import config, training
 from rnn_apps.layers import encoders
 
 
@@ -196,11 +196,11 @@ def adding_model(name: str, steps: int, units: int = 32) -> keras.Model:
     """A regressor for the adding problem with the named encoder."""
     if name == "cnn":
         layers = max(1, math.ceil(math.log2((steps - 1) / 2 + 1)))
-        config = encoders.EncoderConfig(model="cnn", cnn_kind="dilated", filters=units, num_layers=layers)
+        encoder = encoders.EncoderConfig(model="cnn", cnn_kind="dilated", filters=units, num_layers=layers)
     else:
-        config = encoders.EncoderConfig(model=name, units=units)
+        encoder = encoders.EncoderConfig(model=name, units=units)
     inputs = keras.Input(shape=(steps, 2), name="sequence")
-    output = keras.layers.Dense(1, name="sum")(config(inputs))
+    output = keras.layers.Dense(1, name="sum")(encoder(inputs))
     return keras.Model(inputs, output, name=name)
 
 
@@ -230,71 +230,86 @@ LENGTHS = (10, 25, 50, 100)
 PROBES = (0, 10, 25, 50, 99)
 
 
-def _gradient_plot(curves: dict, title: str, path):
-    import matplotlib.pyplot as plt
+@dataclasses.dataclass(frozen=True)
+class MemoryConfig:
+    """The study's settings; ``--quick`` (two short lengths, two epochs) is for tests.
 
-    figure, axis = plt.subplots(figsize=(6, 4))
+    A plain configuration rather than a `rnn_apps.harness.config.RunConfig`:
+    the study trains fixed toy models, so data, model and size flags would
+    mean nothing here.
+    """
+
+    PRESETS = {"quick": {"lengths": (10, 25), "epochs": 2}}
+
+    lengths: tuple[int, ...] = config.option(
+        LENGTHS, "adding-problem sequence lengths, comma-separated", parse=config.int_list
+    )
+    epochs: int = config.option(15, "training epochs per adding-problem model", parse=config.positive_int)
+    seed: int = config.option(0, "random seed (data, weights)", parse=config.non_negative_int)
+    output_dir: str | None = config.option(None, "where results.json, results.md and the plots go")
+    quick: bool = config.option(False, "two short lengths, two epochs (the 'quick' preset)")
+
+
+def _axes(title: str, xlabel: str, ylabel: str):
+    # The object API: a figure of its own, whatever matplotlib backend the caller chose.
+    from matplotlib import figure as matplotlib_figure
+
+    figure = matplotlib_figure.Figure(figsize=(6, 4))
+    axis = figure.subplots()
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    return figure, axis
+
+
+def _gradient_plot(curves: dict, title: str, path):
+    figure, axis = _axes(title, "steps back from the last input", "gradient norm")
     for name, norms in curves.items():
         axis.semilogy(range(len(norms)), np.maximum(norms, 1e-30), label=name)
-    axis.set_xlabel("steps back from the last input")
-    axis.set_ylabel("gradient norm")
-    axis.set_title(title)
     axis.legend()
-    axis.grid(alpha=0.3)
     figure.tight_layout()
     io.save_figure(figure, path)
-    plt.close(figure)
+
+
+def _accuracy_plot(lengths, accuracy: dict, path):
+    figure, axis = _axes("Adding problem", "sequence length", "test accuracy (|error| < 0.1)")
+    for name, values in accuracy.items():
+        axis.plot(lengths, values, marker="o", label=name)
+    axis.set_ylim(0, 1.02)
+    axis.legend()
+    figure.tight_layout()
+    io.save_figure(figure, path)
 
 
 def main(argv=None) -> dict:
     """Run the three studies and write ``results.json``, ``results.md`` and PNGs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    parser = argparse.ArgumentParser(description="How recurrent networks remember.")
-    parser.add_argument("--output-dir", default="runs/memory")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="two short lengths, few epochs (for tests)")
-    args = parser.parse_args(argv)
-    output = pathlib.Path(args.output_dir)
-    lengths = (10, 25) if args.quick else LENGTHS
-    epochs = 2 if args.quick else 15
+    settings = config.parse_config(MemoryConfig, argv, recipe="memory", description="How recurrent networks remember.")
+    output = pathlib.Path(settings.output_dir)
+    lengths, epochs, seed = settings.lengths, settings.epochs, settings.seed
     longest = lengths[-1]
 
-    difference = check_simple_rnn(seed=args.seed)
-    probe, _ = adding_problem(64, longest, seed=args.seed + 2)
-    fresh = {cell: gradient_by_distance(fresh_encoder(cell, longest, 2, seed=args.seed), probe) for cell in CELLS}
+    difference = check_simple_rnn(seed=seed)
+    probe, _ = adding_problem(64, longest, seed=seed + 2)
+    fresh = {cell: gradient_by_distance(fresh_encoder(cell, longest, 2, seed=seed), probe) for cell in CELLS}
     accuracy, trained = {}, {}
     for name in (*CELLS, "cnn"):
         accuracy[name] = []
         for steps in lengths:
-            model, score = train_adding(name, steps, epochs=epochs, seed=args.seed)
+            model, score = train_adding(name, steps, epochs=epochs, seed=seed)
             accuracy[name].append(score)
         if name in CELLS:
             trained[name] = gradient_by_distance(model, probe)
 
     _gradient_plot(fresh, f"Fresh layers, {longest} steps", output / "gradient_fresh.png")
     _gradient_plot(trained, f"After training on the adding problem, {longest} steps", output / "gradient_trained.png")
-    figure, axis = plt.subplots(figsize=(6, 4))
-    for name, values in accuracy.items():
-        axis.plot(lengths, values, marker="o", label=name)
-    axis.set_xlabel("sequence length")
-    axis.set_ylabel("test accuracy (|error| < 0.1)")
-    axis.set_title("Adding problem")
-    axis.set_ylim(0, 1.02)
-    axis.legend()
-    axis.grid(alpha=0.3)
-    figure.tight_layout()
-    io.save_figure(figure, output / "adding_problem.png")
-    plt.close(figure)
+    _accuracy_plot(lengths, accuracy, output / "adding_problem.png")
 
     def probes(curves):
         return {name: {str(k): float(norms[k]) for k in PROBES if k < len(norms)} for name, norms in curves.items()}
 
     results = {
-        "seed": args.seed,
+        "seed": seed,
         "simple_rnn_max_abs_difference": difference,
         "gradient_fresh": probes(fresh),
         "gradient_trained": probes(trained),

@@ -21,6 +21,17 @@ Examples:
     (1, 4, 8, True)
     >>> config.output_dir
     'runs/toy'
+
+A study that shares none of the recipe flags declares a plain frozen
+dataclass of `option` fields instead; `parse_config` reads it the same way:
+
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class StudyConfig:
+    ...     PRESETS = {"quick": {"steps": 2}}
+    ...     steps: int = option(10, "steps per sequence", parse=positive_int)
+    ...     quick: bool = option(False, "a short run (the 'quick' preset)")
+    >>> parse_config(StudyConfig, ["--quick"], recipe="study")
+    StudyConfig(steps=2, quick=True)
 """
 
 from __future__ import annotations
@@ -228,10 +239,11 @@ def build_parser(config_class, prog: str, description: str = "", recipe: str = "
     and apply presets in between. ``--help`` shows the fields' defaults.
     """
     parser = ArgumentParser(prog=prog, description=description, argument_default=argparse.SUPPRESS)
-    common_names = {field.name for field in dataclasses.fields(RunConfig)}
+    shared = isinstance(config_class, type) and issubclass(config_class, RunConfig)
+    common_names = {field.name for field in dataclasses.fields(RunConfig)} if shared else set()
     common = parser.add_argument_group("common flags (the same in every recipe)")
     own = parser.add_argument_group(f"{recipe or 'recipe'} flags")
-    presets = sorted(config_class.PRESETS)
+    presets = sorted(getattr(config_class, "PRESETS", {}))
     for field in fields(config_class):
         group = common if field.name in common_names else own
         meta = field.metadata
@@ -275,15 +287,17 @@ def resolve(config_class, given: dict, recipe: str = "") -> dict:
         ValueError: for an unknown preset.
     """
     values = {field.name: field.default for field in dataclasses.fields(config_class)}
+    presets = getattr(config_class, "PRESETS", {})
     preset_names = [name for name in (("quick",) if given.get("quick") else ()) + (given.get("preset") or (),) if name]
     for name in preset_names:
-        if name not in config_class.PRESETS:
-            raise ValueError(f"Expected a preset, one of {sorted(config_class.PRESETS)}. Received: preset={name!r}")
-        values.update(config_class.PRESETS[name])
+        if name not in presets:
+            raise ValueError(f"Expected a preset, one of {sorted(presets)}. Received: preset={name!r}")
+        values.update(presets[name])
     values.update(given)
-    if values.get("output_dir") is None:
+    # A configuration that does not extend RunConfig may lack these fields.
+    if "output_dir" in values and values["output_dir"] is None:
         values["output_dir"] = os.path.join("runs", recipe) if recipe else "runs"
-    if values.get("verbose") is None:
+    if "verbose" in values and values["verbose"] is None:
         values["verbose"] = 2 if values.get("quick") or not sys.stdout.isatty() else 1
     return values
 
@@ -294,7 +308,9 @@ def parse_config(
     """Parse ``argv`` into an instance of ``config_class``.
 
     Args:
-        config_class: a `RunConfig` subclass.
+        config_class: a `RunConfig` subclass, or any frozen dataclass whose
+            fields are declared with `option` (a study that shares none of
+            the recipe flags); its ``PRESETS`` are optional.
         argv: the flags (``sys.argv[1:]`` when `None`).
         recipe: the recipe's name (the default output folder).
         prog: the program name in messages.
@@ -314,7 +330,8 @@ def parse_config(
         values = resolve(config_class, given, recipe)
     except ValueError as error:
         parser.error(str(error))
-    values["command"] = " ".join([prog, *(shlex.quote(token) for token in argv)])
+    if "command" in values:
+        values["command"] = " ".join([prog, *(shlex.quote(token) for token in argv)])
     return config_class(**values)
 
 
