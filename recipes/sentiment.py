@@ -33,70 +33,50 @@ model.predict_on_batch(np.array(["a great little camera"], dtype=object))  # P(p
 ## Setup
 """
 
-import sys
+import dataclasses
 
+import keras
 import numpy as np
 
 from rnn_apps import backend, errors, io, metrics, paths
 from rnn_apps.data import text
-from rnn_apps.harness import baselines, cli, compare, plots, training
-from rnn_apps.layers import encoders, heads
-from rnn_apps.tasks import classifiers
+from rnn_apps.harness import baselines, cli, config, plots
+from rnn_apps.harness import recipe as harness
+from rnn_apps.layers import heads
 
-NAME = "sentiment"
 SAMPLE = "sentiment/amazon_review_snippets.csv"
 
-DEFAULTS = dict(
-    epochs=10,
-    batch_size=64,
-    units=64,
-    vocabulary_size=20000,
-    sequence_length=300,
-    embedding_dim=128,
-    embedding_dropout=0.5,
-)
-QUICK = dict(epochs=2, units=32, embedding_dim=32, embedding_dropout=0.0)
 
+@dataclasses.dataclass(frozen=True)
+class SentimentConfig(config.RunConfig):
+    """The sentiment recipe's settings; every field is a flag (``--embedding-dim``)."""
 
-def add_arguments(parser):
-    """Flags of this recipe (the common ones come from `rnn_apps.harness.cli`)."""
-    group = parser.add_argument_group("sentiment flags")
-    group.add_argument(
-        "--task",
-        choices=("binary", "multiclass"),
-        default="binary",
-        help="binary requires exactly two classes; multiclass takes two or more",
+    PRESETS = {"quick": dict(epochs=2, units=32, embedding_dim=32, embedding_dropout=0.0)}
+
+    task: str = config.option(
+        "binary", "binary requires exactly two classes; multiclass takes two or more", choices=("binary", "multiclass")
     )
-    group.add_argument("--text-column", default="text", help="text column of a CSV/TSV file")
-    group.add_argument("--label-column", default="label", help="label column of a CSV/TSV file")
-    group.add_argument("--vocabulary-size", type=cli.positive_int, default=None, help="most frequent words kept")
-    group.add_argument("--sequence-length", type=cli.positive_int, default=None, help="tokens kept per text")
-    group.add_argument("--embedding-dim", type=cli.positive_int, default=None, help="word-vector width")
-    group.add_argument("--embedding-dropout", type=cli.fraction, default=None, help="dropout on word vectors")
-    group.add_argument("--dropout", type=cli.fraction, default=0.2, help="input dropout of the encoder")
-    group.add_argument(
-        "--recurrent-dropout",
-        type=cli.fraction,
-        default=0.0,
-        help="state dropout; above 0 rules out the fused cuDNN kernel",
+    text_column: str = config.option("text", "text column of a CSV/TSV file")
+    label_column: str = config.option("label", "label column of a CSV/TSV file")
+    vocabulary_size: int = config.option(20000, "most frequent words kept", parse=config.positive_int)
+    sequence_length: int = config.option(300, "tokens kept per text", parse=config.positive_int)
+    embedding_dim: int = config.option(128, "word-vector width", parse=config.positive_int)
+    embedding_dropout: float = config.option(0.5, "dropout on word vectors", parse=config.fraction)
+    dropout: float = config.option(0.2, "input dropout of the encoder", parse=config.fraction)
+    recurrent_dropout: float = config.option(
+        0.0, "state dropout; above 0 rules out the fused cuDNN kernel", parse=config.fraction
     )
-    group.add_argument(
-        "--monitor",
+    monitor: str = config.option(
+        "val_loss",
+        "validation quantity that early stopping and the checkpoint follow",
         choices=("val_loss", "val_accuracy"),
-        default="val_loss",
-        help="validation quantity that early stopping and the checkpoint follow",
     )
-    group.add_argument("--validation-fraction", type=cli.fraction, default=0.1, help="of the training rows")
-    group.add_argument(
-        "--test-fraction", type=cli.fraction, default=0.1, help="of all rows, when the data has no test set"
+    validation_fraction: float = config.option(0.1, "of the training rows", parse=config.fraction)
+    test_fraction: float = config.option(0.1, "of all rows, when the data has no test set", parse=config.fraction)
+    folds: int | None = config.option(
+        None, "test on one fold of a stratified K-fold cross-validation (MR's protocol)", parse=config.positive_int
     )
-    group.add_argument(
-        "--folds",
-        type=cli.positive_int,
-        default=None,
-        help="test on one fold of a stratified K-fold cross-validation (MR's protocol) instead",
-    )
-    group.add_argument("--fold", type=int, default=0, help="which fold to test on, 0 to folds-1")
+    fold: int = config.option(0, "which fold to test on, 0 to folds-1", parse=int)
 
 
 """
@@ -118,158 +98,201 @@ length, so little time goes on padding.
 """
 
 
-def load_data(args) -> text.TextClassificationData:
-    """Load and split the texts chosen by ``--data``."""
-    if args.folds is None and args.fold != 0:
-        raise errors.expected("--fold only together with --folds", args.fold, name="--fold")
-    source = paths.bundled(SAMPLE) if args.data == "sample" else args.data
-    return text.load_text_classification(
-        source,
-        text_column=args.text_column,
-        label_column=args.label_column,
-        validation_fraction=args.validation_fraction,
-        test_fraction=args.test_fraction,
-        seed=args.seed,
-        binary=args.task == "binary",
-        folds=args.folds,
-        fold=args.fold,
-    )
+@dataclasses.dataclass
+class Texts:
+    """The split texts, the vectorizer adapted on the training part, and the length kept."""
+
+    splits: text.TextClassificationData
+    vectorizer: keras.layers.TextVectorization
+    sequence_length: int
 
 
 """
 ## Models
 
-All models share the front end (word embedding) and the head (dropout and a
-sigmoid or softmax layer); only the encoder differs. Recurrent encoders mask
-the padding, which is on the right, so LSTM and GRU stay eligible for the
-fused cuDNN kernel on a GPU. The CNN is Kim (2014)'s sentence CNN: 100
-filters each of widths 3, 4 and 5, max-pooled over time.
+Every model reads word ids through an `Embedding` and ends in the same head
+(dropout, then a sigmoid, or a softmax for several classes); only the
+encoder between them differs. The recurrent encoder masks the padding, which
+sits on the right, so LSTM and GRU stay eligible for the fused cuDNN kernel
+on a GPU. The CNN is Kim (2014)'s sentence CNN: 100 filters each of widths
+3, 4 and 5, max-pooled over time. This is the whole model, in plain Keras;
+`rnn_apps.tasks.classifiers.sequence_classifier` builds the same one from an
+`EncoderConfig` (a test checks that they agree).
 """
 
+RECURRENT_LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+CNN_WIDTHS = (3, 4, 5)
 
-def encoder_config(name: str, args) -> encoders.EncoderConfig:
-    """The encoder for model ``name`` under the command-line settings."""
+
+def build_classifier(name: str, cfg: SentimentConfig, vocabulary_size: int, num_classes: int) -> keras.Model:
+    """The model ``--model name`` trains: word ids -> class probabilities."""
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = keras.layers.Embedding(vocabulary_size, cfg.embedding_dim, mask_zero=name != "cnn", name="embedding")(token_ids)
+    if cfg.embedding_dropout:
+        x = keras.layers.SpatialDropout1D(cfg.embedding_dropout, name="embedding_dropout")(x)
     if name == "cnn":
-        return encoders.EncoderConfig(model="cnn", cnn_kind="multi_width", filters=100, kernel_sizes=(3, 4, 5))
-    return encoders.EncoderConfig(
-        model=name,
-        units=args.units,
-        num_layers=args.layers,
-        bidirectional=args.bidirectional,
-        dropout=args.dropout,
-        recurrent_dropout=args.recurrent_dropout,
-    )
+        branches = []
+        for width in CNN_WIDTHS:
+            h = keras.layers.Conv1D(100, width, activation="relu", name=f"cnn_conv_w{width}")(x)
+            branches.append(keras.layers.GlobalMaxPooling1D(name=f"cnn_pool_w{width}")(h))
+        x = keras.layers.Concatenate(name="cnn_concat")(branches)
+    else:
+        for index in range(1, cfg.layers + 1):
+            layer = RECURRENT_LAYERS[name](
+                cfg.units,
+                dropout=cfg.dropout,
+                recurrent_dropout=cfg.recurrent_dropout,
+                return_sequences=index < cfg.layers,
+                name=f"encoder_{name}_{index}",
+            )
+            if cfg.bidirectional:
+                layer = keras.layers.Bidirectional(layer, name=f"encoder_bidirectional_{index}")
+            x = layer(x)
+    x = keras.layers.Dropout(0.5, name="head_dropout")(x)
+    if num_classes == 2:
+        outputs = keras.layers.Dense(1, activation="sigmoid", name="head_output")(x)
+    else:
+        outputs = keras.layers.Dense(num_classes, activation="softmax", name="head_output")(x)
+    model = keras.Model(token_ids, outputs, name=name)
+    loss, accuracy = heads.loss_and_metrics(num_classes)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss=loss, metrics=accuracy)
+    return model
 
 
 """
 ## Train and compare
 
-Each model is trained with the same seed, split and batches, with early
-stopping on the validation loss (the best epoch's weights are kept). It is
-then wrapped with the vectorizer into a model that takes raw strings, and
-that saved model is what the test metrics and timings are measured on.
+The harness trains each chosen model with the same seed, split and batches,
+with early stopping on the validation loss (the best epoch's weights are
+kept). The trained model is then wrapped with the vectorizer into a model
+that takes raw strings, and that saved model is what the test metrics and
+timings are measured on. The recipe only says how to load the data, build a
+model, feed it, and score it:
 """
 
 
-def train_model(name, data, vectorizer, sequence_length, args):
-    """Train one model; return its `ModelResult`, history and confusion matrix."""
-    training.set_seed(args.seed)
-    config = encoder_config(name, args)
-    core = classifiers.sequence_classifier(
-        config,
-        num_classes=data.num_classes,
-        vocabulary_size=vectorizer.vocabulary_size(),
-        embedding_dim=args.embedding_dim,
-        embedding_dropout=args.embedding_dropout,
-    )
-    classifiers.compile_classifier(core, data.num_classes, args.learning_rate)
-    # The CNN cannot mask padding, so it trains on the fixed length the saved
-    # model uses; masked recurrent models get per-batch padding and buckets.
-    pad_to = None if config.is_recurrent else sequence_length
-    train_ids = text.vectorize(vectorizer, data.train[0], sequence_length)
-    validation_ids = text.vectorize(vectorizer, data.validation[0], sequence_length)
-    train = text.token_dataset(
-        train_ids, data.train[1], args.batch_size, shuffle=True, seed=args.seed, bucket=pad_to is None, pad_to=pad_to
-    )
-    validation = text.token_dataset(validation_ids, data.validation[1], args.batch_size, pad_to=pad_to)
-    fitted = training.fit_from_args(core, train, validation, args, name)
-    # TensorFlow saves the raw-string model; JAX and PyTorch have no string
-    # tensors, so they save the id model with its vocabulary beside it.
-    model, model_path = backend.save_text_model(
-        core,
-        vectorizer,
-        sequence_length,
-        f"{args.output_dir}/models/{name}.keras",
-        string_model=lambda: text.string_model(vectorizer, core, sequence_length, name=name),
-    )
-    io.write_json(f"{args.output_dir}/models/{name}.json", {"class_names": data.class_names, "task": args.task})
+class SentimentRecipe(harness.Recipe):
+    """Sentiment analysis: recurrent networks against a sentence CNN."""
 
-    test_texts, test_labels = data.test
-    probabilities = predict_probabilities(model, test_texts, args.batch_size)
-    predicted = heads.probabilities_to_labels(probabilities, data.num_classes)
-    result = compare.trained_result(
-        name,
-        core,
-        fitted,
-        metrics.classification_metrics(test_labels, predicted, data.num_classes),
-        predict_batch=lambda batch: model.predict_on_batch(np.asarray(batch)),
-        timing_inputs=test_texts[:512],
-        output_dir=args.output_dir,
-        model_path=model_path,
-    )
-    return result, fitted.history, metrics.confusion_matrix(test_labels, predicted, data.num_classes)
+    name = "sentiment"
+    config_class = SentimentConfig
+
+    def load_data(self, cfg: SentimentConfig) -> Texts:
+        if cfg.folds is None and cfg.fold != 0:
+            raise errors.expected("--fold only together with --folds", cfg.fold, name="--fold")
+        source = paths.bundled(SAMPLE) if cfg.data == "sample" else cfg.data
+        splits = text.load_text_classification(
+            source,
+            text_column=cfg.text_column,
+            label_column=cfg.label_column,
+            validation_fraction=cfg.validation_fraction,
+            test_fraction=cfg.test_fraction,
+            seed=cfg.seed,
+            binary=cfg.task == "binary",
+            folds=cfg.folds,
+            fold=cfg.fold,
+        )
+        vectorizer = text.make_vectorizer(splits.train[0], vocabulary_size=cfg.vocabulary_size)
+        longest = int(text.vectorize(vectorizer, splits.train[0], cfg.sequence_length).row_lengths().numpy().max())
+        # The CNN's widest filter needs that many positions, even when every text is shorter.
+        shortest = max(CNN_WIDTHS) if "cnn" in cfg.model else 1
+        return Texts(splits, vectorizer, max(shortest, min(cfg.sequence_length, longest)))
+
+    def dataset_name(self, data: Texts) -> str:
+        return data.splits.name
+
+    def describe(self, data: Texts) -> str:
+        return f"{data.splits.name}, classes {data.splits.class_names}, rows {data.splits.sizes()}"
+
+    def build_model(self, name, cfg, data: Texts) -> keras.Model:
+        return build_classifier(name, cfg, data.vectorizer.vocabulary_size(), data.splits.num_classes)
+
+    def datasets(self, name, cfg, data: Texts):
+        # The CNN cannot mask padding, so it trains on the fixed length the saved
+        # model uses; masked recurrent models get per-batch padding and buckets.
+        pad_to = data.sequence_length if name == "cnn" else None
+        train_ids = text.vectorize(data.vectorizer, data.splits.train[0], data.sequence_length)
+        validation_ids = text.vectorize(data.vectorizer, data.splits.validation[0], data.sequence_length)
+        train = text.token_dataset(
+            train_ids,
+            data.splits.train[1],
+            cfg.batch_size,
+            shuffle=True,
+            seed=cfg.seed,
+            bucket=pad_to is None,
+            pad_to=pad_to,
+        )
+        return train, text.token_dataset(validation_ids, data.splits.validation[1], cfg.batch_size, pad_to=pad_to)
+
+    def export(self, name, model, cfg, data: Texts, path):
+        # TensorFlow saves the raw-string model; JAX and PyTorch have no string
+        # tensors, so they save the id model with its vocabulary beside it.
+        saved = backend.save_text_model(
+            model,
+            data.vectorizer,
+            data.sequence_length,
+            path,
+            string_model=lambda: text.string_model(data.vectorizer, model, data.sequence_length, name=name),
+        )
+        io.write_json(path.with_suffix(".json"), {"class_names": data.splits.class_names, "task": cfg.task})
+        return saved
+
+    def evaluate(self, name, model, cfg, data: Texts) -> harness.Evaluation:
+        texts, labels = data.splits.test
+        predicted = heads.probabilities_to_labels(probabilities(model, texts), data.splits.num_classes)
+        return harness.Evaluation(
+            metrics.classification_metrics(labels, predicted, data.splits.num_classes),
+            predict_batch=lambda batch: model.predict_on_batch(np.asarray(batch)),
+            timing_inputs=texts[:512],
+            extras={"confusion_matrix": metrics.confusion_matrix(labels, predicted, data.splits.num_classes)},
+        )
+
+    def baselines(self, cfg, data: Texts):
+        (_, train_labels), (test_texts, test_labels) = data.splits.train, data.splits.test
+        result, matrix = baselines.majority_class(train_labels, test_labels, data.splits.num_classes, test_texts)
+        return [(result, {"confusion_matrix": matrix})]
+
+    def report_fields(self, cfg, data: Texts) -> dict:
+        return {"class_names": data.splits.class_names, "sizes": data.splits.sizes()}
+
+    def settings(self, cfg, data: Texts) -> dict:
+        return cfg.settings() | {"sequence_length": data.sequence_length}
+
+    def plot(self, cfg, data: Texts, trained) -> None:
+        matrices = {item.result.name: np.asarray(item.extras["confusion_matrix"]) for item in trained}
+        plots.confusion_matrices(matrices, data.splits.class_names, f"{cfg.output_dir}/confusion_matrices.png")
+
+    def predict(self, model_path, texts) -> list[dict]:
+        """Label raw texts: one dict per text with ``label``, ``probability`` (of that label) and ``text``."""
+        texts = [str(t) for t in texts]
+        if not texts:
+            raise errors.expected("at least one text", "none")
+        model = harness.load_saved_model(model_path, backend.load_text_model)
+        errors.check_model_inputs(model, model_path, ranks=(1,), dtype="string")
+        sidecar = model_path.with_suffix(".json")
+        class_names = errors.read_json(sidecar, keys=("class_names",))["class_names"] if sidecar.exists() else None
+        rows = probabilities(model, texts)
+        num_classes = 2 if rows.shape[-1] == 1 else rows.shape[-1]
+        if class_names is not None and len(class_names) != num_classes:
+            raise errors.expected(f"{num_classes} class names in {sidecar.name}", class_names)
+        output = []
+        for text_value, label, row in zip(texts, heads.probabilities_to_labels(rows, num_classes), rows):
+            probability = float(row[label]) if num_classes > 2 else float(row[0] if label == 1 else 1.0 - row[0])
+            name = class_names[label] if class_names else str(int(label))
+            output.append({"label": name, "probability": round(probability, 4), "text": text_value})
+        return output
+
+    def examples(self) -> list[str]:
+        return ["a great little camera, sharp and easy to use", "the battery died after a day and support was useless"]
 
 
-def predict_probabilities(model, texts, batch_size: int = 256) -> np.ndarray:
+def probabilities(model, texts, batch_size: int = 256) -> np.ndarray:
     """Class probabilities of a saved string model for a list of texts."""
     texts = np.asarray(list(texts), dtype=object)
     return np.concatenate([model.predict_on_batch(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)])
 
 
-def run(args) -> dict:
-    """Load the data, train every chosen model and the baseline, write the report."""
-    data = load_data(args)
-    print(f"data: {data.name}, classes {data.class_names}, rows {data.sizes()}")
-    vectorizer = text.make_vectorizer(data.train[0], vocabulary_size=args.vocabulary_size)
-    longest = int(text.vectorize(vectorizer, data.train[0], args.sequence_length).row_lengths().numpy().max())
-    # The CNN's widest filter needs at least that many positions, even when every text is shorter.
-    shortest = max(encoders.EncoderConfig().kernel_sizes) if "cnn" in args.model else 1
-    sequence_length = max(shortest, min(args.sequence_length, longest))
-
-    def train_one(name):
-        result, history, matrix = train_model(name, data, vectorizer, sequence_length, args)
-        return compare.Trained(result, history, {"confusion_matrix": matrix})
-
-    # Finished models are recorded, so --resume skips them; Ctrl-C keeps what finished.
-    trained = compare.train_each(args.model, train_one, args.output_dir, resume=args.resume, metric="accuracy")
-    results = [t.result for t in trained]
-    histories = {t.result.name: t.history for t in trained}
-    matrices = {t.result.name: np.asarray(t.extras["confusion_matrix"]) for t in trained}
-    baseline, matrices["majority"] = baselines.majority_class(
-        data.train[1], data.test[1], data.num_classes, data.test[0]
-    )
-    results.append(baseline)
-    print(compare.summary_line(baseline, "accuracy"))
-
-    report = compare.build_report(
-        NAME,
-        data.name,
-        args.task,
-        "accuracy",
-        results,
-        class_names=data.class_names,
-        sizes=data.sizes(),
-        seed=args.seed,
-        config={
-            key: value for key, value in vars(args).items() if key not in ("data", "output_dir", "verbose", "command")
-        }
-        | {"sequence_length": sequence_length},
-        command=args.command,
-    )
-    plots.confusion_matrices(matrices, data.class_names, f"{args.output_dir}/confusion_matrices.png")
-    compare.publish(args.output_dir, report, histories)
-    return report
-
+RECIPE = SentimentRecipe()
 
 """
 ## Prediction with a saved model
@@ -277,49 +300,7 @@ def run(args) -> dict:
 `rnn-apps predict sentiment --model runs/sentiment/models/lstm.keras "text"`
 loads the model in a fresh process and labels raw strings; the class names
 come from the `.json` file saved beside the model.
-"""
 
-
-def predict(model_path, texts) -> list[dict]:
-    """Label raw texts with a saved model from this recipe.
-
-    Args:
-        model_path: a ``.keras`` file written by this recipe.
-        texts: raw strings.
-
-    Returns:
-        One dict per text: ``label``, ``probability`` (of that label), ``text``.
-    """
-    import pathlib
-
-    model_path = pathlib.Path(model_path)
-    texts = [str(t) for t in texts]
-    if not texts:
-        raise errors.expected("at least one text", "none")
-    sidecar = model_path.with_suffix(".json")
-    try:
-        model = backend.load_text_model(model_path)
-    except Exception as error:  # a corrupt or foreign file: Keras raises many types
-        raise errors.expected("a .keras model saved by this recipe", f"{model_path} ({error})") from None
-    errors.check_model_inputs(model, model_path, ranks=(1,), dtype="string")
-    class_names = errors.read_json(sidecar, keys=("class_names",))["class_names"] if sidecar.exists() else None
-    probabilities = predict_probabilities(model, texts)
-    num_classes = 2 if probabilities.shape[-1] == 1 else probabilities.shape[-1]
-    if class_names is not None and len(class_names) != num_classes:
-        raise errors.expected(f"{num_classes} class names in {sidecar.name}", class_names)
-    labels = heads.probabilities_to_labels(probabilities, num_classes)
-    output = []
-    for text_value, label, row in zip(texts, labels, probabilities):
-        if num_classes == 2:
-            probability = float(row[0]) if label == 1 else 1.0 - float(row[0])
-        else:
-            probability = float(row[label])
-        name = class_names[label] if class_names else str(int(label))
-        output.append({"label": name, "probability": round(probability, 4), "text": text_value})
-    return output
-
-
-"""
 ## Results and conclusion
 
 `comparison.md` in the run folder holds the table; `learning_curves.png` and
@@ -334,7 +315,7 @@ numbers, over several folds or seeds, and the command behind each.
 
 def main(argv=None) -> dict:
     """Run the recipe from the command line (``argv`` as in `sys.argv[1:]`)."""
-    return cli.run_recipe(sys.modules[__name__], argv)
+    return cli.run_recipe(RECIPE, argv)
 
 
 if __name__ == "__main__":

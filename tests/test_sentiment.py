@@ -7,6 +7,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+import quick_runs
 from conftest import REPO
 
 from recipes import sentiment
@@ -17,9 +18,7 @@ MODELS = {"simple_rnn", "lstm", "gru", "cnn", "majority"}
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    output = tmp_path_factory.mktemp("sentiment")
-    report = sentiment.main(["--quick", "--output-dir", str(output), "--verbose", "0"])
-    return output, report
+    return quick_runs.quick_run("sentiment", tmp_path_factory)
 
 
 def test_metrics_json_follows_the_contract(quick_run):
@@ -103,7 +102,7 @@ def test_rnn_apps_predict_in_a_fresh_process(quick_run):
     )
     rows = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert [row["text"] for row in rows] == texts
-    expected = sentiment.predict(model_path, texts)
+    expected = sentiment.RECIPE.predict(model_path, texts)
     assert [row["label"] for row in rows] == [row["label"] for row in expected]
     for row, want in zip(rows, expected):
         assert row["label"] in ("neg", "pos") and 0.5 <= row["probability"] <= 1.0
@@ -112,11 +111,9 @@ def test_rnn_apps_predict_in_a_fresh_process(quick_run):
 
 def test_test_metrics_are_those_of_the_saved_model(quick_run):
     output, report = quick_run
-    data = sentiment.load_data(
-        sentiment.cli.resolve_defaults(sentiment, sentiment.cli.recipe_parser(sentiment).parse_args(["--quick"]))
-    )
+    data = sentiment.RECIPE.load_data(sentiment.RECIPE.parse(["--quick"])).splits
     texts, labels = data.test
-    predicted = [row["label"] for row in sentiment.predict(output / "models" / "cnn.keras", texts)]
+    predicted = [row["label"] for row in sentiment.RECIPE.predict(output / "models" / "cnn.keras", texts)]
     accuracy = np.mean([p == data.class_names[y] for p, y in zip(predicted, labels)])
     assert accuracy == pytest.approx(report["models"]["cnn"]["metrics"]["accuracy"], abs=1e-9)
 
@@ -141,3 +138,32 @@ def test_texts_shorter_than_the_widest_cnn_filter(tmp_path):
     )
     assert report["config"]["sequence_length"] == 5
     assert "cnn" in report["models"]
+
+
+@pytest.mark.parametrize("model", ["simple_rnn", "lstm", "gru", "cnn"])
+@pytest.mark.parametrize("layers, bidirectional, num_classes", [(1, False, 2), (2, True, 3)])
+def test_the_recipes_plain_keras_model_is_the_factorys(model, layers, bidirectional, num_classes):
+    from rnn_apps.layers import encoders
+    from rnn_apps.tasks import classifiers
+
+    cfg = sentiment.RECIPE.parse(
+        ["--units", "8", "--embedding-dim", "6", "--layers", str(layers)]
+        + (["--bidirectional"] if bidirectional else [])
+    )
+    plain = sentiment.build_classifier(model, cfg, vocabulary_size=50, num_classes=num_classes)
+    if model == "cnn":
+        encoder = encoders.EncoderConfig("cnn", cnn_kind="multi_width", filters=100, kernel_sizes=(3, 4, 5))
+    else:
+        encoder = encoders.EncoderConfig(
+            model, units=8, num_layers=layers, bidirectional=bidirectional, dropout=cfg.dropout
+        )
+    factory = classifiers.sequence_classifier(
+        encoder, num_classes, vocabulary_size=50, embedding_dim=6, embedding_dropout=cfg.embedding_dropout
+    )
+    assert plain.count_params() == factory.count_params()
+    kinds = [type(layer).__name__ for layer in factory.layers]
+    assert sorted(type(layer).__name__ for layer in plain.layers) == sorted(kinds)
+    ids = np.array([[3, 4, 5, 6, 7, 0, 0]], dtype="int32")
+    assert [w.shape for w in plain.weights] == [w.shape for w in factory.weights]
+    factory.set_weights(plain.get_weights())
+    np.testing.assert_allclose(plain.predict_on_batch(ids), factory.predict_on_batch(ids), atol=1e-6)

@@ -16,191 +16,23 @@ written before the inputs are checked, and files are written atomically.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
 import os
 import pathlib
-import shlex
 import shutil
 import sys
 
 from rnn_apps import errors
-from rnn_apps.harness import distribute
+from rnn_apps.harness import config as config_module
+from rnn_apps.harness import distribute, registry
 
-ALL_RECIPES = ("sentiment", "text_analysis", "speech", "translation", "video", "stocks")
-
-
-def _available(names) -> tuple[str, ...]:
-    import recipes
-
-    folder = pathlib.Path(recipes.__file__).parent
-    return tuple(name for name in names if (folder / f"{name}.py").is_file())
+ArgumentParser = config_module.ArgumentParser
 
 
-RECIPES = _available(ALL_RECIPES)
-"""Recipe modules present under ``recipes/``, in the order ``--all`` runs them."""
-
-MODEL_CHOICES = ("simple_rnn", "lstm", "gru", "cnn")
-
-COMMON_DEFAULTS = dict(
-    epochs=10,
-    batch_size=64,
-    units=64,
-    layers=1,
-    learning_rate=1e-3,
-    patience=3,
-)
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """`argparse.ArgumentParser` whose errors are one line and exit status 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def positive_int(text: str) -> int:
-    """Parse a positive integer flag value."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    """Parse a non-negative integer flag value (seeds)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, received {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """Parse a positive number flag value (learning rates)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, received {text!r}")
-    return value
-
-
-def fraction(text: str) -> float:
-    """Parse a number in [0, 1) (dropout rates, split fractions)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), received {text!r}")
-    return value
-
-
-def model_list(text: str, choices=MODEL_CHOICES) -> list[str]:
-    """Parse ``--model``: ``all`` or a comma-separated list of model names.
-
-    Examples:
-        >>> model_list("lstm,cnn")
-        ['lstm', 'cnn']
-    """
-    if text == "all":
-        return list(choices)
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in choices]
-    if not names or unknown:
-        raise argparse.ArgumentTypeError(
-            f"expected 'all' or a comma-separated list of {list(choices)}, received {text!r}"
-        )
-    return list(dict.fromkeys(names))
-
-
-def recipe_module(name: str):
-    """Import ``recipes.<name>``, with a clear error for unknown names."""
-    if name not in RECIPES:
-        raise errors.expected(f"a recipe, one of {list(RECIPES)}", name, name="recipe")
-    return importlib.import_module(f"recipes.{name}")
-
-
-def _summary(module) -> str:
-    return (module.__doc__ or "").strip().splitlines()[0].removeprefix("Title:").strip()
-
-
-def recipe_parser(module, prog: str | None = None) -> ArgumentParser:
-    """The argument parser of one recipe: the common flags plus its own.
-
-    Flags whose default depends on ``--quick`` default to `None` here and
-    are filled in by `resolve_defaults`. A recipe with other trainable
-    models than the shared four lists them in its ``MODEL_CHOICES``.
-    """
-    name = module.NAME
-    choices = tuple(getattr(module, "MODEL_CHOICES", MODEL_CHOICES))
-    parser = ArgumentParser(
-        prog=prog or f"python -m recipes.{name}",
-        description=_summary(module),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    common = parser.add_argument_group("common flags (the same in every recipe)")
-    common.add_argument(
-        "--data",
-        default="sample",
-        help="'sample' (the bundled sample), a tensorflow-datasets name, or a path to your own files",
-    )
-    common.add_argument(
-        "--model",
-        type=lambda text: model_list(text, choices),
-        default=list(choices),
-        metavar="{all," + ",".join(choices) + "}",
-        help="models to train: 'all' or a comma-separated list; naive baselines always run",
-    )
-    common.add_argument("--bidirectional", action="store_true", help="read sequences in both directions")
-    common.add_argument("--layers", type=positive_int, default=None, help="stacked encoder layers")
-    common.add_argument("--units", type=positive_int, default=None, help="recurrent units per layer")
-    common.add_argument("--epochs", type=positive_int, default=None, help="most epochs (early stopping may end sooner)")
-    common.add_argument("--batch-size", type=positive_int, default=None, help="samples per batch")
-    common.add_argument("--learning-rate", type=positive_float, default=None, help="Adam learning rate")
-    common.add_argument("--patience", type=positive_int, default=None, help="early-stopping patience in epochs")
-    common.add_argument("--seed", type=non_negative_int, default=42, help="random seed (splits, weights, shuffling)")
-    common.add_argument("--output-dir", default=None, help=f"run folder (default: runs/{name})")
-    common.add_argument("--quick", action="store_true", help="a seconds-to-a-minute smoke run")
-    common.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted run in --output-dir: finished models are kept, the interrupted one "
-        "goes on from its last completed epoch",
-    )
-    common.add_argument(
-        "--distribute",
-        choices=distribute.KINDS,
-        default="none",
-        help="spread training over local devices (mirrored) or processes and machines (multi-worker, JAX "
-        "backend, cluster from KERAS_DISTRIBUTION_* variables); --batch-size is then per replica",
-    )
-    common.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras fit verbosity")
-    module.add_arguments(parser)
-    return parser
-
-
-def resolve_defaults(module, args: argparse.Namespace) -> argparse.Namespace:
-    """Fill flags left at `None`: explicit value, else quick value, else default."""
-    defaults = {**COMMON_DEFAULTS, **getattr(module, "DEFAULTS", {})}
-    if args.quick:
-        defaults.update(getattr(module, "QUICK", {}))
-    for key, value in defaults.items():
-        if getattr(args, key, None) is None:
-            setattr(args, key, value)
-    if args.verbose is None:
-        args.verbose = 2 if args.quick or not sys.stdout.isatty() else 1
-    if args.output_dir is None:
-        args.output_dir = os.path.join("runs", module.NAME)
-    return args
+def recipe_parser(recipe, prog: str | None = None) -> ArgumentParser:
+    """The argument parser of one recipe, generated from its configuration class."""
+    prog = prog or f"python -m recipes.{recipe.name}"
+    return config_module.build_parser(recipe.config_class, prog, recipe.summary, recipe.name)
 
 
 MIN_FREE_BYTES = 50 * 2**20
@@ -230,8 +62,8 @@ def _fail(prog: str, error: Exception):
     raise SystemExit(2)
 
 
-def run_recipe(module, argv=None, prog: str | None = None) -> dict:
-    """Parse ``argv`` with the recipe's parser and run it.
+def run_recipe(recipe, argv=None, prog: str | None = None) -> dict:
+    """Parse ``argv`` into the recipe's configuration and run it.
 
     Returns:
         The run's report (the content of ``metrics.json``).
@@ -239,23 +71,24 @@ def run_recipe(module, argv=None, prog: str | None = None) -> dict:
     Raises:
         SystemExit: status 2 on a user error, after one message on stderr.
     """
-    parser = recipe_parser(module, prog)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = resolve_defaults(module, parser.parse_args(argv))
-    args.command = " ".join([parser.prog, *(shlex.quote(token) for token in argv)])
+    from rnn_apps.harness import runtime
+
+    runtime.configure()
+    prog = prog or f"python -m recipes.{recipe.name}"
+    config = recipe.parse(argv, prog=prog)
     try:
-        check_output_dir(args.output_dir)
-        with distribute.scope(args.distribute) as plan:
-            spread(args, plan)
-            report = module.run(args)
+        check_output_dir(config.output_dir)
+        with distribute.scope(config.distribute) as plan:
+            config = spread(config, plan)
+            report = recipe.run(config)
     except errors.InputError as error:
-        _fail(parser.prog, error)
+        _fail(prog, error)
     except KeyboardInterrupt:
-        print(f"\n{parser.prog}: interrupted before any model finished; nothing was reported", file=sys.stderr)
+        print(f"\n{prog}: interrupted before any model finished; nothing was reported", file=sys.stderr)
         raise SystemExit(INTERRUPTED) from None
     if report.get("interrupted"):
         print(
-            f"{parser.prog}: interrupted; {args.output_dir}/metrics.json holds the models that finished. "
+            f"{prog}: interrupted; {config.output_dir}/metrics.json holds the models that finished. "
             "Run the same command with --resume to go on.",
             file=sys.stderr,
         )
@@ -266,25 +99,31 @@ def run_recipe(module, argv=None, prog: str | None = None) -> dict:
 INTERRUPTED = 130  # the shell's status for a process stopped by Ctrl-C
 
 
-def spread(args: argparse.Namespace, plan: distribute.Plan) -> None:
-    """Adapt a run's flags to its distribution `Plan`.
+def spread(config, plan: distribute.Plan):
+    """Adapt a run's configuration to its distribution `Plan`.
 
     ``--batch-size`` is per replica, so the global batch grows with the
     replica count; a worker other than the chief writes beside the chief's
-    output folder. Both are recorded in ``metrics.json`` through ``args``.
+    output folder. Both are recorded in ``metrics.json``.
+
+    Returns:
+        The adapted configuration (a new instance).
     """
-    args.replicas = plan.replicas
-    args.per_replica_batch_size = args.batch_size
-    args.global_batch_size = args.batch_size * plan.replicas
-    args.batch_size = args.global_batch_size
+    changes = dict(
+        replicas=plan.replicas,
+        per_replica_batch_size=config.batch_size,
+        global_batch_size=config.batch_size * plan.replicas,
+        batch_size=config.batch_size * plan.replicas,
+    )
     if plan.workers > 1:
-        args.output_dir = distribute.worker_output_dir(args.output_dir, plan)
-        check_output_dir(args.output_dir)
+        changes["output_dir"] = distribute.worker_output_dir(config.output_dir, plan)
+        check_output_dir(changes["output_dir"])
+    return config_module.replace(config, **changes)
 
 
 def _list(_args) -> int:
-    for name in RECIPES:
-        print(f"{name:<14} {_summary(recipe_module(name))}")
+    for name in registry.names():
+        print(f"{name:<14} {registry.get(name).summary}")
     return 0
 
 
@@ -310,34 +149,39 @@ def _recipe_command(command: str, argv: list[str]) -> int:
     """
     usage = f"rnn-apps {command} " + ("RECIPE" if command == "run" else "(RECIPE | --all)") + " [recipe flags]"
     if argv[:1] in (["-h"], ["--help"]):
-        print(f"usage: {usage}\nrecipes: {', '.join(RECIPES)}; recipe flags: rnn-apps {command} RECIPE --help")
+        print(f"usage: {usage}\nrecipes: {', '.join(registry.names())}; recipe flags: rnn-apps {command} RECIPE --help")
         return 0
     run_all = command == "compare" and "--all" in argv
     if run_all:
         argv = [token for token in argv if token != "--all"]
-        if argv[:1] and argv[0] in RECIPES:
+        if argv[:1] and argv[0] in registry.names():
             raise errors.expected("a recipe name or --all, not both", argv[0], name="compare")
-        names, flags = list(RECIPES), argv
+        names, flags = list(registry.names()), argv
     else:
         if not argv or argv[0].startswith("-"):
-            raise errors.expected(f"a recipe name, one of {list(RECIPES)} ({usage})", argv[0] if argv else "none")
+            raise errors.expected(
+                f"a recipe name, one of {list(registry.names())} ({usage})", argv[0] if argv else "none"
+            )
         names, flags = [argv[0]], argv[1:]
     flags, output = _split_output_dir(flags)
     for name in names:
-        module = recipe_module(name)
+        recipe = registry.get(name)
         folder = os.path.join(output, name) if output and run_all else output
-        run_recipe(module, [*flags, *(["--output-dir", folder] if folder else [])], prog=f"rnn-apps {command} {name}")
+        run_recipe(recipe, [*flags, *(["--output-dir", folder] if folder else [])], prog=f"rnn-apps {command} {name}")
     return 0
 
 
 def _predict(args) -> int:
-    module = recipe_module(args.recipe)
+    from rnn_apps.harness import runtime
+
+    runtime.configure()
+    recipe = registry.get(args.recipe)
     path = pathlib.Path(args.model)
     if not path.is_file() or path.suffix != ".keras":
         raise errors.expected("an existing .keras model file", str(path), name="--model")
     if not args.inputs:
         raise errors.expected("at least one input to predict", "none")
-    for prediction in module.predict(path, args.inputs):
+    for prediction in recipe.predict(path, args.inputs):
         if args.format == "json":
             print(json.dumps(prediction))
         else:
@@ -348,7 +192,7 @@ def _predict(args) -> int:
 def predict_parser() -> ArgumentParser:
     """Parser of ``rnn-apps predict``; inputs may come before or after flags."""
     parser = ArgumentParser(prog="rnn-apps predict", description="Predict with a saved model on raw inputs.")
-    parser.add_argument("recipe", choices=RECIPES)
+    parser.add_argument("recipe", choices=registry.names())
     parser.add_argument("--model", required=True, help="path of a saved .keras model")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="one line per input")
     parser.add_argument("inputs", nargs="*", help="raw inputs (texts, file paths)")
