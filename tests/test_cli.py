@@ -8,7 +8,7 @@ import pytest
 from conftest import REPO
 
 from recipes import sentiment
-from rnn_apps.harness import cli
+from rnn_apps.harness import cli, registry
 
 
 def run_main(argv, capsys):
@@ -89,7 +89,7 @@ def test_rnn_apps_errors(argv, message, capsys):
 def test_list_names_every_recipe(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in cli.RECIPES)
+    assert all(name in out for name in registry.names())
 
 
 def test_recipe_help_shows_common_flags(capsys):
@@ -114,8 +114,8 @@ def test_recipe_help_shows_common_flags(capsys):
 
 
 def test_run_and_module_share_one_parser():
-    module_parser = cli.recipe_parser(sentiment)
-    run_parser = cli.recipe_parser(sentiment, prog="rnn-apps run sentiment")
+    module_parser = cli.recipe_parser(sentiment.RECIPE)
+    run_parser = cli.recipe_parser(sentiment.RECIPE, prog="rnn-apps run sentiment")
     assert [a.dest for a in module_parser._actions] == [a.dest for a in run_parser._actions]
 
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO
 
 from rnn_apps import errors
-from rnn_apps.harness import cli, distribute
+from rnn_apps.harness import cli, distribute, registry
 
 
 def _environment(**extra):
@@ -140,7 +140,7 @@ def test_replicated_outside_a_distributed_scope_is_the_model_itself():
 
 def test_bad_distribute_values(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as exit_info:
-        cli.run_recipe(cli.recipe_module("sentiment"), ["--distribute", "ring", "--output-dir", str(tmp_path / "a")])
+        cli.run_recipe(registry.get("sentiment"), ["--distribute", "ring", "--output-dir", str(tmp_path / "a")])
     assert exit_info.value.code == 2
     assert "--distribute" in capsys.readouterr().err
     # Keras 3's fit fails under TensorFlow's multi-worker strategy, so the
@@ -148,7 +148,7 @@ def test_bad_distribute_values(tmp_path, capsys, monkeypatch):
     if keras.config.backend() == "tensorflow":
         with pytest.raises(SystemExit) as exit_info:
             cli.run_recipe(
-                cli.recipe_module("sentiment"), ["--distribute", "multi-worker", "--output-dir", str(tmp_path / "b")]
+                registry.get("sentiment"), ["--distribute", "multi-worker", "--output-dir", str(tmp_path / "b")]
             )
         assert exit_info.value.code == 2
         err = capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Reproducible runs, resume after a kill, safe loading, bundled-data checksums."""
 
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -136,7 +137,7 @@ RESUMABLE = {
 
 @pytest.mark.parametrize("recipe", sorted(RESUMABLE))
 def test_resume_reuses_finished_models_and_the_same_seed_repeats_the_numbers(recipe, tmp_path):
-    module = cli.recipe_module(recipe)
+    module = importlib.import_module(f"recipes.{recipe}")
     argv = ["--quick", *RESUMABLE[recipe], "--verbose", "0", "--output-dir", str(tmp_path)]
     first = module.main(argv)
     name = RESUMABLE[recipe][1]
