@@ -207,7 +207,10 @@ class RunConfig:
         choices=DISTRIBUTE_KINDS,
     )
     verbose: int | None = option(
-        None, "Keras fit verbosity (default: a bar on a terminal, a line per epoch else)", parse=int, choices=(0, 1, 2)
+        None,
+        "Keras fit verbosity (default: a bar on a terminal, else a line per epoch; none in quick runs)",
+        parse=int,
+        choices=(0, 1, 2),
     )
     # Filled in by the harness, recorded in metrics.json.
     command: str = option("", "the command line that made this run", flag=False)
@@ -298,7 +301,9 @@ def resolve(config_class, given: dict, recipe: str = "") -> dict:
     if "output_dir" in values and values["output_dir"] is None:
         values["output_dir"] = os.path.join("runs", recipe) if recipe else "runs"
     if "verbose" in values and values["verbose"] is None:
-        values["verbose"] = 2 if values.get("quick") or not sys.stdout.isatty() else 1
+        # Keras's progress bar on a terminal; elsewhere one line per epoch, except in
+        # quick runs, whose console shows only the harness's line per model and the table.
+        values["verbose"] = 1 if sys.stdout.isatty() else 0 if values.get("quick") else 2
     return values
 
 
