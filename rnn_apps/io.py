@@ -2,7 +2,10 @@
 
 Each writer writes to a temporary file in the same folder and renames it over
 the target, so a crash or a bad input part-way through a run never leaves a
-truncated ``metrics.json`` or model behind.
+truncated ``metrics.json`` or model behind. The file then gets the permissions
+an ordinary ``open`` would give it under the process's umask (a temporary
+file starts private), so CI collectors, serving accounts and shared volumes
+can read what a run wrote.
 """
 
 from __future__ import annotations
@@ -33,9 +36,17 @@ def atomic_path(path: str | os.PathLike, suffix: str = ""):
     temporary = pathlib.Path(temporary)
     try:
         yield temporary
+        if temporary.is_file():
+            os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path: str | os.PathLike, text: str) -> pathlib.Path:

@@ -31,7 +31,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from rnn_apps import errors
+from rnn_apps import errors, io
 from rnn_apps.harness import compare, training
 from rnn_apps.harness import config as config_module
 
@@ -124,7 +124,7 @@ class Recipe:
             ``(model, path)``: the saved model and where it went (a backend
             without string tensors may save elsewhere).
         """
-        model.save(path)
+        io.save_model(model, path)
         return model, path
 
     def evaluate(self, name: str, model, config, data) -> Evaluation:
