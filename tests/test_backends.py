@@ -197,7 +197,7 @@ def test_quick_run(backend_name, recipe, tmp_path):
 
 
 # --------------------------------------------------------------------------
-# The sentiment data preprocessed once, then trained without TensorFlow
+# The sentiment data preprocessed once, then trained without TensorFlow (bench/text_arrays.py)
 
 
 BLOCK_TENSORFLOW = "import sys; sys.modules['tensorflow'] = None; "
@@ -205,13 +205,15 @@ BLOCK_TENSORFLOW = "import sys; sys.modules['tensorflow'] = None; "
 
 @needs("torch")
 def test_arrays_train_without_tensorflow(tmp_path):
+    from bench import text_arrays
+
     arrays = tmp_path / "reviews.npz"
-    assert backend.main(["export-text", "--data", str(tiny_reviews(tmp_path)), "--output", str(arrays)]) == 0
-    loaded = backend.load_text_arrays(arrays)
+    assert text_arrays.main(["export-text", "--data", str(tiny_reviews(tmp_path)), "--output", str(arrays)]) == 0
+    loaded = text_arrays.load_text_arrays(arrays)
     assert loaded["class_names"] == ["neg", "pos"] and loaded["train"][0].dtype == np.int32
     script = (
-        BLOCK_TENSORFLOW + "from rnn_apps import backend; "
-        f"code = backend.main(['train-text', {str(arrays)!r}, '--model', 'gru', '--epochs', '1', "
+        BLOCK_TENSORFLOW + "from bench import text_arrays; "
+        f"code = text_arrays.main(['train-text', {str(arrays)!r}, '--model', 'gru', '--epochs', '1', "
         f"'--output-dir', {str(tmp_path / 'run')!r}]); "
         "assert not [m for m in sys.modules if m.startswith('tensorflow') and sys.modules[m] is not None]; "
         "sys.exit(code)"
@@ -234,8 +236,10 @@ def test_word_vectorizer_matches_text_vectorization():
 def test_bad_arrays_file_is_an_input_error(tmp_path):
     bad = tmp_path / "bad.npz"
     bad.write_text("not numpy")
-    with pytest.raises(backend.errors.InputError, match="Expected an .npz file"):
-        backend.load_text_arrays(bad)
+    from bench import text_arrays
+
+    with pytest.raises(text_arrays.errors.InputError, match="Expected an .npz file"):
+        text_arrays.load_text_arrays(bad)
 
 
 # --------------------------------------------------------------------------
