@@ -226,3 +226,42 @@ def encoder_2d(
     if pooling == "max":
         return keras.layers.GlobalMaxPooling2D(name=f"{name}_global_pool")(x)
     return keras.layers.GlobalAveragePooling2D(name=f"{name}_global_pool")(x)
+
+
+def fcn_encoder(
+    inputs,
+    filters: tuple[int, ...] = (128, 256, 128),
+    kernel_sizes: tuple[int, ...] = (8, 5, 3),
+    return_sequences: bool = False,
+    name: str = "cnn",
+):
+    """Fully convolutional time-series encoder (Wang et al. 2017, "FCN").
+
+    Conv1D blocks (three in the paper), each convolution (``same`` padding)
+    -> batch normalization -> ReLU, then global average pooling over time.
+
+    Args:
+        inputs: ``(batch, time, channels)``.
+        filters: filters per block.
+        kernel_sizes: kernel width per block.
+        return_sequences: return ``(batch, time, filters[-1])``, before the
+            pooling.
+        name: prefix of the layer names.
+
+    Returns:
+        ``(batch, filters[-1])`` or ``(batch, time, filters[-1])``.
+
+    Examples:
+        >>> fcn_encoder(keras.Input(shape=(None, 3)), filters=(4, 5), kernel_sizes=(3, 3)).shape
+        (None, 5)
+    """
+    if len(filters) != len(kernel_sizes):
+        raise errors.expected(f"{len(filters)} kernel sizes, one per block", kernel_sizes, name="kernel_sizes")
+    x = inputs
+    for index, (width, kernel) in enumerate(zip(filters, kernel_sizes), start=1):
+        x = keras.layers.Conv1D(width, kernel, padding="same", name=f"{name}_conv_{index}")(x)
+        x = keras.layers.BatchNormalization(name=f"{name}_norm_{index}")(x)
+        x = keras.layers.Activation("relu", name=f"{name}_relu_{index}")(x)
+    if return_sequences:
+        return x
+    return keras.layers.GlobalAveragePooling1D(name=f"{name}_pool")(x)
