@@ -80,7 +80,7 @@ def build_keras(task: str, model: str, size: dict):
     """The recipe's model for ``task`` (``sentiment`` or ``speech``); ``*_nomask`` drops the mask."""
     import keras
 
-    from rnn_apps.layers import convolutional, encoders, heads, recurrent
+    from rnn_apps.layers import encoders, heads
     from rnn_apps.tasks import acoustic, classifiers
 
     cell = model.removesuffix("_nomask")
@@ -99,17 +99,12 @@ def build_keras(task: str, model: str, size: dict):
             built = keras.Model(ids, heads.classification_head(config(x), 2), name=model)
         classifiers.compile_classifier(built, 2)
         return built, (size["embedding_dim"], units, size["steps"])
-    if cell == "cnn":
-
-        def encoder(x):
-            return convolutional.encoder(x, kind="stack", filters=64, num_layers=3, name="cnn")
-    else:
-
-        def encoder(x):
-            return recurrent.encoder(x, cell=cell, units=units)
-
+    # The CNN twin: three stacked Conv1D layers of 64 filters.
+    config = encoders.EncoderConfig(
+        model=cell, units=units, num_layers=3 if cell == "cnn" else 1, cnn_kind="stack", filters=64
+    )
     built = acoustic.waveform_classifier(
-        encoder, 10, None, mask=masked and cell != "cnn", feature_dim=size["mel_bins"], name=model
+        config, 10, None, mask=masked and cell != "cnn", feature_dim=size["mel_bins"], name=model
     )
     loss, metrics = heads.loss_and_metrics(10)
     built.compile(optimizer=keras.optimizers.Adam(1e-3), loss=loss, metrics=metrics)

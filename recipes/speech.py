@@ -56,7 +56,7 @@ import numpy as np
 from rnn_apps import errors, io, metrics, paths
 from rnn_apps.data import audio, splits, uea
 from rnn_apps.harness import baselines, cli, compare, plots, training
-from rnn_apps.layers import convolutional, ctc, heads, recurrent
+from rnn_apps.layers import ctc, encoders, heads, recurrent
 from rnn_apps.tasks import acoustic
 
 NAME = "speech"
@@ -268,63 +268,39 @@ and GRU stay eligible for the fused cuDNN kernel.
 """
 
 
-def recurrent_encoder(name: str, args, return_sequences: bool = False):
-    """A function applying the recurrent encoder ``name`` to a frames tensor."""
-
-    def apply(frames):
-        return recurrent.encoder(
-            frames,
-            cell=name,
+def encoder_config(name: str, args, series: bool = False) -> encoders.EncoderConfig:
+    """The encoder of model ``name``: recurrent, or the CNN baseline (2-D on log-mel frames, 1-D on series)."""
+    if name in recurrent.CELLS:
+        return encoders.EncoderConfig(
+            model=name,
             units=args.units,
             num_layers=args.layers,
             bidirectional=args.bidirectional,
             dropout=args.dropout,
             recurrent_dropout=args.recurrent_dropout,
-            return_sequences=return_sequences,
         )
-
-    return apply
-
-
-def cnn_encoder(args, series: bool = False, return_sequences: bool = False):
-    """A function applying the CNN baseline to a frames tensor."""
-
-    def apply(frames):
-        if series:
-            return convolutional.encoder(
-                frames, kind="stack", filters=128, kernel_size=5, num_layers=3, pooling="average", name="cnn"
-            )
-        x = convolutional.encoder_2d(frames, filters=args.cnn_filters, return_sequences=return_sequences)
-        if return_sequences:
-            x = convolutional.encoder(
-                x, kind="dilated", filters=128, kernel_size=3, num_layers=4, return_sequences=True, name="cnn_context"
-            )
-        return x
-
-    return apply
+    if series:
+        return encoders.EncoderConfig(
+            model="cnn", cnn_kind="stack", filters=128, kernel_size=5, num_layers=3, pooling="average"
+        )
+    # Per frame (CTC), a dilated stack after the 2-D blocks widens what each frame sees.
+    return encoders.EncoderConfig(
+        model="cnn", cnn_kind="conv2d", filters=args.cnn_filters, context_filters=128, context_layers=4
+    )
 
 
 def build_model(name: str, args, num_classes: int, front_end, statistics, feature_dim=None):
     """The compiled model ``name`` for the task (classifier or CTC transcriber)."""
-    recurrent_model = name in recurrent.CELLS
     mean, variance = statistics
+    config = encoder_config(name, args, series=front_end is None)
     if args.task == "digits":
-        encoder = recurrent_encoder(name, args, True) if recurrent_model else cnn_encoder(args, return_sequences=True)
         model = acoustic.waveform_transcriber(
-            encoder, num_classes, front_end, mean, variance, mask=recurrent_model, dropout=args.dropout, name=name
+            config, num_classes, front_end, mean, variance, dropout=args.dropout, name=name
         )
         model.compile(optimizer=optimizer(args), loss=ctc.CTCLoss())
         return model
-    encoder = recurrent_encoder(name, args) if recurrent_model else cnn_encoder(args, series=front_end is None)
     model = acoustic.waveform_classifier(
-        encoder,
-        num_classes,
-        front_end,
-        mean,
-        variance,
-        mask=recurrent_model,
-        feature_dim=feature_dim,
-        name=name,
+        config, num_classes, front_end, mean, variance, feature_dim=feature_dim, name=name
     )
     loss, keras_metrics = heads.loss_and_metrics(num_classes)
     model.compile(optimizer=optimizer(args), loss=loss, metrics=keras_metrics)

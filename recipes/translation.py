@@ -61,6 +61,7 @@ import sacrebleu
 from rnn_apps import backend, errors, io, paths
 from rnn_apps.data import parallel
 from rnn_apps.harness import cli, compare, plots, training
+from rnn_apps.layers import encoders
 from rnn_apps.tasks import seq2seq
 
 NAME = "translation"
@@ -204,26 +205,20 @@ loss falls from the first hundred steps (mean training loss over steps
 
 def build_core(name: str, source_vocabulary: int, target_vocabulary: int, source_length: int, args):
     """The encoder-decoder for model ``name``; the decoder reads ``target_length + 1`` positions."""
-    lengths = (source_length, args.target_length + 1)
-    if name == "cnn":
-        return seq2seq.convolutional_seq2seq(
-            source_vocabulary,
-            target_vocabulary,
-            *lengths,
-            filters=args.filters,
-            embedding_dim=args.embedding_dim,
-            num_layers=args.cnn_layers,
-            dropout=args.dropout,
-        )
-    return seq2seq.recurrent_seq2seq(
-        name,
+    config = encoders.EncoderConfig(
+        model=name,
+        units=args.units,
+        num_layers=args.cnn_layers if name == "cnn" else args.layers,
+        bidirectional=args.bidirectional,
+        filters=args.filters,
+    )
+    return seq2seq.seq2seq(
+        config,
         source_vocabulary,
         target_vocabulary,
-        *lengths,
-        units=args.units,
+        source_length,
+        args.target_length + 1,
         embedding_dim=args.embedding_dim,
-        num_layers=args.layers,
-        bidirectional=args.bidirectional,
         attention=args.attention,
         dropout=args.dropout,
     )

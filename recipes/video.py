@@ -54,7 +54,7 @@ import numpy as np
 from rnn_apps import errors, io, metrics, paths
 from rnn_apps.data import video
 from rnn_apps.harness import baselines, cli, compare, plots, training
-from rnn_apps.layers import heads
+from rnn_apps.layers import encoders, heads
 from rnn_apps.tasks import classifiers, video_models
 
 NAME = "video"
@@ -283,41 +283,41 @@ baseline.
 """
 
 
+FCN_FILTERS, FCN_KERNEL_SIZES = (128, 256, 128), (8, 5, 3)
+
+
 def build_model(name: str, data: video.ClipData, args):
     """An uncompiled model ``name`` for the clips of ``data``."""
     inputs = data.train[0]
-    if args.input == "joints":
-        import keras
-
-        normalizer = keras.layers.Normalization(axis=-1, name="normalize")
-        normalizer.adapt(inputs.reshape(-1, inputs.shape[-1]))
-        return video_models.sequence_model(
-            name,
-            data.num_classes,
-            inputs.shape[-1],
-            normalizer=normalizer,
-            units=args.units,
-            num_layers=args.layers,
-            bidirectional=args.bidirectional,
-            dropout=args.dropout,
-            recurrent_dropout=args.recurrent_dropout,
-        )
-    frames, height, width, channels = inputs.shape[1:]
-    return video_models.frames_classifier(
-        name,
-        data.num_classes,
-        frames,
-        height,
-        width,
-        channels,
+    joints = args.input == "joints"
+    config = encoders.EncoderConfig(
+        model=name if name in encoders.MODEL_NAMES else "cnn",
         units=args.convlstm_filters if name == "convlstm" else args.units,
         num_layers=args.layers,
         bidirectional=args.bidirectional,
         dropout=args.dropout,
         recurrent_dropout=args.recurrent_dropout,
-        filters=args.filters,
+        # The CNN of each input: the FCN for joints; for frames, the kind behind each frame model's name.
+        cnn_kind="fcn" if joints else {"convlstm": "convlstm", "frame_cnn": "frame_average"}.get(name, args.conv3d),
+        filters=FCN_FILTERS if joints else args.filters,
+        kernel_sizes=FCN_KERNEL_SIZES,
+    )
+    if joints:
+        import keras
+
+        normalizer = keras.layers.Normalization(axis=-1, name="normalize")
+        normalizer.adapt(inputs.reshape(-1, inputs.shape[-1]))
+        return video_models.sequence_model(config, data.num_classes, inputs.shape[-1], normalizer=normalizer)
+    frames, height, width, channels = inputs.shape[1:]
+    return video_models.frames_classifier(
+        config,
+        data.num_classes,
+        frames,
+        height,
+        width,
+        channels,
+        frame_filters=args.filters,
         dense_units=args.dense_units,
-        conv3d_kind=args.conv3d,
         backbone=args.backbone,
         backbone_weights=args.backbone_weights,
     )

@@ -144,13 +144,14 @@ def test_predict_refuses_a_model_that_is_not_a_translator(models, capsys):
 
 
 def test_predict_library(models):
-    library_error(translation.predict, models["text"], [], match="at least one sentence to translate")
+    library_error(translation.RECIPE.predict, models["text"], [], match="at least one sentence to translate")
 
 
 def test_predict_refuses_an_id_model_without_its_vocabularies(tmp_path, capsys):
+    from rnn_apps.layers import encoders
     from rnn_apps.tasks import seq2seq
 
-    core = seq2seq.recurrent_seq2seq("gru", 5, 6, 4, 3, units=4, embedding_dim=4)
+    core = seq2seq.seq2seq(encoders.EncoderConfig(model="gru", units=4), 5, 6, 4, 3, embedding_dim=4)
     model = seq2seq.IdTranslator.build(core, ["a", "car"], [seq2seq.START, seq2seq.END, "une"], 4, 3)
     path = model.save(tmp_path / "ids.keras")
     sidecar = tmp_path / "ids.vocabulary.json"

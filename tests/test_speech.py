@@ -15,7 +15,7 @@ from recipes import speech
 from rnn_apps import errors
 from rnn_apps.data import audio, uea
 from rnn_apps.harness import cli
-from rnn_apps.layers import convolutional, ctc
+from rnn_apps.layers import convolutional, ctc, encoders
 from rnn_apps.tasks import acoustic
 
 KEYWORD_MODELS = {"simple_rnn", "lstm", "gru", "cnn", "majority"}
@@ -387,7 +387,7 @@ def test_encoder_2d_pooled_and_per_frame(tmp_path):
 def test_waveform_classifier_factory(tmp_path):
     front_end = acoustic.FrontEnd(8000, num_mel_bins=12)
     model = acoustic.waveform_classifier(
-        lambda t: keras.layers.GRU(5, name="gru")(t), 3, front_end, np.zeros(12), np.ones(12), name="clf"
+        encoders.EncoderConfig(model="gru", units=5), 3, front_end, np.zeros(12), np.ones(12), name="clf"
     )
     waves = np.random.default_rng(1).normal(0, 0.1, (6, 1600)).astype("float32")
     check_model(model, waves, np.array([0, 1, 2, 0, 1, 2]), (6, 3), tmp_path, loss="sparse_categorical_crossentropy")
@@ -395,9 +395,7 @@ def test_waveform_classifier_factory(tmp_path):
 
 def test_waveform_transcriber_factory_trains_with_ctc(tmp_path):
     front_end = acoustic.FrontEnd(8000, num_mel_bins=12)
-    model = acoustic.waveform_transcriber(
-        lambda t: keras.layers.LSTM(6, return_sequences=True, name="lstm")(t), 4, front_end, name="ctc_model"
-    )
+    model = acoustic.waveform_transcriber(encoders.EncoderConfig(model="lstm", units=6), 4, front_end, name="ctc_model")
     waves = np.random.default_rng(2).normal(0, 0.1, (3, 2400)).astype("float32")
     waves[0, 1200:] = 0.0
     frames = front_end.frames([1200, 2400, 2400])
@@ -408,7 +406,7 @@ def test_waveform_transcriber_factory_trains_with_ctc(tmp_path):
 def test_padding_is_masked_so_padded_clips_score_the_same():
     front_end = acoustic.FrontEnd(8000, num_mel_bins=12)
     model = acoustic.waveform_classifier(
-        lambda t: keras.layers.LSTM(4, name="lstm")(t), 3, front_end, np.zeros(12), np.ones(12), head_dropout=0.0
+        encoders.EncoderConfig(model="lstm", units=4), 3, front_end, np.zeros(12), np.ones(12), head_dropout=0.0
     )
     clip = audio.dither(np.random.default_rng(3).normal(0, 0.2, 1234).astype("float32"))
     # The centred STFT reflects a clip's last samples past its end, so compare
@@ -424,7 +422,7 @@ def test_padding_is_masked_so_padded_clips_score_the_same():
 
 def test_per_frame_outputs_of_batches_of_different_lengths_are_joined():
     front_end = acoustic.FrontEnd(8000, num_mel_bins=8)
-    model = acoustic.waveform_transcriber(lambda t: t, 3, front_end)
+    model = acoustic.waveform_transcriber(encoders.EncoderConfig(model="gru", units=2), 3, front_end)
     clips = [np.ones(800, "float32") * 0.1, np.ones(1600, "float32") * 0.1, np.ones(400, "float32") * 0.1]
     outputs = speech.predict_batches(model, clips, None, front_end, batch_size=2)
     assert outputs.shape == (3, 21, 4)

@@ -7,6 +7,7 @@ from helpers import check_model
 
 from rnn_apps import backend, errors
 from rnn_apps.data import parallel
+from rnn_apps.layers import encoders
 from rnn_apps.tasks import seq2seq
 
 SOURCE_VOCABULARY, TARGET_VOCABULARY, SOURCE_LENGTH, TARGET_LENGTH = 15, 12, 6, 5
@@ -21,13 +22,20 @@ def toy_batch(rows=4):
     return {"source": source, "target": target}, labels
 
 
-def build(kind, **options):
-    if kind == "cnn":
-        return seq2seq.convolutional_seq2seq(
-            SOURCE_VOCABULARY, TARGET_VOCABULARY, SOURCE_LENGTH, TARGET_LENGTH, filters=8, embedding_dim=4, **options
-        )
-    return seq2seq.recurrent_seq2seq(
-        kind, SOURCE_VOCABULARY, TARGET_VOCABULARY, SOURCE_LENGTH, TARGET_LENGTH, units=4, embedding_dim=4, **options
+def tiny(kind, **fields):
+    """A toy config; RNN and CNN differ only in ``model``."""
+    return encoders.EncoderConfig(model=kind, units=4, filters=8, **fields)
+
+
+def build(kind, attention="additive", **fields):
+    return seq2seq.seq2seq(
+        tiny(kind, **fields),
+        SOURCE_VOCABULARY,
+        TARGET_VOCABULARY,
+        SOURCE_LENGTH,
+        TARGET_LENGTH,
+        embedding_dim=4,
+        attention=attention,
     )
 
 
@@ -59,9 +67,9 @@ def test_factories_train_and_round_trip(kind, options, tmp_path):
     np.testing.assert_allclose(attention.sum(-1), 1.0, atol=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["gru", "cnn"])
-def test_decoder_does_not_see_later_target_words(kind):
-    core = build(kind)
+@pytest.mark.parametrize("kind, options", [("gru", {}), ("cnn", {"num_layers": 2})])
+def test_decoder_does_not_see_later_target_words(kind, options):
+    core = build(kind, **options)
     inputs, _ = toy_batch(1)
     changed = {"source": inputs["source"], "target": inputs["target"].copy()}
     changed["target"][0, -1] = (changed["target"][0, -1] % (TARGET_VOCABULARY - 1)) + 1
@@ -73,14 +81,23 @@ def test_decoder_does_not_see_later_target_words(kind):
 def test_bad_arguments_are_refused():
     with pytest.raises(errors.InputError, match="attention"):
         build("gru", attention="multiplicative")
-    with pytest.raises(errors.InputError, match="cell"):
+    with pytest.raises(errors.InputError, match="model='lstmm'"):
         build("lstmm")
+    with pytest.raises(errors.InputError, match="one filter count"):
+        seq2seq.seq2seq(encoders.EncoderConfig("cnn", cnn_kind="fcn", filters=(4, 4), kernel_sizes=(3, 3)), 5, 7, 4, 3)
+
+
+def test_names_and_sizes_follow_the_config():
+    assert build("gru").name == "gru_seq2seq" and build("cnn").name == "cnn_seq2seq"
+    # The recurrent decoder is as wide as the (bidirectional) encoder's output.
+    assert build("lstm", bidirectional=True).get_layer("decoder_lstm_1").units == 8
+    assert build("cnn", num_layers=2, kernel_size=2).get_layer("decoder_conv_2_gate").kernel.shape == (2, 8, 8)
 
 
 def test_inference_model_scores_the_word_after_the_prefix(tmp_path):
     source_vocabulary = ["the", "red", "car"]
     target_vocabulary = [seq2seq.START, seq2seq.END, "la", "voiture", "rouge"]
-    core = seq2seq.recurrent_seq2seq("gru", 5, 7, 4, 3, units=4, embedding_dim=4)
+    core = seq2seq.seq2seq(tiny("gru"), 5, 7, 4, 3, embedding_dim=4)
     model = seq2seq.inference_model(
         core,
         parallel.source_vectorizer(source_vocabulary, 4),
@@ -107,7 +124,8 @@ def test_recurrent_decoder_reads_the_word_it_is_given():
     # fresh decoder reads moved its state by about 0.01, so training sat at the unigram entropy on
     # Multi30k (the bi-GRU wrote "a a a ..."). Unit-scale word vectors move it by about 0.28.
     keras.utils.set_random_seed(0)
-    core = seq2seq.recurrent_seq2seq("gru", 50, 50, 8, 6, units=32, embedding_dim=32, bidirectional=True)
+    config = encoders.EncoderConfig(model="gru", units=32, bidirectional=True)
+    core = seq2seq.seq2seq(config, 50, 50, 8, 6, embedding_dim=32)
     decoder = keras.Model(core.input, core.get_layer("decoder_gru_1").output)
     rng = np.random.default_rng(0)
     source = rng.integers(1, 50, (16, 8)).astype("int32")
@@ -125,10 +143,7 @@ def test_id_inference_model_scores_the_word_after_the_prefix(kind, tmp_path):
     # The id model and its vocabularies stand in for the raw-string model on every backend.
     source_vocabulary = ["the", "red", "car"]
     target_vocabulary = [seq2seq.START, seq2seq.END, "la", "voiture", "rouge"]
-    if kind == "cnn":
-        core = seq2seq.convolutional_seq2seq(5, 7, 4, 3, filters=8, embedding_dim=4, num_layers=1)
-    else:
-        core = seq2seq.recurrent_seq2seq("gru", 5, 7, 4, 3, units=4, embedding_dim=4)
+    core = seq2seq.seq2seq(tiny(kind), 5, 7, 4, 3, embedding_dim=4)
     model = seq2seq.IdTranslator.build(core, source_vocabulary, target_vocabulary, 4, 3, name="tiny")
     batch = {"source": ["The red car.", "the car, NOT a bike"], "prefix": ["[start] la", "[start]"]}
     out = model.predict_on_batch(batch)

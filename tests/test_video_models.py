@@ -6,28 +6,37 @@ import pytest
 from helpers import check_model
 
 from rnn_apps import errors
+from rnn_apps.layers import encoders
 from rnn_apps.tasks import video_models
 
 CLIPS = np.random.default_rng(0).integers(0, 256, size=(4, 5, 16, 16, 1)).astype("float32")
 LABELS = np.array([0, 1, 2, 0])
 
 
+def frame_config(name, conv3d_kind="conv3d", **fields):
+    """The `EncoderConfig` of the `FRAME_MODELS` model ``name``, as the video recipe builds it."""
+    kind = {"convlstm": "convlstm", "frame_cnn": "frame_average"}.get(name, conv3d_kind)
+    model = name if name in encoders.MODEL_NAMES else "cnn"
+    return encoders.EncoderConfig(model=model, cnn_kind=kind, **fields)
+
+
 @pytest.mark.parametrize("name", video_models.FRAME_MODELS)
 def test_every_frame_model(name, tmp_path):
+    config = frame_config(name, units=4, filters=(4, 4))
     model = video_models.frames_classifier(
-        name, 3, frames=5, height=16, width=16, channels=1, units=4, filters=(4, 4), dense_units=8
+        config, 3, frames=5, height=16, width=16, channels=1, frame_filters=(4, 4), dense_units=8
     )
     check_model(model, CLIPS, LABELS, (4, 3), tmp_path, loss="sparse_categorical_crossentropy")
     assert model.get_layer("head_output")
+    assert model.name == name
 
 
 def test_bidirectional_stacked_cnn_rnn_and_2plus1d(tmp_path):
-    model = video_models.frames_classifier(
-        "lstm", 2, 5, 16, 16, 1, units=3, num_layers=2, bidirectional=True, filters=(4,), dense_units=4
-    )
+    config = encoders.EncoderConfig(model="lstm", units=3, num_layers=2, bidirectional=True)
+    model = video_models.frames_classifier(config, 2, 5, 16, 16, 1, frame_filters=(4,), dense_units=4)
     assert model.get_layer("encoder_bidirectional_2")
     check_model(model, CLIPS, np.array([0, 1, 1, 0]), (4, 1), tmp_path)
-    factorized = video_models.frames_classifier("cnn3d", 3, 5, 16, 16, 1, filters=(4,), conv3d_kind="2plus1d")
+    factorized = video_models.frames_classifier(frame_config("cnn3d", "2plus1d", filters=(4,)), 3, 5, 16, 16, 1)
     assert factorized.get_layer("cnn3d_temporal_1").kernel.shape[:3] == (3, 1, 1)
 
 
@@ -46,15 +55,19 @@ def test_frame_encoder_is_a_time_distributed_conv2d():
 
 
 def test_frame_average_ignores_order():
-    model = video_models.frames_classifier("frame_cnn", 3, 5, 16, 16, 1, filters=(4,), dense_units=4)
+    model = video_models.frames_classifier(
+        frame_config("frame_cnn"), 3, 5, 16, 16, 1, frame_filters=(4,), dense_units=4
+    )
     reversed_clips = CLIPS[:, ::-1]
     np.testing.assert_allclose(model.predict(CLIPS, verbose=0), model.predict(reversed_clips, verbose=0), atol=1e-5)
-    recurrent = video_models.frames_classifier("gru", 3, 5, 16, 16, 1, units=4, filters=(4,), dense_units=4)
+    gru = encoders.EncoderConfig(model="gru", units=4)
+    recurrent = video_models.frames_classifier(gru, 3, 5, 16, 16, 1, frame_filters=(4,), dense_units=4)
     assert not np.allclose(recurrent.predict(CLIPS, verbose=0), recurrent.predict(reversed_clips, verbose=0))
 
 
 def test_raw_frames_model_resizes_and_reloads(tmp_path):
-    core = video_models.frames_classifier("gru", 2, 5, 16, 16, 1, units=3, filters=(4,), dense_units=4)
+    gru = encoders.EncoderConfig(model="gru", units=3)
+    core = video_models.frames_classifier(gru, 2, 5, 16, 16, 1, frame_filters=(4,), dense_units=4)
     model = video_models.raw_frames_model(core)
     big = np.random.default_rng(1).integers(0, 256, size=(2, 5, 40, 24, 1)).astype("uint8")
     path = tmp_path / "raw.keras"
@@ -69,9 +82,8 @@ def test_every_sequence_model(name, tmp_path):
     tracks = np.random.default_rng(2).normal(size=(6, 9, 4)).astype("float32") * 10 + 3
     normalizer = keras.layers.Normalization(axis=-1, name="normalize")
     normalizer.adapt(tracks.reshape(-1, 4))
-    model = video_models.sequence_model(
-        name, 3, 4, normalizer=normalizer, units=4, filters=(4, 4, 4), kernel_sizes=(3, 3, 3)
-    )
+    config = encoders.EncoderConfig(model=name, units=4, cnn_kind="fcn", filters=(4, 4, 4), kernel_sizes=(3, 3, 3))
+    model = video_models.sequence_model(config, 3, 4, normalizer=normalizer)
     check_model(model, tracks, np.array([0, 1, 2, 0, 1, 2]), (6, 3), tmp_path, loss="sparse_categorical_crossentropy")
 
 
@@ -91,7 +103,14 @@ def test_backbone_from_a_local_weights_file(tmp_path):
     path = tmp_path / "backbone.weights.h5"
     network.save_weights(path)
     model = video_models.frames_classifier(
-        "gru", 2, 2, 32, 32, 3, units=3, backbone="mobilenet_v3_small", backbone_weights=path
+        encoders.EncoderConfig(model="gru", units=3),
+        2,
+        2,
+        32,
+        32,
+        3,
+        backbone="mobilenet_v3_small",
+        backbone_weights=path,
     )
     assert model.get_layer("backbone").trainable_weights == []
     clips = np.random.default_rng(3).integers(0, 256, size=(2, 2, 32, 32, 3)).astype("float32")

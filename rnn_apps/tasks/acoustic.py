@@ -26,8 +26,11 @@ Examples:
     >>> front = FrontEnd(sample_rate=8000, num_mel_bins=16)
     >>> front.frame_length, front.frame_step, front.fft_length
     (200, 80, 256)
-    >>> model = waveform_classifier(lambda x: keras.layers.GlobalAveragePooling1D()(x), 3, front)
+    >>> model = waveform_classifier(encoders.EncoderConfig(model="gru", units=4), 3, front)
     >>> tuple(model(keras.ops.ones((2, 4000))).shape)
+    (2, 3)
+    >>> cnn = encoders.EncoderConfig(model="cnn", cnn_kind="conv2d", filters=(4, 8))
+    >>> tuple(waveform_classifier(cnn, 3, front)(keras.ops.ones((2, 4000))).shape)
     (2, 3)
 """
 
@@ -41,7 +44,7 @@ import keras
 import numpy as np
 
 from rnn_apps import errors
-from rnn_apps.layers import heads
+from rnn_apps.layers import encoders, heads
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,80 +229,88 @@ def frame_input(front_end: FrontEnd | None, feature_dim: int | None = None, mask
 
 
 def waveform_classifier(
-    encoder,
+    config: encoders.EncoderConfig,
     num_classes: int,
     front_end: FrontEnd | None,
     mean=None,
     variance=None,
-    mask: bool = True,
+    mask: bool | None = None,
     feature_dim: int | None = None,
     mask_value: float = 0.0,
     head_dropout: float = 0.3,
-    name: str = "classifier",
+    name: str | None = None,
 ) -> keras.Model:
     """Classify whole clips: front end -> mask -> normalize -> encoder -> head.
 
     Args:
-        encoder: callable mapping ``(batch, frames, features)`` to
-            ``(batch, width)``, e.g. `rnn_apps.layers.recurrent.encoder` with its
-            options bound, or `rnn_apps.layers.convolutional.encoder_2d`.
+        config: the encoder, reading ``(batch, frames, features)``; for a CNN
+            on log-mel frames, ``cnn_kind="conv2d"`` reads the spectrogram
+            as an image.
         num_classes: int >= 2.
         front_end: log-mel settings; `None` for inputs that already are
             frames of features (``feature_dim`` per frame).
         mean, variance: per-feature statistics of the training frames for
             the `Normalization` layer (skipped when `None`).
-        mask: mark padded frames for the encoder (recurrent encoders use it;
+        mask: mark padded frames for the encoder; defaults to
+            ``config.is_recurrent`` (recurrent encoders skip masked frames,
             convolutions cannot).
         feature_dim: features per frame when ``front_end`` is `None`.
         mask_value: padding value of frame inputs (``front_end`` `None`).
         head_dropout: dropout before the output layer.
-        name: model name.
+        name: model name; defaults to ``config.model``.
 
     Returns:
         An uncompiled Functional model from waveforms ``(batch, samples)``
         (or frames ``(batch, time, feature_dim)``) to class probabilities.
     """
+    mask = config.is_recurrent if mask is None else mask
     inputs, frames, offset = frame_input(front_end, feature_dim, mask, mask_value)
-    features = encoder(_normalize(frames, mean, variance, offset))
+    features = config(_normalize(frames, mean, variance, offset))
     outputs = heads.classification_head(features, num_classes, dropout=head_dropout)
-    return keras.Model(inputs, outputs, name=name)
+    return keras.Model(inputs, outputs, name=name or config.model)
 
 
 def waveform_transcriber(
-    encoder,
+    config: encoders.EncoderConfig,
     vocabulary_size: int,
     front_end: FrontEnd,
     mean=None,
     variance=None,
-    mask: bool = True,
+    mask: bool | None = None,
     dropout: float = 0.0,
-    name: str = "transcriber",
+    name: str | None = None,
 ) -> keras.Model:
     """Label every frame for CTC: front end -> mask -> normalize -> encoder -> softmax.
 
     Args:
-        encoder: callable mapping ``(batch, frames, features)`` to
-            ``(batch, frames, width)`` (a sequence encoder).
+        config: the encoder, applied with ``return_sequences=True`` (one
+            output per frame; ``cnn_kind="conv2d"`` adds its dilated context
+            stack).
         vocabulary_size: number of output symbols, not counting the CTC
             blank; the output has ``vocabulary_size + 1`` classes per frame,
             index 0 the blank.
         front_end, mean, variance, mask: as for `waveform_classifier`.
         dropout: dropout before the output layer.
-        name: model name.
+        name: model name; defaults to ``config.model``.
 
     Returns:
         An uncompiled model from waveforms to per-frame probabilities
         ``(batch, frames, vocabulary_size + 1)``.
 
     Examples:
-        >>> model = waveform_transcriber(lambda x: x, 10, FrontEnd(8000, num_mel_bins=8))
+        >>> front = FrontEnd(8000, num_mel_bins=8)
+        >>> model = waveform_transcriber(encoders.EncoderConfig(model="gru", units=4), 10, front)
         >>> tuple(model(keras.ops.ones((1, 800))).shape)
+        (1, 11, 11)
+        >>> cnn = encoders.EncoderConfig(model="cnn", cnn_kind="conv2d", filters=(4,), context_filters=6)
+        >>> tuple(waveform_transcriber(cnn, 10, front)(keras.ops.ones((1, 800))).shape)
         (1, 11, 11)
     """
     errors.check_positive(vocabulary_size, "vocabulary_size")
+    mask = config.is_recurrent if mask is None else mask
     inputs, frames, offset = frame_input(front_end, mask=mask)
-    x = encoder(_normalize(frames, mean, variance, offset))
+    x = config(_normalize(frames, mean, variance, offset), return_sequences=True)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     outputs = keras.layers.Dense(vocabulary_size + 1, activation="softmax", name="head_output")(x)
-    return keras.Model(inputs, outputs, name=name)
+    return keras.Model(inputs, outputs, name=name or config.model)

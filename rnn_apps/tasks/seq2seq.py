@@ -1,9 +1,11 @@
 """Sequence-to-sequence models with attention, and decoding (greedy and beam search).
 
-Two encoder-decoders with one call shape, so a recipe swaps one for the other:
+`seq2seq` builds one of two encoder-decoders from an
+`rnn_apps.layers.encoders.EncoderConfig`, so a recipe swaps one for the other
+by changing the config's ``model``:
 
-- `recurrent_seq2seq`: a recurrent encoder (``simple_rnn`` / ``lstm`` /
-  ``gru``, optionally bidirectional and stacked) and a decoder of the same
+- recurrent (``simple_rnn`` / ``lstm`` / ``gru``): a recurrent encoder
+  (optionally bidirectional and stacked) and a decoder of the same
   cell whose first state is set from the mean encoder state; every decoder
   step attends over the encoder states (``"additive"``: Bahdanau-style
   `keras.layers.AdditiveAttention`; ``"dot"``: Luong-style
@@ -11,7 +13,7 @@ Two encoder-decoders with one call shape, so a recipe swaps one for the other:
   and of the keys, and the context joins the decoder state before the output
   layer (Luong et al. 2015's attentional hidden state); word vectors start
   at unit scale, so the decoder reads its input word from the first step;
-- `convolutional_seq2seq`: a ConvS2S-style model (Gehring et al. 2017):
+- ``cnn``: a ConvS2S-style model (Gehring et al. 2017):
   word plus position embeddings, gated convolutions (a linear convolution
   times a sigmoid gate) with residual connections, causal convolutions in
   the decoder, and dot-product attention from every decoder block to the
@@ -36,11 +38,16 @@ and `IdTranslator` pairs it with its vocabularies (saved beside it as
 decoding with either.
 
 Examples:
+    >>> import dataclasses
     >>> import numpy as np
-    >>> core = recurrent_seq2seq("gru", 20, 30, 6, 5, units=8, embedding_dim=8)
+    >>> config = encoders.EncoderConfig(model="gru", units=8, filters=8)
+    >>> core = seq2seq(config, 20, 30, 6, 5, embedding_dim=8)
     >>> out = core({"source": np.ones((2, 6), "int32"), "target": np.ones((2, 5), "int32")})
     >>> tuple(out["logits"].shape), tuple(out["attention"].shape)
     ((2, 5, 30), (2, 5, 6))
+    >>> cnn = seq2seq(dataclasses.replace(config, model="cnn"), 20, 30, 6, 5, embedding_dim=8)
+    >>> cnn.name, tuple(cnn({"source": np.ones((2, 6), "int32"), "target": np.ones((2, 5), "int32")})["logits"].shape)
+    ('cnn_seq2seq', (2, 5, 30))
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ import numpy as np
 from keras import layers, ops
 
 from rnn_apps import backend, errors, io
-from rnn_apps.layers import recurrent
+from rnn_apps.layers import encoders, recurrent
 
 ATTENTIONS = ("additive", "dot")
 START = "[start]"
@@ -76,49 +83,72 @@ def _attention_layer(kind: str, name: str):
     return layers.Attention(use_scale=True, name=name)
 
 
-def recurrent_seq2seq(
-    cell: str,
+def seq2seq(
+    config: encoders.EncoderConfig,
     source_vocabulary_size: int,
     target_vocabulary_size: int,
     source_length: int,
     target_length: int,
     *,
-    units: int = 64,
     embedding_dim: int = 64,
-    num_layers: int = 1,
-    bidirectional: bool = False,
     attention: str = "additive",
     dropout: float = 0.0,
     name: str | None = None,
 ) -> keras.Model:
-    """A recurrent encoder-decoder with attention.
+    """An encoder-decoder with attention: recurrent, or ConvS2S for ``config.model == "cnn"``.
 
     Args:
-        cell: ``"simple_rnn"``, ``"lstm"`` or ``"gru"`` (encoder and decoder).
+        config: the encoder. Recurrent: ``model`` is the cell of encoder and
+            decoder, with ``units``, ``num_layers``, ``bidirectional`` (and
+            the encoder's ``dropout``, ``recurrent_dropout``). CNN: ConvS2S's
+            gated convolutions (whatever ``cnn_kind`` says) with ``filters``
+            (an int) channels, ``num_layers`` blocks on each side and
+            ``kernel_size``.
         source_vocabulary_size, target_vocabulary_size: vocabulary sizes,
             padding (id 0) included.
-        source_length, target_length: longest inputs (the recurrent model
-            takes any length; checked for symmetry with the CNN).
-        units: encoder units per direction; the decoder has
-            ``units * (2 if bidirectional else 1)`` so dot-product attention
-            can compare its states with the encoder's.
-        embedding_dim: word-vector width.
-        num_layers: stacked layers in encoder and decoder.
-        bidirectional: bool, a bidirectional encoder.
-        attention: ``"additive"`` or ``"dot"``.
-        dropout: on embeddings and before the output layer.
-        name: model name (default ``f"{cell}_seq2seq"``).
+        source_length, target_length: longest inputs (the CNN's position
+            embeddings cover these; the recurrent model takes any length).
+        embedding_dim: word-vector width (and position vectors for the CNN).
+        attention: ``"additive"`` or ``"dot"`` (recurrent; ConvS2S always
+            uses dot-product attention).
+        dropout: on embeddings and before the output layer, and before
+            every convolution of the CNN.
+        name: model name (default ``f"{config.model}_seq2seq"``).
 
     Returns:
         A Functional model ``{"source", "target"} -> {"logits", "attention"}``.
     """
-    errors.check_choice(cell, recurrent.CELLS, "cell")
-    errors.check_positive(units, "units")
-    errors.check_positive(num_layers, "num_layers")
-    errors.check_fraction(dropout, "dropout")
     _attention_layer(attention, "check")
+    errors.check_fraction(dropout, "dropout")
+    name = name or f"{config.model}_seq2seq"
+    sizes = (source_vocabulary_size, target_vocabulary_size, source_length, target_length)
+    if config.is_recurrent:
+        return _recurrent_seq2seq(
+            config, *sizes, embedding_dim=embedding_dim, attention=attention, dropout=dropout, name=name
+        )
+    return _convolutional_seq2seq(config, *sizes, embedding_dim=embedding_dim, dropout=dropout, name=name)
+
+
+def _recurrent_seq2seq(
+    config: encoders.EncoderConfig,
+    source_vocabulary_size: int,
+    target_vocabulary_size: int,
+    source_length: int,
+    target_length: int,
+    *,
+    embedding_dim: int,
+    attention: str,
+    dropout: float,
+    name: str,
+) -> keras.Model:
+    """The recurrent encoder-decoder of `seq2seq`.
+
+    The decoder has ``units * (2 if bidirectional else 1)`` units, so
+    dot-product attention can compare its states with the encoder's.
+    """
+    cell, num_layers = config.model, config.num_layers
     source, target = _inputs(source_length, target_length)
-    width = units * (2 if bidirectional else 1)
+    width = config.units * (2 if config.bidirectional else 1)
 
     # Word vectors start at unit scale (N(0, 1), PyTorch's default), not at Keras's default of
     # uniform(-0.05, 0.05). With the small default, changing the word a fresh decoder reads moves
@@ -130,9 +160,7 @@ def recurrent_seq2seq(
         source_vocabulary_size, embedding_dim, mask_zero=True, embeddings_initializer=words, name="source_embedding"
     )(source)
     x = layers.Dropout(dropout, name="source_dropout")(x)
-    encoded = recurrent.encoder(
-        x, cell=cell, units=units, num_layers=num_layers, bidirectional=bidirectional, return_sequences=True
-    )
+    encoded = config(x, return_sequences=True)
     # The decoder starts from a summary of the whole source (padding excluded).
     summary = layers.GlobalAveragePooling1D(name="encoder_summary")(encoded)
     states = [layers.Dense(width, activation="tanh", name="decoder_state_h")(summary)]
@@ -156,9 +184,7 @@ def recurrent_seq2seq(
     hidden = layers.Dense(width, activation="tanh", name="attentional_state")(joined)
     hidden = layers.Dropout(dropout, name="output_dropout")(hidden)
     logits = layers.Dense(target_vocabulary_size, name="logits")(hidden)
-    return keras.Model(
-        {"source": source, "target": target}, {"logits": logits, "attention": scores}, name=name or f"{cell}_seq2seq"
-    )
+    return keras.Model({"source": source, "target": target}, {"logits": logits, "attention": scores}, name=name)
 
 
 def _positions(ids):
@@ -176,52 +202,35 @@ def _gated_convolution(x, filters: int, kernel_size: int, padding: str, dropout:
     return layers.Rescaling(math.sqrt(0.5), name=f"{name}_scale")(added)
 
 
-def convolutional_seq2seq(
+def _convolutional_seq2seq(
+    config: encoders.EncoderConfig,
     source_vocabulary_size: int,
     target_vocabulary_size: int,
     source_length: int,
     target_length: int,
     *,
-    filters: int = 128,
-    embedding_dim: int = 64,
-    num_layers: int = 2,
-    kernel_size: int = 3,
-    dropout: float = 0.0,
-    name: str = "cnn_seq2seq",
+    embedding_dim: int,
+    dropout: float,
+    name: str,
 ) -> keras.Model:
-    """A ConvS2S-style convolutional encoder-decoder with attention.
+    """The ConvS2S-style convolutional encoder-decoder of `seq2seq`.
 
-    The encoder stacks ``num_layers`` gated convolutions over word plus
-    position embeddings; the decoder stacks as many causal gated
+    The encoder stacks ``config.num_layers`` gated convolutions over word
+    plus position embeddings; the decoder stacks as many causal gated
     convolutions (a position sees only earlier target words), each followed
     by dot-product attention over the encoder output whose keys are the
     encoder states and whose values add the source embeddings back
-    (Gehring et al. 2017, section 3.3).
-
-    Args:
-        source_vocabulary_size, target_vocabulary_size: vocabulary sizes.
-        source_length, target_length: longest inputs (the position
-            embeddings cover these).
-        filters: channels of every convolution.
-        embedding_dim: word- and position-vector width.
-        num_layers: blocks in the encoder and in the decoder.
-        kernel_size: convolution width.
-        dropout: before every convolution and on embeddings.
-        name: model name.
-
-    Returns:
-        A Functional model ``{"source", "target"} -> {"logits", "attention"}``
-        (the attention of the last decoder block).
+    (Gehring et al. 2017, section 3.3). The attention output is that of
+    the last decoder block.
 
     Examples:
-        >>> m = convolutional_seq2seq(20, 30, 6, 5, filters=8, embedding_dim=4, num_layers=1)
-        >>> sorted(m.output)
+        >>> config = encoders.EncoderConfig(model="cnn", filters=8, num_layers=1)
+        >>> sorted(seq2seq(config, 20, 30, 6, 5, embedding_dim=4).output)
         ['attention', 'logits']
     """
-    errors.check_positive(filters, "filters")
-    errors.check_positive(num_layers, "num_layers")
-    errors.check_positive(kernel_size, "kernel_size")
-    errors.check_fraction(dropout, "dropout")
+    if isinstance(config.filters, tuple):
+        raise errors.expected("one filter count (an int) for the ConvS2S blocks", config.filters, name="filters")
+    filters, num_layers, kernel_size = config.filters, config.num_layers, config.kernel_size
     source, target = _inputs(source_length, target_length)
     scale = math.sqrt(0.5)
 
@@ -288,7 +297,7 @@ def inference_model(core: keras.Model, source_vectorizer, target_vectorizer, nam
     ``"target_vectorizer"``; `translate` reads it from there.
 
     Args:
-        core: a model from `recurrent_seq2seq` or `convolutional_seq2seq`.
+        core: a model from `seq2seq`.
         source_vectorizer: `TextVectorization` for raw source text, padding
             to the core's source length.
         target_vectorizer: `TextVectorization` for target words, padding to
@@ -315,12 +324,12 @@ def id_inference_model(core: keras.Model, target_length: int, name: str | None =
     the string model.
 
     Args:
-        core: a model from `recurrent_seq2seq` or `convolutional_seq2seq`.
+        core: a model from `seq2seq`.
         target_length: ids per prefix (what the target vectorizer pads to).
         name: model name (default ``core.name``).
 
     Examples:
-        >>> core = recurrent_seq2seq("gru", 9, 8, 4, 3, units=4, embedding_dim=4)
+        >>> core = seq2seq(encoders.EncoderConfig(model="gru", units=4), 9, 8, 4, 3, embedding_dim=4)
         >>> model = id_inference_model(core, 3)
         >>> out = model.predict_on_batch({"source_ids": np.array([[2, 3, 0, 0]]), "prefix_ids": np.array([[2, 5, 0]])})
         >>> tuple(out["log_probs"].shape), tuple(out["attention"].shape)
@@ -362,7 +371,7 @@ class IdTranslator:
             the prefix length), whose vocabulary holds ``[start]`` and ``[end]``.
 
     Examples:
-        >>> core = recurrent_seq2seq("gru", 5, 6, 4, 3, units=4, embedding_dim=4)
+        >>> core = seq2seq(encoders.EncoderConfig(model="gru", units=4), 5, 6, 4, 3, embedding_dim=4)
         >>> model = IdTranslator.build(core, ["the", "car"], [START, END, "la", "voiture"], 4, 3)
         >>> model_limits(model), target_vocabulary(model)[:4]
         ((4, 2), ['', '[UNK]', '[start]', '[end]'])
@@ -392,7 +401,7 @@ class IdTranslator:
         """Wrap a trained ``core`` with vocabularies as `rnn_apps.data.parallel` builds them.
 
         Args:
-            core: a model from `recurrent_seq2seq` or `convolutional_seq2seq`.
+            core: a model from `seq2seq`.
             source_vocabulary, target_vocabulary: words without ``""`` and
                 ``"[UNK]"``; the target one with ``[start]`` and ``[end]``.
             source_length: source ids the model reads.

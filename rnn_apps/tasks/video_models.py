@@ -22,15 +22,27 @@ of position. Every layer is a built-in Keras layer with a name, so saved
 models reload without importing `rnn_apps`. `raw_frames_model` wraps a
 trained model so it takes clips of any frame size (resized inside).
 
+Both builders take an `rnn_apps.layers.encoders.EncoderConfig`: a recurrent
+``model`` is the CNN-RNN, and ``model="cnn"`` with a ``cnn_kind`` from
+`rnn_apps.layers.encoders.CLIP_CNN_KINDS` (``conv3d``, ``2plus1d``,
+``frame_average``, ``convlstm``) is one of the others, so swapping the RNN for
+the CNN is one field.
+
 `sequence_model` builds the joints-side models: body-joint coordinates
 ``(batch, time, channels)`` normalized by a `keras.layers.Normalization`
-layer adapted on the training data, then a recurrent encoder or the
-fully convolutional network of Wang et al. (2017), FCN, as the CNN baseline.
+layer adapted on the training data, then the configured encoder: recurrent,
+or the fully convolutional network of Wang et al. (2017), FCN
+(``cnn_kind="fcn"``), as the CNN baseline.
 
 Examples:
-    >>> model = frames_classifier("gru", num_classes=4, frames=5, height=16, width=16, channels=1, units=8)
+    >>> config = encoders.EncoderConfig(model="gru", units=8, cnn_kind="conv3d", filters=(4,))
+    >>> model = frames_classifier(config, num_classes=4, frames=5, height=16, width=16, channels=1)
     >>> tuple(model(keras.ops.zeros((2, 5, 16, 16, 1))).shape)
     (2, 4)
+    >>> import dataclasses
+    >>> model = frames_classifier(dataclasses.replace(config, model="cnn"), 4, 5, 16, 16, 1)
+    >>> model.name, tuple(model(keras.ops.zeros((2, 5, 16, 16, 1))).shape)
+    ('cnn3d', (2, 4))
 """
 
 from __future__ import annotations
@@ -40,10 +52,13 @@ import os
 import keras
 
 from rnn_apps import errors
-from rnn_apps.layers import heads, recurrent
+from rnn_apps.layers import encoders, heads
 
 FRAME_MODELS = ("simple_rnn", "lstm", "gru", "convlstm", "cnn3d", "frame_cnn")
 """Model names for clips of frames."""
+
+FRAME_MODEL_NAMES = {"conv3d": "cnn3d", "2plus1d": "cnn3d", "frame_average": "frame_cnn", "convlstm": "convlstm"}
+"""The `FRAME_MODELS` name of each clip CNN kind (the default model name)."""
 
 SEQUENCE_MODELS = ("simple_rnn", "lstm", "gru", "cnn")
 """Model names for sequences of joint coordinates."""
@@ -169,20 +184,14 @@ def _scaled(inputs):
 
 
 def frames_classifier(
-    model: str,
+    config: encoders.EncoderConfig,
     num_classes: int,
     frames: int,
     height: int,
     width: int,
     channels: int,
-    units: int = 64,
-    num_layers: int = 1,
-    bidirectional: bool = False,
-    dropout: float = 0.0,
-    recurrent_dropout: float = 0.0,
-    filters: tuple[int, ...] = (16, 32, 32),
+    frame_filters: tuple[int, ...] = (16, 32, 32),
     dense_units: int = 64,
-    conv3d_kind: str = "conv3d",
     head_dropout: float = 0.3,
     backbone: str | None = None,
     backbone_weights: str | os.PathLike | None = None,
@@ -190,35 +199,44 @@ def frames_classifier(
 ) -> keras.Model:
     """A clip classifier of one of the `FRAME_MODELS` kinds.
 
+    A recurrent ``config`` reads the frame vectors of the per-frame CNN
+    (`frame_encoder`, or a frozen ``backbone``); ``model="cnn"`` builds the
+    clip CNN of ``config.cnn_kind``:
+
+    - ``conv3d`` / ``2plus1d``: `conv3d_encoder` with ``config.filters``
+      blocks (``cnn3d``);
+    - ``frame_average``: the per-frame CNN's vectors averaged over time
+      (``frame_cnn``);
+    - ``convlstm``: `convlstm_encoder` with ``config.units`` state channels
+      and the first two of ``config.filters`` as its stem (``convlstm``).
+
     Args:
-        model: one of `FRAME_MODELS`.
+        config: the encoder; ``cnn_kind`` one of
+            `rnn_apps.layers.encoders.CLIP_CNN_KINDS` for ``model="cnn"``.
         num_classes: int >= 2.
         frames, height, width, channels: clip shape (``height`` and
             ``width`` are the size the clips were resized to).
-        units: recurrent units (per direction); ConvLSTM filters.
-        num_layers: stacked recurrent layers (CNN-RNN models).
-        bidirectional: read the frames both ways (CNN-RNN models).
-        dropout: input dropout of the recurrent layers.
-        recurrent_dropout: state dropout (rules out the fused kernel).
-        filters: filters of the convolution blocks (frame encoder and 3-D CNN).
-        dense_units: width of the frame vectors.
-        conv3d_kind: ``"conv3d"`` or ``"2plus1d"`` for ``cnn3d``.
+        frame_filters: filters of the per-frame CNN's blocks.
+        dense_units: width of the frame vectors and of the 3-D CNN's output.
         head_dropout: dropout before the output layer.
         backbone: optional name from `BACKBONES` to encode frames with a
             frozen ImageNet CNN instead of the from-scratch frame encoder.
         backbone_weights: local weights file of that backbone.
-        name: model name; defaults to ``model``.
+        name: model name; defaults to ``config.model`` for the CNN-RNN and
+            the `FRAME_MODELS` name of the kind (`FRAME_MODEL_NAMES`) for a CNN.
 
     Returns:
         An uncompiled model from raw pixel values ``(batch, frames, height,
         width, channels)`` to class probabilities.
 
     Examples:
-        >>> m = frames_classifier("cnn3d", 3, frames=4, height=8, width=8, channels=1, filters=(4,))
+        >>> cnn3d = encoders.EncoderConfig(model="cnn", cnn_kind="conv3d", filters=(4,))
+        >>> m = frames_classifier(cnn3d, 3, frames=4, height=8, width=8, channels=1)
         >>> tuple(m(keras.ops.zeros((1, 4, 8, 8, 1))).shape)
         (1, 3)
     """
-    errors.check_choice(model, FRAME_MODELS, "model")
+    if not config.is_recurrent:
+        errors.check_choice(config.cnn_kind, encoders.CLIP_CNN_KINDS, "cnn_kind")
     for value, label in ((frames, "frames"), (height, "height"), (width, "width"), (channels, "channels")):
         errors.check_positive(value, label)
     inputs = keras.Input(shape=(frames, height, width, channels), name="frames")
@@ -226,27 +244,21 @@ def frames_classifier(
     def encode_frames():
         if backbone:
             return backbone_encoder(inputs, backbone, backbone_weights)
-        return frame_encoder(_scaled(inputs), filters=filters, dense_units=dense_units)
+        return frame_encoder(_scaled(inputs), filters=frame_filters, dense_units=dense_units)
 
-    if model in recurrent.CELLS:
-        features = recurrent.encoder(
-            encode_frames(),
-            cell=model,
-            units=units,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            name="encoder",
-        )
-    elif model == "frame_cnn":
+    if config.is_recurrent:
+        features = config(encode_frames())
+    elif config.cnn_kind == "frame_average":
         features = keras.layers.GlobalAveragePooling1D(name="frame_average")(encode_frames())
-    elif model == "convlstm":
-        features = convlstm_encoder(_scaled(inputs), filters=units, stem_filters=tuple(filters[:2]))
+    elif config.cnn_kind == "convlstm":
+        features = convlstm_encoder(_scaled(inputs), filters=config.units, stem_filters=config.filters[:2])
     else:
-        features = conv3d_encoder(_scaled(inputs), kind=conv3d_kind, filters=filters, dense_units=dense_units)
+        features = conv3d_encoder(
+            _scaled(inputs), kind=config.cnn_kind, filters=config.filters, dense_units=dense_units
+        )
     outputs = heads.classification_head(features, num_classes, dropout=head_dropout)
-    return keras.Model(inputs, outputs, name=name or model)
+    default = config.model if config.is_recurrent else FRAME_MODEL_NAMES[config.cnn_kind]
+    return keras.Model(inputs, outputs, name=name or default)
 
 
 def convlstm_encoder(inputs, filters: int = 16, stem_filters: tuple[int, ...] = (16,), name: str = "convlstm"):
@@ -338,7 +350,8 @@ def raw_frames_model(core: keras.Model, name: str | None = None) -> keras.Model:
     fixed.
 
     Examples:
-        >>> core = frames_classifier("frame_cnn", 2, frames=3, height=8, width=8, channels=1, filters=(2,))
+        >>> frame_average = encoders.EncoderConfig(model="cnn", cnn_kind="frame_average")
+        >>> core = frames_classifier(frame_average, 2, frames=3, height=8, width=8, channels=1, frame_filters=(2,))
         >>> tuple(raw_frames_model(core)(keras.ops.zeros((1, 3, 20, 12, 1))).shape)
         (1, 1)
     """
@@ -349,89 +362,42 @@ def raw_frames_model(core: keras.Model, name: str | None = None) -> keras.Model:
     return keras.Model(inputs, core(x), name=name or core.name)
 
 
-def fcn_encoder(inputs, filters: tuple[int, ...] = (128, 256, 128), kernel_sizes=(8, 5, 3), name: str = "cnn"):
-    """Fully convolutional time-series encoder (Wang et al. 2017, "FCN").
-
-    Three Conv1D blocks, each convolution -> batch normalization -> ReLU,
-    then global average pooling over time.
-
-    Args:
-        inputs: ``(batch, time, channels)``.
-        filters: filters per block.
-        kernel_sizes: kernel width per block.
-        name: prefix of the layer names.
-
-    Returns:
-        ``(batch, filters[-1])``.
-
-    Examples:
-        >>> fcn_encoder(keras.Input(shape=(None, 3)), filters=(4, 5), kernel_sizes=(3, 3)).shape
-        (None, 5)
-    """
-    if len(filters) != len(kernel_sizes):
-        raise errors.expected(f"{len(filters)} kernel sizes, one per block", kernel_sizes, name="kernel_sizes")
-    x = inputs
-    for index, (width, kernel) in enumerate(zip(filters, kernel_sizes), start=1):
-        x = keras.layers.Conv1D(width, kernel, padding="same", name=f"{name}_conv_{index}")(x)
-        x = keras.layers.BatchNormalization(name=f"{name}_norm_{index}")(x)
-        x = keras.layers.Activation("relu", name=f"{name}_relu_{index}")(x)
-    return keras.layers.GlobalAveragePooling1D(name=f"{name}_pool")(x)
-
-
 def sequence_model(
-    model: str,
+    config: encoders.EncoderConfig,
     num_classes: int,
     feature_dim: int,
     normalizer: keras.layers.Normalization | None = None,
-    units: int = 64,
-    num_layers: int = 1,
-    bidirectional: bool = False,
-    dropout: float = 0.0,
-    recurrent_dropout: float = 0.0,
-    filters: tuple[int, ...] = (128, 256, 128),
-    kernel_sizes: tuple[int, ...] = (8, 5, 3),
     head_dropout: float = 0.3,
     name: str | None = None,
 ) -> keras.Model:
     """Classify joint-coordinate sequences with a recurrent encoder or the FCN.
 
     Args:
-        model: one of `SEQUENCE_MODELS` (``cnn`` is the FCN).
+        config: the encoder; the CNN baseline is the FCN
+            (``cnn_kind="fcn"``, ``filters=(128, 256, 128)``,
+            ``kernel_sizes=(8, 5, 3)`` as in Wang et al. 2017).
         num_classes: int >= 2.
         feature_dim: coordinates per step.
         normalizer: an adapted `keras.layers.Normalization` (per channel);
             it becomes part of the model, so the saved model takes raw
             coordinates. `None` leaves the inputs as they are.
-        units, num_layers, bidirectional, dropout, recurrent_dropout:
-            recurrent settings, as in `rnn_apps.layers.recurrent.encoder`.
-        filters, kernel_sizes: FCN blocks.
         head_dropout: dropout before the output layer.
-        name: model name; defaults to ``model``.
+        name: model name; defaults to ``config.model``.
 
     Returns:
         An uncompiled model from ``(batch, time, feature_dim)``.
 
     Examples:
-        >>> m = sequence_model("lstm", 6, feature_dim=4, units=3)
+        >>> m = sequence_model(encoders.EncoderConfig(model="lstm", units=3), 6, feature_dim=4)
         >>> tuple(m(keras.ops.zeros((2, 7, 4))).shape)
         (2, 6)
+        >>> fcn = encoders.EncoderConfig(model="cnn", cnn_kind="fcn", filters=(4, 4), kernel_sizes=(3, 3))
+        >>> tuple(sequence_model(fcn, 6, feature_dim=4)(keras.ops.zeros((2, 7, 4))).shape)
+        (2, 6)
     """
-    errors.check_choice(model, SEQUENCE_MODELS, "model")
     errors.check_positive(feature_dim, "feature_dim")
     inputs = keras.Input(shape=(None, feature_dim), name="joints")
     x = normalizer(inputs) if normalizer is not None else inputs
-    if model == "cnn":
-        features = fcn_encoder(x, filters=filters, kernel_sizes=kernel_sizes)
-    else:
-        features = recurrent.encoder(
-            x,
-            cell=model,
-            units=units,
-            num_layers=num_layers,
-            bidirectional=bidirectional,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            name="encoder",
-        )
+    features = config(x)
     outputs = heads.classification_head(features, num_classes, dropout=head_dropout)
-    return keras.Model(inputs, outputs, name=name or model)
+    return keras.Model(inputs, outputs, name=name or config.model)
