@@ -10,13 +10,10 @@ Modules, imported by name (``from rnn_apps import recurrent``):
   `rnn_apps.harness.plots`: fit and time, compare and report;
 - `rnn_apps.harness.cli`: the ``rnn-apps`` command.
 
-Importing the package trains nothing and reads no data.
+Importing the package trains nothing, reads no data and changes nothing
+outside it (no environment variable, no patched Keras function, no plotting
+backend); the command line does those once, through
+`rnn_apps.harness.runtime.configure`.
 """
-
-import os
-
-# TensorFlow's C++ start-up notices drown the recipes' own output; users who
-# want them back set TF_CPP_MIN_LOG_LEVEL themselves.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"

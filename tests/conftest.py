@@ -1,4 +1,9 @@
-"""Shared test settings: quiet TensorFlow, bundled-sample paths, small fixtures."""
+"""Shared test settings: quiet TensorFlow, bundled-sample paths, small fixtures.
+
+Tests run the library as imported, with nothing set up; a test that needs
+the command line's process settings (the PyTorch fused-kernel route, say)
+asks for the ``configured_runtime`` fixture.
+"""
 
 import os
 import pathlib
@@ -17,6 +22,14 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def configured_runtime():
+    """Apply `rnn_apps.harness.runtime.configure`, as the command line does; its return value."""
+    from rnn_apps.harness import runtime
+
+    return runtime.configure()
 
 
 @pytest.fixture

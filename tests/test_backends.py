@@ -304,8 +304,12 @@ def _spy_fused_path(monkeypatch, seen: list):
         monkeypatch.setattr(jax.experimental.rnn, "lstm", spy)
     else:
         # `rnn_apps.layers.torch_kernels` routes eligible layers to PyTorch's fused
-        # kernel on any device; the probe listens for the calls it routes.
+        # kernel on any device once the command line's `runtime.configure` installs
+        # it; the probe does the same and listens for the calls it routes.
+        from rnn_apps.harness import runtime
         from rnn_apps.layers import torch_kernels
+
+        runtime.configure()
 
         def spy(kind, masked):
             seen.append(True)
@@ -397,7 +401,7 @@ def test_factory_tests_pass(backend_name, factory_runs):
 
 
 def test_tagger_model_matches_the_string_tagger():
-    from rnn_apps.data import tagging
+    from rnn_apps.data import tokenization
     from rnn_apps.layers import encoders
     from rnn_apps.tasks import taggers
 
@@ -411,7 +415,7 @@ def test_tagger_model_matches_the_string_tagger():
         char_length=3,
         crf=True,
     )
-    batch = tagging.model_inputs([["The", "cat", "sat"], ["a", "Dog"]], char_length=3)
+    batch = tokenization.model_inputs([["The", "cat", "sat"], ["a", "Dog"]], char_length=3)
     expected = taggers.string_tagger(core, words, chars, lowercase=True)(batch)
     found = backend.TaggerModel(taggers.id_tagger(core), words, chars, lowercase=True).predict_on_batch(batch)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(expected), found)

@@ -6,7 +6,9 @@ take PyTorch's fused kernel) and once with ``use_cudnn=False`` (Keras's
 generic loop, never fused). Outputs at unmasked steps, last outputs, final
 states and weight gradients must agree. These tests run where the backend
 is PyTorch (``tests/test_backends.py`` runs this file under it); under any
-other backend they check only that nothing is installed.
+other backend they check only that nothing is installed. The route is
+installed by `rnn_apps.harness.runtime.configure` (the ``configured_runtime``
+fixture), as on the command line, never by importing the library.
 """
 
 import keras
@@ -16,6 +18,8 @@ import pytest
 from rnn_apps.layers import torch_kernels
 
 ON_TORCH = keras.backend.backend() == "torch"
+# The route is set up the way the command line sets it up, never by an import.
+pytestmark = pytest.mark.usefixtures("configured_runtime")
 needs_torch = pytest.mark.skipif(not ON_TORCH, reason="the fused route exists on the PyTorch backend only")
 
 LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
@@ -30,8 +34,8 @@ CASES = [
 ]
 
 
-def test_installed_only_on_torch():
-    assert torch_kernels.installed() == (ON_TORCH and torch_kernels.enabled())
+def test_installed_only_on_torch(configured_runtime):
+    assert configured_runtime == torch_kernels.installed() == (ON_TORCH and torch_kernels.enabled())
 
 
 def _batch(padding: str, seed: int = 0):

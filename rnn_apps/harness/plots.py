@@ -1,4 +1,12 @@
-"""PNG plots of runs: learning curves and confusion matrices (matplotlib, Agg)."""
+"""PNG plots of runs: learning curves and confusion matrices (matplotlib).
+
+Figures are made with matplotlib's object API (`matplotlib.figure.Figure`),
+not `matplotlib.pyplot`: they are drawn straight to PNG files, so they need
+no plotting backend and no display, never open a window, and leave
+pyplot's list of open figures alone. Importing this module chooses no
+backend either; that is the program's choice (see
+`rnn_apps.harness.runtime.configure`).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +14,22 @@ import math
 import os
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.figure
 
 from rnn_apps import io
+
+
+def _subplots(rows: int = 1, columns: int = 1, *, figsize, squeeze: bool = True):
+    """``(figure, axes)`` as `matplotlib.pyplot.subplots` returns them, on a figure of no backend.
+
+    Saving the figure as PNG draws it with Agg, whatever backend pyplot uses.
+    """
+    figure = matplotlib.figure.Figure(figsize=figsize)
+    return figure, figure.subplots(rows, columns, squeeze=squeeze)
+
+
+def _colors():
+    return matplotlib.colormaps["tab10"].colors
 
 
 def learning_curves(histories: dict[str, dict[str, list[float]]], path: str | os.PathLike, metric: str = "accuracy"):
@@ -21,8 +40,8 @@ def learning_curves(histories: dict[str, dict[str, list[float]]], path: str | os
         path: PNG file to write (atomically).
         metric: the second panel's metric.
     """
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for (name, history), color in zip(histories.items(), plt.cm.tab10.colors):
+    figure, axes = _subplots(1, 2, figsize=(11, 4))
+    for (name, history), color in zip(histories.items(), _colors()):
         for axis, key in zip(axes, ("loss", metric)):
             if key in history:
                 epochs = range(1, len(history[key]) + 1)
@@ -39,7 +58,6 @@ def learning_curves(histories: dict[str, dict[str, list[float]]], path: str | os
     axes[1].legend()
     figure.tight_layout()
     io.save_figure(figure, path)
-    plt.close(figure)
 
 
 def per_type_scores(scores: dict[str, dict[str, float]], path: str | os.PathLike, ylabel: str = "F1"):
@@ -52,8 +70,8 @@ def per_type_scores(scores: dict[str, dict[str, float]], path: str | os.PathLike
     """
     kinds = sorted({kind for values in scores.values() for kind in values})
     width = 0.8 / max(len(scores), 1)
-    figure, axis = plt.subplots(figsize=(max(5, 1.2 * len(kinds) * max(len(scores), 1) * 0.5 + 2), 4))
-    for index, ((name, values), color) in enumerate(zip(scores.items(), plt.cm.tab10.colors)):
+    figure, axis = _subplots(figsize=(max(5, 1.2 * len(kinds) * max(len(scores), 1) * 0.5 + 2), 4))
+    for index, ((name, values), color) in enumerate(zip(scores.items(), _colors())):
         positions = [k + index * width - 0.4 + width / 2 for k in range(len(kinds))]
         axis.bar(positions, [values.get(kind, 0.0) for kind in kinds], width, label=name, color=color)
     axis.set_xticks(range(len(kinds)), kinds)
@@ -64,7 +82,6 @@ def per_type_scores(scores: dict[str, dict[str, float]], path: str | os.PathLike
     axis.legend(fontsize=8, ncol=min(len(scores), 5), loc="upper center")
     figure.tight_layout()
     io.save_figure(figure, path)
-    plt.close(figure)
 
 
 def confusion_matrices(matrices: dict, class_names: list[str], path: str | os.PathLike):
@@ -73,7 +90,7 @@ def confusion_matrices(matrices: dict, class_names: list[str], path: str | os.Pa
     columns = min(count, 3)
     rows = math.ceil(count / columns)
     size = 1.2 + 0.45 * len(class_names)
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * size + 1, rows * size + 0.6), squeeze=False)
+    figure, axes = _subplots(rows, columns, figsize=(columns * size + 1, rows * size + 0.6), squeeze=False)
     for axis in axes.flat[count:]:
         axis.axis("off")
     for axis, (name, matrix) in zip(axes.flat, matrices.items()):
@@ -91,7 +108,6 @@ def confusion_matrices(matrices: dict, class_names: list[str], path: str | os.Pa
                 axis.text(j, i, int(matrix[i, j]), ha="center", va="center", color=color, fontsize=8)
     figure.tight_layout()
     io.save_figure(figure, path)
-    plt.close(figure)
 
 
 def forecasts(panels: dict, path: str | os.PathLike, naive: str = "persistence", ylabel: str = "price"):
@@ -105,10 +121,10 @@ def forecasts(panels: dict, path: str | os.PathLike, naive: str = "persistence",
         ylabel: label of the value axis.
     """
     count = max(1, len(panels))
-    figure, axes = plt.subplots(count, 1, figsize=(11, 3.2 * count), squeeze=False)
+    figure, axes = _subplots(count, 1, figsize=(11, 3.2 * count), squeeze=False)
     for axis, (title, (x, actual, lines)) in zip(axes[:, 0], panels.items()):
         axis.plot(x, actual, color="black", linewidth=2, label="actual")
-        for (name, values), color in zip(lines.items(), plt.cm.tab10.colors):
+        for (name, values), color in zip(lines.items(), _colors()):
             if name == naive:
                 axis.plot(x, values, "--", color="grey", linewidth=1.2, label=name)
             else:
@@ -120,7 +136,6 @@ def forecasts(panels: dict, path: str | os.PathLike, naive: str = "persistence",
     figure.autofmt_xdate()
     figure.tight_layout()
     io.save_figure(figure, path)
-    plt.close(figure)
 
 
 def spectrograms(images, titles, path: str | os.PathLike, seconds_per_frame: float | None = None):
@@ -134,7 +149,7 @@ def spectrograms(images, titles, path: str | os.PathLike, seconds_per_frame: flo
             (frames when `None`).
     """
     count = len(images)
-    figure, axes = plt.subplots(count, 1, figsize=(8, 2.2 * count + 0.4), squeeze=False)
+    figure, axes = _subplots(count, 1, figsize=(8, 2.2 * count + 0.4), squeeze=False)
     for axis, image, title in zip(axes[:, 0], images, titles):
         frames = len(image)
         extent = (0, frames * (seconds_per_frame or 1), 0, image.shape[1])
@@ -144,7 +159,6 @@ def spectrograms(images, titles, path: str | os.PathLike, seconds_per_frame: flo
         axis.set_xlabel("seconds" if seconds_per_frame else "frame")
     figure.tight_layout()
     io.save_figure(figure, path)
-    plt.close(figure)
 
 
 def attention_maps(maps, path: str | os.PathLike):
@@ -157,7 +171,7 @@ def attention_maps(maps, path: str | os.PathLike):
         path: PNG file to write (atomically).
     """
     count = len(maps)
-    figure, axes = plt.subplots(1, count, figsize=(4.5 * count, 4.5), squeeze=False)
+    figure, axes = _subplots(1, count, figsize=(4.5 * count, 4.5), squeeze=False)
     for axis, (weights, source_words, output_words, title) in zip(axes[0], maps):
         axis.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
         axis.set_xticks(range(len(source_words)), source_words, rotation=90, fontsize=8)
@@ -165,4 +179,3 @@ def attention_maps(maps, path: str | os.PathLike):
         axis.set_title(title, fontsize=9)
     figure.tight_layout()
     io.save_figure(figure, path)
-    plt.close(figure)

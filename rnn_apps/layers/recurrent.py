@@ -27,10 +27,6 @@ import keras
 from rnn_apps import errors
 from rnn_apps.layers import torch_kernels
 
-# On the PyTorch backend, eligible LSTM and GRU layers take PyTorch's fused
-# kernel on every device, masked or not (see `rnn_apps.layers.torch_kernels`).
-torch_kernels.install()
-
 CELLS = ("simple_rnn", "lstm", "gru")
 """Recurrent cell names accepted by every factory and by ``--model``."""
 
@@ -216,8 +212,9 @@ def fast_kernel_eligibility(
     mask reaches the layer at all, and has a fused LSTM but no fused GRU
     (its GRU is a `lax.scan` loop). On PyTorch Keras alone would fuse only
     unmasked layers on a CUDA device; with `rnn_apps.layers.torch_kernels`
-    installed (the default) the rules are TensorFlow's, and the fused kernel
-    runs on the CPU too.
+    installed (the command line installs it, through
+    `rnn_apps.harness.runtime.configure`) the rules are TensorFlow's, and the
+    fused kernel runs on the CPU too.
 
     Args:
         cell: one of ``"simple_rnn"``, ``"lstm"``, ``"gru"``.

@@ -33,8 +33,10 @@ outputs at padded steps are zeros, as on TensorFlow's cuDNN path, where
 Keras's generic loop repeats the last valid output (downstream layers see
 the mask and ignore those steps either way).
 
-`rnn_apps.layers.recurrent` installs it on import when the backend is PyTorch;
-``RNN_APPS_TORCH_FUSED=0`` in the environment leaves Keras as it is. The
+Importing this module patches nothing: `install` does, and the command
+line calls it (through `rnn_apps.harness.runtime.configure`) when the
+backend is PyTorch; ``RNN_APPS_TORCH_FUSED=0`` in the environment leaves
+Keras as it is. The
 saved models are ordinary Keras models: nothing of this module is stored in
 them, and a model loaded without it computes the same function.
 
