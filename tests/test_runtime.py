@@ -19,6 +19,7 @@ from rnn_apps.harness import runtime
 # then every module of the package, then `configure`. Prints one JSON line.
 SCRIPT = """
 import json, os, pkgutil, importlib, sys
+users_level = os.environ.get("TF_CPP_MIN_LOG_LEVEL")
 import keras, matplotlib, matplotlib.rcsetup
 import tensorflow  # the data modules use it on every backend; what its import sets is not rnn_apps's doing
 from keras.src import backend as keras_backend
@@ -30,9 +31,10 @@ def backend_setting():
 def kernels():
     return [getattr(keras_backend, name, None) for name in ("lstm", "gru")]
 
-# JAX (imported by Keras when installed) sets a TensorFlow log level by default; clear it so
-# that a default set by rnn_apps would show.
-os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
+# JAX (imported by Keras when installed) sets a TensorFlow log level by default; undo that,
+# so that a default set by rnn_apps would show.
+if users_level is None:
+    os.environ.pop("TF_CPP_MIN_LOG_LEVEL", None)
 environment, plotting, hooks = dict(os.environ), backend_setting(), kernels()
 
 def fail(error):
