@@ -3,13 +3,17 @@
     python -m bench list
     python -m bench run sentiment-mr --data-dir ../shared/datasets            # every fold / 3 seeds
     python -m bench run sentiment-trec --data-dir ../shared/datasets --seeds 5
+    python -m bench run stocks-exchange_rate --data-dir ../shared/datasets   # a group: every horizon, one table
+    python -m bench run stocks-acl18 --data-dir ../shared/datasets --runs-dir /tmp/runs   # keep the run folders
     python -m bench custom --recipe sentiment --data my.csv --name sentiment-mine -- --task binary
     python -m bench speed --data-dir ../shared/datasets                      # speed tables
     python -m bench latency                                                  # one-example prediction latency
     python -m bench collect text_analysis-wikiann_en RUN_DIR RUN_DIR ...     # aggregate finished runs
+    python -m bench collect stocks-exchange_rate RUN_DIR ...                 # a group's tables, printed
 
 Results go to ``bench/results/<key>.json`` and ``.md`` (``--results-dir`` to
-change); the data is read in place and never copied.
+change), with the benchmark's own tables (`bench.specs.Benchmark.tables`)
+after the main one; the data is read in place and never copied.
 """
 
 from __future__ import annotations
@@ -24,10 +28,31 @@ from bench import harness, specs
 RESULTS = pathlib.Path(__file__).resolve().parent / "results"
 
 
-def _run(key, recipe, data, recipe_args, folds, seeds, results_dir, quick, metrics, published=(), protocol=""):
+def _run(
+    key,
+    recipe,
+    data,
+    recipe_args,
+    folds,
+    seeds,
+    results_dir,
+    quick,
+    metrics,
+    published=(),
+    protocol="",
+    tables=(),
+    runs_dir=None,
+) -> list[dict]:
+    """Run every fold or seed, write ``<key>.json`` and ``.md``; the runs' reports.
 
+    The run folders are ``<runs_dir>/<key>/seed_N`` (or ``fold_N``) when
+    ``runs_dir`` is given, so `_collect` can tabulate them again; else they
+    are removed.
+    """
     reports, labels = [], []
     with tempfile.TemporaryDirectory(prefix=f"bench-{key}-") as scratch:
+        # Absolute: each recipe runs from the repository root.
+        runs_root = pathlib.Path(runs_dir).resolve() / key if runs_dir else pathlib.Path(scratch)
         log_path = pathlib.Path(scratch) / "runs.log"
         with log_path.open("w") as log:
             if folds:
@@ -39,7 +64,7 @@ def _run(key, recipe, data, recipe_args, folds, seeds, results_dir, quick, metri
                 plan = [(f"seed {seed}", ["--seed", str(seed)]) for seed in seeds]
             for label, run_args in plan:
                 argv = ["--data", str(data), *recipe_args, *run_args, *(["--quick"] if quick else [])]
-                folder = pathlib.Path(scratch) / label.replace(" ", "_")
+                folder = runs_root / label.replace(" ", "_")
                 try:
                     reports.append(harness.run_recipe(recipe, argv, folder, log))
                 except RuntimeError:
@@ -60,18 +85,41 @@ def _run(key, recipe, data, recipe_args, folds, seeds, results_dir, quick, metri
         "command": harness.command_line(),
         "recipe_command": reports[-1].get("command"),
     }
-    return harness.publish(results_dir, key, result, harness.markdown(result))
+    harness.publish(results_dir, key, result, harness.markdown(result, harness.tables(tables, reports)))
+    return reports
 
 
-def _collect(args) -> dict:
+def _run_benchmark(spec: specs.Benchmark, args) -> list[dict]:
+    return _run(
+        spec.key,
+        spec.recipe,
+        pathlib.Path(args.data_dir) / spec.data,
+        [*spec.args, *args.recipe_args],
+        spec.folds if not args.quick else None,
+        list(range(1, (args.seeds or spec.seeds) + 1)),
+        args.results_dir,
+        args.quick,
+        spec.metrics,
+        spec.published,
+        spec.protocol,
+        spec.tables,
+        args.runs_dir,
+    )
+
+
+def _collect(args) -> dict | None:
     """Aggregate run folders that already hold a ``metrics.json`` each.
 
     For runs made by hand with the recipe's own command (recorded in each
-    ``metrics.json``), so long runs need not be repeated to be tabulated.
+    ``metrics.json``), or kept by ``run --runs-dir``, so long runs need not
+    be repeated to be tabulated. For a group, its tables are printed and
+    nothing is written.
     """
-    import json
-
-    reports = [json.loads((pathlib.Path(folder) / "metrics.json").read_text()) for folder in args.runs]
+    reports = harness.read_runs(args.runs)
+    group = specs.GROUPS.get(args.key)
+    if group:
+        print(harness.tables(group.tables, reports))
+        return None
     labels = [f"seed {report['seed']}" for report in reports]
     spec = specs.BENCHMARKS.get(args.key)
     metrics = list(spec.metrics) if spec else [reports[0]["primary_metric"]]
@@ -87,15 +135,16 @@ def _collect(args) -> dict:
         "machine": harness.machine(),
         "command": "; ".join(report["command"] for report in reports),
     }
-    return harness.publish(args.results_dir, args.key, result, harness.markdown(result))
+    tables = harness.tables(spec.tables, reports) if spec else ""
+    return harness.publish(args.results_dir, args.key, result, harness.markdown(result, tables))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmarks on real data.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="the benchmarks")
-    run = commands.add_parser("run", help="run one benchmark")
-    run.add_argument("key", choices=sorted(specs.BENCHMARKS))
+    run = commands.add_parser("run", help="run one benchmark, or a group of them")
+    run.add_argument("key", choices=sorted(specs.BENCHMARKS | specs.GROUPS))
     run.add_argument("--data-dir", required=True, help="folder with the benchmark datasets")
     custom = commands.add_parser("custom", help="run a recipe on any data, several seeds")
     custom.add_argument("--recipe", required=True)
@@ -103,12 +152,15 @@ def main(argv=None) -> int:
     custom.add_argument("--name", required=True, help="results file name")
     custom.add_argument("--metric", action="append", default=None, help="metrics to tabulate (repeatable)")
     for sub in (run, custom):
-        sub.add_argument("--seeds", type=int, default=3, help="number of seeds (1, 2, ...)")
+        sub.add_argument("--runs-dir", type=pathlib.Path, default=None, help="keep the run folders here (KEY/seed_N)")
+        sub.add_argument(
+            "--seeds", type=int, default=None, help="number of seeds (1, 2, ...; default: the spec's, or 3)"
+        )
         sub.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
         sub.add_argument("--quick", action="store_true", help="pass --quick to the recipe (harness checks)")
         sub.add_argument("recipe_args", nargs="*", help="extra recipe flags, after --")
     collect = commands.add_parser("collect", help="aggregate finished run folders (one metrics.json each)")
-    collect.add_argument("key", help="results file name, e.g. text_analysis-wikiann_en")
+    collect.add_argument("key", help="results file name, e.g. text_analysis-wikiann_en, or a group")
     collect.add_argument("runs", nargs="+", help="run folders")
     collect.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
     speed = commands.add_parser("speed", help="speed tables (training throughput, FLOP/s, latency)")
@@ -126,6 +178,8 @@ def main(argv=None) -> int:
     if args.command == "list":
         for key, spec in specs.BENCHMARKS.items():
             print(f"{key:<22} {spec.recipe:<14} {spec.data}")
+        for key, group in specs.GROUPS.items():
+            print(f"{key:<22} {'group':<14} {', '.join(group.members)}")
         return 0
     if args.command == "collect":
         _collect(args)
@@ -140,24 +194,15 @@ def main(argv=None) -> int:
 
         speed_module.main(args)
         return 0
-    seeds = list(range(1, args.seeds + 1))
     if args.command == "run":
-        spec = specs.BENCHMARKS[args.key]
-        data = pathlib.Path(args.data_dir) / spec.data
-        _run(
-            spec.key,
-            spec.recipe,
-            data,
-            [*spec.args, *args.recipe_args],
-            spec.folds if not args.quick else None,
-            seeds,
-            args.results_dir,
-            args.quick,
-            spec.metrics,
-            spec.published,
-            spec.protocol,
-        )
+        group = specs.GROUPS.get(args.key)
+        if group is None:
+            _run_benchmark(specs.BENCHMARKS[args.key], args)
+            return 0
+        reports = [report for key in group.members for report in _run_benchmark(specs.BENCHMARKS[key], args)]
+        print(harness.tables(group.tables, reports))
     else:
+        seeds = list(range(1, (args.seeds or 3) + 1))
         _run(
             args.name,
             args.recipe,
@@ -168,6 +213,7 @@ def main(argv=None) -> int:
             args.results_dir,
             args.quick,
             args.metric or ["accuracy"],
+            runs_dir=args.runs_dir,
         )
     return 0
 

@@ -3,7 +3,9 @@
 Every run is a separate process (``python -m recipes.<name> ...``), so runs do
 not share graph state or memory, and the command of each is exactly what a
 user would type. The aggregate holds, per model and metric, the mean, the
-sample standard deviation and every run's value.
+sample standard deviation and every run's value. A benchmark may add tables
+of its own (`TABLES`: movement counts, per-seed values, one column per
+forecast horizon), made from the runs' ``metrics.json`` files.
 """
 
 from __future__ import annotations
@@ -108,8 +110,8 @@ def _summary(values: list[float], labels: list[str]) -> dict:
     }
 
 
-def markdown(result: dict) -> str:
-    """The results file: protocol, our table, the published numbers, the command."""
+def markdown(result: dict, tables: str = "") -> str:
+    """The results file: protocol, our table, the benchmark's own ``tables``, the published numbers, the command."""
     metrics = result["metrics"]
     models = result["models"]
     from rnn_apps.harness import compare
@@ -147,6 +149,8 @@ def markdown(result: dict) -> str:
             {True: "yes", False: "no", None: "n/a"}[entry["fast_kernel"]],
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    if tables:
+        lines += ["", tables]
     if result.get("published"):
         lines += ["", "Published, for comparison:", "", "| system | result | note |", "|---|---|---|"]
         lines += [f"| {system} | {value} | {note} |" for system, value, note in result["published"]]
@@ -181,3 +185,140 @@ def footer(info: dict, command: str, note: str = "") -> list[str]:
         f"TensorFlow {info['tensorflow']}, Keras {info['keras']}. {note}"
     )
     return ["", machine.rstrip(), "", "Command:", "", f"    {command}", ""]
+
+
+# --------------------------------------------------------------------------
+# A benchmark's own tables, from the runs' metrics.json files
+
+
+def _spread(values) -> str:
+    """``mean ± sample sd`` with four decimals; one value alone as it is."""
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
+
+
+def movement_table(reports: list[dict]) -> str:
+    """Up/down prediction (the stocks recipe's ``--task movement``): accuracy, MCC, share called up, per seed.
+
+    Examples:
+        >>> runs = [{"seed": seed, "sizes": {"test": 4}, "models": {"gru": {"params": 9, "best_epoch": seed,
+        ...     "metrics": {"accuracy": a, "mcc": 0.0, "majority_rate": 0.5, "predicted_up": 0.5}}}}
+        ...     for seed, a in ((1, 0.5), (2, 0.7))]
+        >>> print(movement_table(runs).splitlines()[4])
+        | gru | 0.6000 ± 0.1414 | 0.0000 ± 0.0000 | 0.5000 | 0.5000 ± 0.0000 | 9 | 1, 2 |
+    """
+    names = list(reports[0]["models"])
+    seeds = [report["seed"] for report in reports]
+    lines = [
+        f"Seeds: {', '.join(str(seed) for seed in seeds)} (mean ± sample standard deviation).",
+        "",
+        "| model | accuracy | MCC | majority rate | predicted up | params | best epoch per seed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        rows = [report["models"][name] for report in reports]
+        metric = {key: [row["metrics"][key] for row in rows] for key in ("accuracy", "mcc", "majority_rate")}
+        up = [row["metrics"]["predicted_up"] for row in rows]
+        epochs = [row.get("best_epoch") for row in rows]
+        shown = ", ".join(str(epoch) for epoch in epochs) if epochs[0] is not None else "n/a"
+        lines.append(
+            f"| {name} | {_spread(metric['accuracy'])} | {_spread(metric['mcc'])} | {metric['majority_rate'][0]:.4f} "
+            f"| {_spread(up)} | {rows[0]['params']:,} | {shown} |"
+        )
+    lines += ["", "Per seed, accuracy / MCC:", "", "| model | " + " | ".join(f"seed {s}" for s in seeds) + " |"]
+    lines.append("|---|" + "---|" * len(seeds))
+    for name in names:
+        cells = [
+            f"{report['models'][name]['metrics']['accuracy']:.4f} / {report['models'][name]['metrics']['mcc']:+.4f}"
+            for report in reports
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", f"Samples: {reports[0]['sizes']}."]
+    return "\n".join(lines)
+
+
+def horizon_tables(reports: list[dict]) -> str:
+    """Forecasts at several horizons (the stocks recipe's ``--task forecast``): one column per horizon.
+
+    One table per metric (RSE, CORR, MASE, directional accuracy; mean ± sd over
+    the seeds of each horizon), then training seconds and best epochs.
+    """
+    horizons = sorted({report["config"]["horizon"] for report in reports})
+    by_horizon = {h: [report for report in reports if report["config"]["horizon"] == h] for h in horizons}
+    seeds = sorted({report["seed"] for report in reports})
+    names = list(reports[0]["models"])
+    out = [f"Seeds: {', '.join(map(str, seeds))} (mean ± sample standard deviation where more than one).", ""]
+    for metric in ("rse", "corr", "mase", "directional_accuracy"):
+        out += [f"**{metric}**", "", "| model | " + " | ".join(f"h={h}" for h in horizons) + " |"]
+        out.append("|---|" + "---|" * len(horizons))
+        for name in names:
+            cells = []
+            for h in horizons:
+                values = [report["models"][name]["metrics"].get(metric) for report in by_horizon[h]]
+                cells.append("n/a" if any(v is None for v in values) else _spread(values))
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+        out.append("")
+    out += ["Training seconds (mean over seeds) and best epochs:", ""]
+    out.append("| model | " + " | ".join(f"h={h}" for h in horizons) + " |")
+    out.append("|---|" + "---|" * len(horizons))
+    for name in names:
+        cells = []
+        for h in horizons:
+            rows = [report["models"][name] for report in by_horizon[h]]
+            seconds = statistics.mean(row["train_seconds"] for row in rows)
+            best = ",".join(str(row.get("best_epoch")) for row in rows) if rows[0].get("best_epoch") else "n/a"
+            cells.append(f"{seconds:.0f} s / {best}")
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out += ["", f"Samples at h={horizons[0]}: {by_horizon[horizons[0]][0]['sizes']}."]
+    return "\n".join(out)
+
+
+def seed_table(reports: list[dict]) -> str:
+    """Accuracy per seed beside its mean, macro F1, and median timings; best accuracy first.
+
+    Examples:
+        >>> runs = [{"models": {"cnn": {"metrics": {"accuracy": a, "f1": a}, "params": 5, "train_seconds": 2.0,
+        ...     "predict_ms_per_sample": 0.1, "fast_kernel": None}}} for a in (0.9, 1.0)]
+        >>> print(seed_table(runs).splitlines()[-1])
+        | cnn | 0.9500 ± 0.0707 | 0.9000 / 1.0000 | 0.9500 | 5 | 2.0 | 0.100 | n/a |
+    """
+    rows = []
+    for name in reports[0]["models"]:
+        entries = [report["models"][name] for report in reports]
+        accuracy = [entry["metrics"]["accuracy"] for entry in entries]
+        f1 = [entry["metrics"]["f1"] for entry in entries]
+        seconds = statistics.median(entry["train_seconds"] for entry in entries)
+        milliseconds = statistics.median(entry["predict_ms_per_sample"] for entry in entries)
+        spread = statistics.stdev(accuracy) if len(accuracy) > 1 else 0.0
+        cells = [
+            name,
+            f"{statistics.mean(accuracy):.4f} ± {spread:.4f}",
+            " / ".join(f"{value:.4f}" for value in accuracy),
+            f"{statistics.mean(f1):.4f}",
+            f"{entries[0]['params']:,}",
+            f"{seconds:.1f}",
+            f"{milliseconds:.3f}",
+            {True: "yes", False: "no", None: "n/a"}[entries[0]["fast_kernel"]],
+        ]
+        rows.append((statistics.mean(accuracy), "| " + " | ".join(cells) + " |"))
+    header = [
+        "| model | accuracy, mean ± sd | per seed | macro F1, mean | params | train s (median) "
+        "| ms/sample (median) | fast kernel |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    return "\n".join(header + [row for _, row in sorted(rows, key=lambda pair: -pair[0])])
+
+
+TABLES = {"movement": movement_table, "horizons": horizon_tables, "per_seed": seed_table}
+"""A benchmark's own tables by name (`bench.specs.Benchmark.tables`), each made from the runs' reports."""
+
+
+def tables(names, reports: list[dict]) -> str:
+    """The named `TABLES` over ``reports``, one after another."""
+    return "\n\n".join(TABLES[name](reports) for name in names)
+
+
+def read_runs(folders) -> list[dict]:
+    """The ``metrics.json`` of each run folder, in the order given."""
+    return [json.loads((pathlib.Path(folder) / "metrics.json").read_text()) for folder in folders]

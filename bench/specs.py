@@ -3,7 +3,10 @@
 Each entry names a folder under ``--data-dir`` (the layout of the shared
 benchmark datasets), the recipe flags that select the task, how runs differ
 (seeds, or the folds of a cross-validation) and the published reference
-numbers to print beside ours, with the protocol difference stated.
+numbers to print beside ours, with the protocol difference stated. A
+benchmark may add tables of its own to its results file (`Benchmark.tables`,
+made by `bench.harness.TABLES`), and a group (`GROUPS`) runs several
+benchmarks as one, with tables across them (the exchange-rate horizons).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ class Benchmark:
         published: ``(system, value, note)`` rows from the dataset's
             PROVENANCE.md.
         protocol: how our protocol compares with the published one.
+        seeds: runs (seeds 1..N) when ``--seeds`` is not given.
+        tables: names of `bench.harness.TABLES` added to the results
+            file after the main table.
     """
 
     key: str
@@ -35,6 +41,24 @@ class Benchmark:
     folds: int | None = None
     published: tuple[tuple[str, str, str], ...] = ()
     protocol: str = ""
+    seeds: int = 3
+    tables: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    """Benchmarks run one after another and tabulated together.
+
+    Attributes:
+        key: the group's name (``python -m bench run KEY``).
+        members: the `Benchmark` keys, in order; each keeps its own results file.
+        tables: names of `bench.harness.TABLES` made over every member's runs
+            (printed; the group's page in ``bench/results`` quotes them).
+    """
+
+    key: str
+    members: tuple[str, ...]
+    tables: tuple[str, ...] = ()
 
 
 # Published RSE on exchange_rate by horizon (LSTNet paper, same 60/20/20 split).
@@ -192,6 +216,7 @@ BENCHMARKS = {
                 "by cross-validation inside the training file; CNN: the FCN (Conv1D 128/256/128, kernels 8/5/3, "
                 "batch normalization, global average pooling)."
             ),
+            tables=("per_seed",),
         ),
         Benchmark(
             key="text_analysis-wikiann_en",
@@ -235,6 +260,8 @@ BENCHMARKS = {
                 "2015-12-31), up above +0.55%, down below -0.5%, days in between dropped; inputs are the last 5 "
                 "log-returns of the adjusted close, not the published models' 11 technical features."
             ),
+            seeds=5,
+            tables=("movement",),
         ),
         *(exchange_rate(horizon) for horizon in EXCHANGE_RATE_PUBLISHED),
         Benchmark(
@@ -284,6 +311,17 @@ BENCHMARKS = {
                 "(128 filters, 4+4 blocks for the CNN), batch 128, Adam 2e-3, dropout 0.3; the published models "
                 "are 2 to 4 times wider, deeper (CNN) and trained for 10 epochs on a GPU."
             ),
+        ),
+    )
+}
+
+GROUPS = {
+    group.key: group
+    for group in (
+        Group(
+            key="stocks-exchange_rate",
+            members=tuple(f"stocks-exchange_rate-h{horizon}" for horizon in EXCHANGE_RATE_PUBLISHED),
+            tables=("horizons",),
         ),
     )
 }

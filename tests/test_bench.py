@@ -38,11 +38,15 @@ def test_custom_benchmark_aggregates_seeds(tmp_path):
         "--quick",
         "--results-dir",
         str(results),
+        "--runs-dir",
+        str(tmp_path / "runs"),
         "--",
         "--model",
         "lstm,cnn",
     ]
     subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
+    kept = [tmp_path / "runs" / "sentiment-tiny" / f"seed_{seed}" / "metrics.json" for seed in (1, 2)]
+    assert all(path.exists() for path in kept)  # --runs-dir keeps the runs, for `collect`
     result = json.loads((results / "sentiment-tiny.json").read_text())
     assert result["runs"] == ["seed 1", "seed 2"]
     assert set(result["models"]) == {"lstm", "cnn", "majority"}
@@ -146,3 +150,93 @@ def test_cpu_backend_verdict_reads_the_rows():
     assert "(5.0 samples/s, 2 epochs of 2 batches; the routed layer is 100.0 times as fast)" in text
     report["results"] = report["results"][:2]
     assert "keras-loop" not in "\n".join(backends._cpu_verdict(report))
+
+
+def _stocks_report(seed, horizon=None, accuracy=0.5):
+    """A stocks ``metrics.json`` as the recipe writes it, reduced to what the tables read."""
+    entry = {"params": 7, "train_seconds": 2.0, "epochs": 2, "predict_ms_per_sample": 0.1, "fast_kernel": True}
+    if horizon is None:
+        metrics = {"accuracy": accuracy, "mcc": accuracy - 0.5, "majority_rate": 0.51, "predicted_up": 0.4}
+    else:
+        metrics = {"rse": 0.01 * horizon + 0.001 * seed, "corr": 0.9, "mase": 1.0, "mae": 0.1}
+        metrics["directional_accuracy"] = None
+    return {
+        "recipe": "stocks",
+        "dataset": "toy",
+        "task": "movement" if horizon is None else "forecast",
+        "primary_metric": "accuracy" if horizon is None else "rse",
+        "seed": seed,
+        "command": f"python -m recipes.stocks --seed {seed}",
+        "sizes": {"train": 10, "validation": 3, "test": 4},
+        "config": {"horizon": horizon},
+        "models": {"gru": entry | {"metrics": metrics, "best_epoch": seed}},
+    }
+
+
+def _run_folders(root, reports):
+    folders = []
+    for index, report in enumerate(reports):
+        folder = root / f"run{index}"
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps(report))
+        folders.append(str(folder))
+    return folders
+
+
+def test_collect_adds_the_benchmarks_own_tables(tmp_path, capsys):
+    from bench import __main__ as bench_main
+
+    folders = _run_folders(tmp_path, [_stocks_report(1, accuracy=0.5), _stocks_report(2, accuracy=0.7)])
+    assert bench_main.main(["collect", "stocks-acl18", *folders, "--results-dir", str(tmp_path / "results")]) == 0
+    table = (tmp_path / "results" / "stocks-acl18.md").read_text()
+    assert "| gru | 0.6000 ± 0.1414 | 0.1000 ± 0.1414 | 0.5100 | 0.4000 ± 0.0000 | 7 | 1, 2 |" in table
+    assert "| gru | 0.5000 / +0.0000 | 0.7000 / +0.2000 |" in table and "Samples: {'train': 10" in table
+    # The main table comes first, the published numbers after the benchmark's own tables.
+    assert table.index("| model | accuracy (mean") < table.index("Per seed") < table.index("Published")
+    result = json.loads((tmp_path / "results" / "stocks-acl18.json").read_text())
+    assert result["runs"] == ["seed 1", "seed 2"] and result["metrics"] == ["accuracy", "mcc", "majority_rate"]
+
+
+def test_collect_of_a_group_prints_one_column_per_horizon(tmp_path, capsys):
+    from bench import __main__ as bench_main
+
+    reports = [_stocks_report(seed, horizon) for horizon in (3, 24) for seed in (1, 2)]
+    folders = _run_folders(tmp_path, reports)
+    capsys.readouterr()
+    assert bench_main.main(["collect", "stocks-exchange_rate", *folders, "--results-dir", str(tmp_path / "r")]) == 0
+    printed = capsys.readouterr().out
+    assert "| model | h=3 | h=24 |" in printed
+    assert "| gru | 0.0315 ± 0.0007 | 0.2415 ± 0.0007 |" in printed  # rse: 0.01 h + 0.001 seed, seeds 1 and 2
+    assert "| gru | n/a | n/a |" in printed  # directional accuracy undefined in every run
+    assert "| gru | 2 s / 1,2 | 2 s / 1,2 |" in printed and "Samples at h=3:" in printed
+    assert not (tmp_path / "r").exists()  # a group writes no results file of its own
+
+
+def test_per_seed_table_sorts_by_mean_accuracy():
+    def report(scores):
+        return {
+            "models": {
+                name: {
+                    "metrics": {"accuracy": value, "f1": value},
+                    "params": 1,
+                    "train_seconds": 1.0,
+                    "predict_ms_per_sample": 0.1,
+                    "fast_kernel": None if name == "cnn" else True,
+                }
+                for name, value in scores.items()
+            }
+        }
+
+    table = harness.seed_table([report({"gru": 0.8, "cnn": 0.9}), report({"gru": 0.9, "cnn": 0.95})])
+    rows = table.splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == ["| cnn", "| gru"]
+    assert rows[1] == "| gru | 0.8500 ± 0.0707 | 0.8000 / 0.9000 | 0.8500 | 1 | 1.0 | 0.100 | yes |"
+
+
+def test_groups_and_tables_name_what_exists():
+    for group in specs.GROUPS.values():
+        assert group.key not in specs.BENCHMARKS and set(group.members) <= set(specs.BENCHMARKS)
+        assert set(group.tables) <= set(harness.TABLES)
+    for spec in specs.BENCHMARKS.values():
+        assert set(spec.tables) <= set(harness.TABLES) and spec.seeds >= 1
+    assert specs.BENCHMARKS["stocks-acl18"].seeds == 5
