@@ -24,7 +24,7 @@ import sys
 
 from rnn_apps import errors
 from rnn_apps.harness import config as config_module
-from rnn_apps.harness import distribute, registry
+from rnn_apps.harness import registry, runtime
 
 ArgumentParser = config_module.ArgumentParser
 
@@ -71,9 +71,9 @@ def run_recipe(recipe, argv=None, prog: str | None = None) -> dict:
     Raises:
         SystemExit: status 2 on a user error, after one message on stderr.
     """
-    from rnn_apps.harness import runtime
-
     runtime.configure()
+    from rnn_apps.harness import distribute
+
     prog = prog or f"python -m recipes.{recipe.name}"
     config = recipe.parse(argv, prog=prog)
     try:
@@ -99,7 +99,7 @@ def run_recipe(recipe, argv=None, prog: str | None = None) -> dict:
 INTERRUPTED = 130  # the shell's status for a process stopped by Ctrl-C
 
 
-def spread(config, plan: distribute.Plan):
+def spread(config, plan):
     """Adapt a run's configuration to its distribution `Plan`.
 
     ``--batch-size`` is per replica, so the global batch grows with the
@@ -116,6 +116,8 @@ def spread(config, plan: distribute.Plan):
         batch_size=config.batch_size * plan.replicas,
     )
     if plan.workers > 1:
+        from rnn_apps.harness import distribute
+
         changes["output_dir"] = distribute.worker_output_dir(config.output_dir, plan)
         check_output_dir(changes["output_dir"])
     return config_module.replace(config, **changes)
@@ -172,8 +174,6 @@ def _recipe_command(command: str, argv: list[str]) -> int:
 
 
 def _predict(args) -> int:
-    from rnn_apps.harness import runtime
-
     runtime.configure()
     recipe = registry.get(args.recipe)
     path = pathlib.Path(args.model)

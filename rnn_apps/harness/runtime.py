@@ -4,7 +4,7 @@ Importing `rnn_apps` changes nothing outside its own modules: no
 environment variable, no patched Keras function, no plotting backend. A
 library should leave those choices to the program that imports it. The
 command-line entry points (``rnn-apps`` and ``python -m recipes.<name>``)
-are such programs, and they want three things that only make sense for a
+are such programs, and they want a few things that only make sense for a
 whole process; `configure` does them, and tests or notebooks that want the
 same behaviour call it themselves.
 
@@ -15,13 +15,29 @@ Examples:
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 import sys
+import tempfile
 
 TENSORFLOW_LOG_LEVEL = "2"
 """``TF_CPP_MIN_LOG_LEVEL`` set by `configure` when the user has not set one: warnings and errors only."""
 
 _DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY")
+
+START_UP_NOTICES = re.compile(
+    r"cudart_stub|cuInit|cpu_feature_guard|All log messages before absl::InitializeLog"
+    r"|To enable the following instructions|Unable to register cu(DNN|BLAS|FFT) factory|TF-TRT Warning"
+)
+"""Lines TensorFlow's C++ code prints while it starts, whatever ``TF_CPP_MIN_LOG_LEVEL`` says.
+
+A TensorFlow build with CUDA support reports, on a machine without a GPU
+driver, that it found none (``cudart_stub``, ``cuInit``); every build names
+the CPU instructions it was not compiled for. These lines come from before
+TensorFlow's logging is set up (tensorflow/tensorflow#100442), so only the
+process's standard error can hold them back: `configure` does so during the
+import and the first device query, and prints every other line it caught."""
 
 
 def configure() -> bool:
@@ -36,7 +52,10 @@ def configure() -> bool:
        routes eligible LSTM and GRU layers to PyTorch's fused kernel (10x
        and more on a CPU); ``RNN_APPS_TORCH_FUSED=0`` keeps Keras's own loop.
        Results do not depend on it, only speed does.
-    3. With no display (a server, a container, CI) and no backend chosen
+    3. TensorFlow is imported with its start-up notices held back (see
+       `START_UP_NOTICES`; any other line it prints still reaches standard
+       error), unless it is already imported or not installed.
+    4. With no display (a server, a container, CI) and no backend chosen
        by the user (``MPLBACKEND``, a ``matplotlibrc``, an earlier
        ``matplotlib.use``), matplotlib gets the non-interactive ``Agg``
        backend, so nothing tries to open a window. The plots of
@@ -48,6 +67,7 @@ def configure() -> bool:
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TENSORFLOW_LOG_LEVEL)
     _choose_headless_plotting()
+    _start_tensorflow_quietly()
     from rnn_apps.layers import torch_kernels
 
     return torch_kernels.install()
@@ -87,3 +107,28 @@ def _choose_headless_plotting() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
+
+
+def _start_tensorflow_quietly() -> None:
+    if "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # the CUDA driver probe, which logs too
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            kept = [
+                line
+                for line in caught.read().decode("utf-8", "replace").splitlines()
+                if line.strip() and not START_UP_NOTICES.search(line)
+            ]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
