@@ -467,6 +467,9 @@ def main(argv=None):
         print(__doc__)
         return 2
     if argv[0] == "worker":
+        from rnn_apps.harness import runtime
+
+        runtime.configure()  # the PyTorch fused route, as the recipes' command line has it
         worker(argv[1:])
     else:
         report = cpu_comparison(argv[1:])
@@ -580,9 +583,10 @@ def docs_page(results: pathlib.Path = RESULTS) -> str:
         "| --- | --- | --- | --- |",
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in KERNEL_RULES],
         "",
-        "\\* PyTorch column: with `rnn_apps.layers.torch_kernels`, which `rnn_apps.layers.recurrent` installs",
-        "on import under the PyTorch backend. Keras 3.15 alone fuses on PyTorch only without a mask and only on a",
-        "CUDA device; everywhere else it loops in Python. The route hands eligible layers to PyTorch's",
+        "\\* PyTorch column: with `rnn_apps.layers.torch_kernels`, which the command line installs under",
+        "the PyTorch backend (`rnn_apps.harness.runtime.configure`). Keras 3.15 alone fuses on PyTorch only",
+        "without a mask and only on a CUDA device; everywhere else it loops in Python. The route hands",
+        "eligible layers to PyTorch's",
         "`torch._VF.lstm`/`gru` (cuDNN on a GPU, PyTorch's C++ loop on a CPU) and leaves every other case",
         "to Keras. A right-padded batch runs whole, with one extra input feature that saturates the",
         "forget (LSTM) or update (GRU) gate on padding steps, so the state leaves the padding exactly as it",
