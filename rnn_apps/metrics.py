@@ -77,3 +77,17 @@ def tagging_metrics(gold_tags, predicted_tags, scheme: str = "iob2") -> dict[str
     for kind in sorted(key for key in report if not key.endswith(" avg")):
         result[f"f1_{kind}"] = float(report[kind]["f1-score"])
     return result
+
+
+def mean_metrics(metric_dicts: list[dict]) -> dict:
+    """Mean of each metric over folds; a metric missing (`None`) in any fold stays `None`.
+
+    Examples:
+        >>> mean_metrics([{"mae": 1.0, "corr": None}, {"mae": 2.0, "corr": 0.5}])
+        {'mae': 1.5, 'corr': None}
+    """
+    out = {}
+    for key in metric_dicts[0]:
+        values = [m[key] for m in metric_dicts if m.get(key) is not None]
+        out[key] = float(np.mean(values)) if len(values) == len(metric_dicts) else None
+    return out

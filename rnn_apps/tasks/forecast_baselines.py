@@ -9,11 +9,12 @@ the trained models and return ``(samples, steps, channels)`` prices:
   target, from inside the window.
 
 Movement baselines return 1 (up) or 0 (down): `previous_move` repeats the
-sign of the window's last move; the majority class is
-`rnn_apps.harness.baselines.majority_class`.
+sign of the window's last move; `movement_baselines` scores it beside the
+majority class of the training labels.
 
 `forecast_result` and `movement_result` turn any of them into a
-`rnn_apps.harness.compare.ModelResult`, timed on the raw windows.
+`rnn_apps.harness.compare.ModelResult`, timed on the raw windows;
+`naive_forecasts` scores every naive forecast at once.
 """
 
 from __future__ import annotations
@@ -120,3 +121,49 @@ def movement_result(name: str, classify, windows, labels) -> tuple[compare.Model
     """
     predictions = classify(windows)
     return _result(name, forecasting.movement_metrics(labels, predictions), classify, windows), predictions
+
+
+def naive_forecasts(windows, actual, horizon: int, steps: str = "last", season: int | None = None):
+    """Every naive forecast scored on the same test windows.
+
+    Args:
+        windows: raw test windows ``(samples, window, channels)``.
+        actual: their target prices ``(samples, steps, channels)``.
+        horizon: steps ahead.
+        steps: ``"last"`` or ``"all"`` (see `persistence`).
+        season: season length for `seasonal_naive`; `None` leaves it out.
+
+    Returns:
+        ``[(ModelResult, predictions)]``: persistence, drift and, with a
+        season, seasonal-naive.
+
+    Examples:
+        >>> w = np.array([[[1.0], [2.0]], [[2.0], [3.0]]]); y = np.array([[[3.0]], [[4.0]]])
+        >>> [(r.name, r.metrics["mase"]) for r, _ in naive_forecasts(w, y, 1)]
+        [('persistence', 1.0), ('drift', 0.0)]
+    """
+    candidates = {
+        "persistence": lambda batch: persistence(batch, horizon, steps),
+        "drift": lambda batch: drift(batch, horizon, steps),
+    }
+    if season:
+        candidates["seasonal_naive"] = lambda batch: seasonal_naive(batch, horizon, season, steps)
+    return [forecast_result(name, forecast, windows, actual) for name, forecast in candidates.items()]
+
+
+def movement_baselines(train_labels, windows, labels):
+    """The majority class of the training labels and `previous_move`, scored on the test windows.
+
+    Returns:
+        ``[(ModelResult, predictions)]``, majority first.
+
+    Examples:
+        >>> w = np.array([[[1.0], [2.0]], [[2.0], [1.0]]])
+        >>> [(r.name, r.metrics["accuracy"]) for r, _ in movement_baselines([1, 1, 0], w, [1, 0])]
+        [('majority', 0.5), ('previous_move', 1.0)]
+    """
+    majority = int(np.bincount(np.asarray(train_labels, "int64"), minlength=2).argmax())
+    return [
+        movement_result("majority", lambda batch: np.full(len(batch), majority, "int64"), windows, labels),
+        movement_result("previous_move", previous_move, windows, labels),
+    ]

@@ -17,7 +17,7 @@ A forecaster has two parts:
 Only `keras.layers` and `keras.ops` are used, so every backend works.
 
 Examples:
-    >>> from rnn_apps import models
+    >>> from rnn_apps.layers import encoders
     >>> core = forecaster(encoders.EncoderConfig("gru", units=4), feature_dim=1, output_steps=2, channels=1)
     >>> model = price_model(core, window=6, channels=1, target="log_return",
     ...                     input_mean=[0.0], input_variance=[1.0],
@@ -69,7 +69,7 @@ def forecaster(
         ``(batch, output_steps, channels, len(quantiles))``.
 
     Examples:
-        >>> from rnn_apps import models
+        >>> from rnn_apps.layers import encoders
         >>> cnn = encoders.EncoderConfig("cnn", cnn_kind="causal", filters=4, num_layers=2)
         >>> tuple(forecaster(cnn, 2, 3, 2, quantiles=(0.1, 0.9))(np.ones((1, 5, 2))).shape)
         (1, 3, 2, 2)
@@ -262,6 +262,227 @@ class PinballLoss(keras.losses.Loss):
 
     def get_config(self):
         return {**super().get_config(), "quantiles": list(self.quantiles)}
+
+
+# ---------------------------------------------------------------------------
+# Settings, inference and plot data
+# ---------------------------------------------------------------------------
+
+
+def parse_quantiles(text: str) -> tuple[float, ...]:
+    """``--quantiles`` as a tuple of levels (empty for point forecasts).
+
+    Examples:
+        >>> parse_quantiles("0.1,0.5,0.9"), parse_quantiles("")
+        ((0.1, 0.5, 0.9), ())
+    """
+    if not text:
+        return ()
+    try:
+        levels = tuple(float(value) for value in text.split(","))
+    except ValueError:
+        raise errors.expected("comma-separated numbers such as 0.1,0.5,0.9", text, name="--quantiles") from None
+    return check_quantiles(levels)
+
+
+def point_forecast(predictions: np.ndarray, quantiles=()) -> np.ndarray:
+    """The point forecast of a quantile forecast: the median if present, else the middle level.
+
+    Examples:
+        >>> point_forecast(np.arange(6.0).reshape(1, 1, 2, 3), (0.1, 0.5, 0.9)).tolist()
+        [[[1.0, 4.0]]]
+    """
+    if not quantiles:
+        return predictions
+    index = quantiles.index(0.5) if 0.5 in quantiles else len(quantiles) // 2
+    return predictions[..., index]
+
+
+def scaling(samples) -> dict:
+    """The training-row statistics a model's preprocessing holds, as `input_model` and `price_model` take them.
+
+    Args:
+        samples: `rnn_apps.data.windows.ForecastData` or
+            `rnn_apps.data.movement.MovementData`.
+
+    Returns:
+        ``input_mean`` and ``input_variance``; with extra features (volume)
+        also ``feature_dim``, ``feature_mean`` and ``feature_variance``.
+    """
+    scale = dict(input_mean=samples.input_scaler.mean, input_variance=samples.input_scaler.variance)
+    extra = getattr(samples, "feature_scaler", None)
+    if extra is not None:
+        scale |= dict(feature_dim=len(extra.mean), feature_mean=extra.mean, feature_variance=extra.variance)
+    return scale
+
+
+def raw_inputs(part):
+    """What a saved model takes for the windows of one part: prices, or ``[prices, volume]``."""
+    prices = np.asarray(part.inputs, "float32")
+    return prices if part.features is None else [prices, np.asarray(part.features, "float32")]
+
+
+def model_card(samples, quantiles=(), series=None, volume: bool = False, dead_zone=None) -> dict:
+    """What a saved model's input and output mean: the ``.json`` saved beside it, read by `predict_windows`.
+
+    Args:
+        samples: the `ForecastData` or `MovementData` the model trained on.
+        quantiles: forecast quantile levels.
+        series: the series names of a joint model (one channel each), else `None`.
+        volume: the model also takes volume.
+        dead_zone: ``(down, up)`` thresholds of a movement model.
+    """
+    card = {
+        "task": "forecast" if hasattr(samples, "horizon") else "movement",
+        "window": samples.window,
+        "channels": int(samples.test.inputs.shape[2]),
+        "inputs": ["prices", "volume"] if volume else ["prices"],
+    }
+    if card["task"] == "movement":
+        return card | {"series": None, "class_names": ["down", "up"], "dead_zone": list(dead_zone)}
+    steps = dict(horizon=samples.horizon, steps=samples.steps, target=samples.target, quantiles=list(quantiles))
+    return card | {"series": series} | steps
+
+
+def parse_window(text, window: int | None = None, channels: int | None = None) -> np.ndarray:
+    """One raw window ``(steps, series)`` from ``"p1,p2,..."`` (``"a:b,..."`` for several series) or a sequence.
+
+    Raises:
+        rnn_apps.errors.InputError: a value that is not a finite price, or a
+            window of another length or series count than the model's.
+
+    Examples:
+        >>> parse_window("1,2,3").tolist()
+        [[1.0], [2.0], [3.0]]
+        >>> parse_window("1:10,2:20", window=2, channels=2).shape
+        (2, 2)
+    """
+    if isinstance(text, str):
+        try:
+            rows = [[float(value) for value in step.split(":")] for step in text.replace(" ", "").split(",") if step]
+        except ValueError:
+            raise errors.expected("comma-separated prices such as 101.2,102.0,100.7", text) from None
+        values = np.asarray(rows, "float32") if len({len(r) for r in rows}) == 1 else None
+    else:
+        try:
+            values = np.asarray(text, "float32")
+        except (TypeError, ValueError):
+            raise errors.expected("a window of prices: steps by series", text) from None
+    if values is None or values.ndim == 1:
+        values = None if values is None else values[:, None]
+    if values is None or values.ndim != 2 or values.size == 0:
+        raise errors.expected("a window of prices: steps by series", text)
+    if not np.all(np.isfinite(values)):
+        raise errors.expected("finite prices (no nan or inf)", text)
+    if window is not None and values.shape[0] != window:
+        raise errors.expected(f"{window} prices per window (the model's window)", values.shape[0])
+    if channels is not None and values.shape[1] != channels:
+        raise errors.expected(f"{channels} series per step", values.shape[1])
+    return values
+
+
+def predict_windows(model: keras.Model, inputs, card: dict, model_path="") -> list[dict]:
+    """Forecast (or classify the next move) from raw price windows with a saved price model.
+
+    Args:
+        model: a loaded price or movement model (`price_model`, `movement_model`).
+        inputs: windows, as strings or arrays (see `parse_window`).
+        card: the ``.json`` saved beside the model (``task``, ``target``,
+            ``horizon``, ``steps``); empty when there is none.
+        model_path: the model's file, for messages.
+
+    Returns:
+        One dict per window: ``forecast`` (prices per step; per quantile
+        with quantiles), ``last_price``, ``horizon`` and ``steps``, or
+        ``label`` and ``probability`` for movement models.
+    """
+    if len(model.inputs) > 1:
+        raise errors.expected(
+            "a model that reads prices only (a --volume model takes [prices, volume]: call it with Keras)",
+            str(model_path),
+        )
+    errors.check_model_inputs(model, model_path, ranks=(3,), dtype="float")
+    window, channels = model.input_shape[1], model.input_shape[2]
+    batch = np.stack([parse_window(item, window, channels) for item in inputs])
+    if np.any(batch <= 0) and card.get("target", "log_return") == "log_return":
+        raise errors.expected("positive prices (the model reads log-returns)", float(batch[batch <= 0][0]))
+    outputs = np.asarray(model.predict_on_batch(batch))  # one call, no per-call dataset set-up
+    rows = []
+    for window_values, output in zip(batch, outputs):
+        if card.get("task") == "movement":
+            up = float(output.reshape(-1)[0])
+            rows.append({"label": "up" if up >= 0.5 else "down", "probability": round(max(up, 1 - up), 4)})
+        else:
+            rows.append(
+                {
+                    "forecast": np.round(output, 6).tolist(),
+                    "last_price": window_values[-1].tolist(),
+                    "horizon": card.get("horizon"),
+                    "steps": card.get("steps"),
+                }
+            )
+    return rows
+
+
+def evaluate_price_model(model: keras.Model, test, quantiles=()) -> tuple[dict, np.ndarray]:
+    """Test metrics of a saved price model on the raw windows of the test part.
+
+    Args:
+        model: from `price_model`.
+        test: the test `rnn_apps.data.windows.Windows` (raw prices and targets).
+        quantiles: the model's quantile levels; the point forecast is their median.
+
+    Returns:
+        ``(metrics, point forecasts)``: `forecast_metrics` of the point
+        forecast, plus `quantile_metrics` for a quantile model.
+    """
+    predictions = model.predict(raw_inputs(test), batch_size=1024, verbose=0)
+    point = point_forecast(predictions, quantiles)
+    scores = forecast_metrics(test.targets, point, test.inputs[:, -1:, :])
+    if quantiles:
+        scores |= quantile_metrics(test.targets, predictions, quantiles)
+    return scores, point
+
+
+def timing_call(model: keras.Model, part, limit: int = 512):
+    """``(predict_batch, inputs)`` to time a price model on raw windows, as a user calls it.
+
+    Timing batches are slices of one array, so a volume model's price and
+    volume windows travel side by side and are split again for each call.
+    """
+    channels = part.inputs.shape[2]
+    if part.features is None:
+        return model.predict_on_batch, np.asarray(part.inputs[:limit], "float32")
+    joined = np.concatenate([part.inputs[:limit], part.features[:limit]], axis=-1).astype("float32")
+    return lambda batch: model.predict_on_batch([batch[..., :channels], batch[..., channels:]]), joined
+
+
+def forecast_panels(index, test, horizon: int, predictions: dict, names: list[str], limit: int = 3) -> dict:
+    """Plot data of the test period: per series (at most ``limit``), target dates, actual and forecast prices.
+
+    Args:
+        index: the time index of the price rows (dates or step numbers).
+        test: the test `rnn_apps.data.windows.Windows`.
+        horizon: steps ahead; the last forecast step is drawn.
+        predictions: model name -> forecasts ``(samples, steps, channels)``.
+        names: series names.
+
+    Returns:
+        Panel title -> ``(dates, actual, {model: forecast})``, as
+        `rnn_apps.harness.plots.forecasts` takes it.
+    """
+    panels = {}
+    for series in np.unique(test.series)[:limit]:
+        rows = np.flatnonzero(test.series == series)
+        order = rows[np.argsort(test.target_rows[rows])]
+        title = names[series] if len(names) > 1 and test.inputs.shape[2] == 1 else names[0]
+        lines = {name: values[order, -1, 0] for name, values in predictions.items()}
+        panels[f"{title}: forecast {horizon} step(s) ahead"] = (
+            index[test.target_rows[order]],
+            test.targets[order, -1, 0],
+            lines,
+        )
+    return panels
 
 
 # ---------------------------------------------------------------------------
