@@ -8,7 +8,8 @@ import pytest
 from test_bad_input import copy_model, library_error, predict_error, run_error, tiny_models
 
 from recipes import stocks
-from rnn_apps.data import series
+from rnn_apps.data import price_tables, time_splits
+from rnn_apps.tasks import forecasting
 
 DATES = [f"2020-{month:02d}-{day:02d}" for month in (1, 2, 3) for day in range(1, 29)]
 
@@ -120,10 +121,12 @@ def test_other_layouts(tmp_path, capsys):
 
 
 def test_library_functions():
-    library_error(series.chronological_split, 100, 0.2, 0.2, gap=-1, match="Expected gap to be a non-negative integer")
-    library_error(series.walk_forward_splits, 100, 0, 0.2, 0.1, 1, match="folds")
-    library_error(series.check_positive, np.array([[1.0], [-2.0]]), ["x"], match="positive prices")
-    library_error(stocks.parse_quantiles, "0.1,x", match="--quantiles")
+    library_error(
+        time_splits.chronological_split, 100, 0.2, 0.2, gap=-1, match="Expected gap to be a non-negative integer"
+    )
+    library_error(time_splits.walk_forward_splits, 100, 0, 0.2, 0.1, 1, match="folds")
+    library_error(price_tables.check_positive, np.array([[1.0], [-2.0]]), ["x"], match="positive prices")
+    library_error(forecasting.parse_quantiles, "0.1,x", match="--quantiles")
 
 
 # --------------------------------------------------------------------------
@@ -156,10 +159,11 @@ def test_predict_refuses_bad_windows(models, window, message, capsys):
 
 
 def test_predict_windows_given_as_arrays(models):
-    library_error(stocks.predict, models["window"], [[[1.0], [2.0, 3.0]]], match="a window of prices")
-    library_error(stocks.predict, models["window"], [np.ones((5, 1, 1))], match="a window of prices")
-    library_error(stocks.predict, models["window"], [], match="at least one price window")
-    (row,) = stocks.predict(models["window"], [np.arange(1.0, 6.0)])
+    predict = stocks.RECIPE.predict
+    library_error(predict, models["window"], [[[1.0], [2.0, 3.0]]], match="a window of prices")
+    library_error(predict, models["window"], [np.ones((5, 1, 1))], match="a window of prices")
+    library_error(predict, models["window"], [], match="at least one price window")
+    (row,) = predict(models["window"], [np.arange(1.0, 6.0)])
     assert row["last_price"] == [5.0]
 
 

@@ -8,27 +8,22 @@ import keras
 import numpy as np
 import pytest
 from helpers import check_model
+from quick_runs import quick_run
 
-from recipes import stocks
-from rnn_apps.data import series
+from recipes import stocks, stocks_movement
+from rnn_apps.data import movement, time_splits, windows
 from rnn_apps.harness import compare
 from rnn_apps.layers import encoders
 from rnn_apps.tasks import classifiers, forecasting
 
 TRAINED = {"simple_rnn", "lstm", "gru", "cnn"}
-NAIVE = {"persistence", "drift", "seasonal_naive"}
-
-
-def args_for(*flags):
-    parser = stocks.cli.recipe_parser(stocks)
-    return stocks.cli.resolve_defaults(stocks, parser.parse_args(list(flags)))
+NAIVE = {"persistence", "drift"}  # seasonal_naive (with --season) is checked in the walk-forward run
 
 
 @pytest.fixture(scope="module")
 def forecast_run(tmp_path_factory):
-    output = tmp_path_factory.mktemp("stocks_forecast")
-    flags = ["--quick", "--season", "12", "--output-dir", str(output), "--verbose", "0"]
-    return output, stocks.main(flags), flags
+    output, report = quick_run("stocks", tmp_path_factory)
+    return output, report, ["--quick"]
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +66,10 @@ def test_forecast_artifacts(forecast_run):
 
 def test_test_metrics_are_those_of_the_saved_model(forecast_run):
     output, report, flags = forecast_run
-    args = args_for(*flags)
-    table = stocks.load_table(args)
-    (split,) = stocks.split_rows(args, table, len(table.prices))
-    data = series.prepare_forecast(table.prices.to_numpy(), split, args.window, args.horizon, pooled=True)
+    args = stocks.RECIPE.parse(flags)
+    prices = stocks.load_prices(args)
+    table, (split,) = prices.table, prices.splits
+    data = windows.prepare_forecast(table.prices.to_numpy(), split, args.window, args.horizon, pooled=True)
     model = keras.models.load_model(output / "models" / "gru.keras")
     predicted = model.predict(data.test.inputs.astype("float32"), verbose=0)
     metrics = forecasting.forecast_metrics(data.test.targets, predicted, data.test.inputs[:, -1:, :])
@@ -82,7 +77,7 @@ def test_test_metrics_are_those_of_the_saved_model(forecast_run):
     # The scaler inside the saved model holds training-row statistics only.
     scale = model.get_layer("scale_inputs")
     np.testing.assert_allclose(np.ravel(scale.mean), data.input_scaler.mean, rtol=1e-5)
-    returns = np.concatenate([series.log_returns(table.prices.to_numpy()[:, [i]]) for i in range(5)], axis=1)
+    returns = np.concatenate([windows.log_returns(table.prices.to_numpy()[:, [i]]) for i in range(5)], axis=1)
     training_returns = returns[split.train.start : split.train.stop]
     np.testing.assert_allclose(np.ravel(scale.mean), np.nanmean(training_returns), rtol=1e-5)
 
@@ -112,7 +107,7 @@ def test_rnn_apps_predict_from_raw_windows(forecast_run, capsys):
     (row,) = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert row["last_price"] == [123.0] and row["horizon"] == 1 and len(row["forecast"]) == 1
     with pytest.raises(stocks.errors.InputError, match="24 prices per window"):
-        stocks.predict(model, ["1,2,3"])
+        stocks.RECIPE.predict(model, ["1,2,3"])
 
 
 def test_quantile_multi_step_forecasts_and_walk_forward(tmp_path):
@@ -133,6 +128,8 @@ def test_quantile_multi_step_forecasts_and_walk_forward(tmp_path):
             "0.1,0.5,0.9",
             "--walk-forward",
             "2",
+            "--season",
+            "12",
             "--output-dir",
             str(tmp_path),
             "--verbose",
@@ -142,6 +139,8 @@ def test_quantile_multi_step_forecasts_and_walk_forward(tmp_path):
     gru = report["models"]["gru"]["metrics"]
     assert {"pinball", "coverage", "nominal_coverage", "mase"} <= set(gru) and gru["nominal_coverage"] == 0.8
     assert len(report["walk_forward"]["gru"]) == 2 and len(report["walk_forward"]["persistence"]) == 2
+    assert set(report["models"]) == {"gru", "persistence", "drift", "seasonal_naive"}
+    assert len(report["walk_forward"]["seasonal_naive"]) == 2
     model = keras.models.load_model(tmp_path / "models" / "gru.keras")
     assert model.output_shape == (None, 3, 1, 3)
 
@@ -161,7 +160,7 @@ def test_volume_as_an_extra_input(tmp_path):
     prices, volume = 100 + np.random.rand(2, 8, 1), 1000 + np.random.rand(2, 8, 1)
     assert model.predict([prices, volume], verbose=0).shape == (2, 1, 1)
     with pytest.raises(stocks.errors.InputError, match="volume"):
-        stocks.predict(tmp_path / "run" / "models" / "cnn.keras", ["1,2,3,4,5,6,7,8"])
+        stocks.RECIPE.predict(tmp_path / "run" / "models" / "cnn.keras", ["1,2,3,4,5,6,7,8"])
 
 
 def test_movement_reports_accuracy_mcc_and_majority_rate(movement_run):
@@ -175,14 +174,14 @@ def test_movement_reports_accuracy_mcc_and_majority_rate(movement_run):
     assert len(rates) == 1 and 0.5 <= rates.pop() <= 1
     assert report["models"]["majority"]["metrics"]["mcc"] == 0.0
     assert (output / "confusion_matrices.png").is_file()
-    (row,) = stocks.predict(output / "models" / "gru.keras", [",".join(str(100 + i) for i in range(24))])
+    (row,) = stocks.RECIPE.predict(output / "models" / "gru.keras", [",".join(str(100 + i) for i in range(24))])
     assert row["label"] in ("up", "down") and 0.5 <= row["probability"] <= 1
 
 
 def test_movement_labels_follow_the_stocknet_dead_zone():
     prices = np.array([99, 100, 101, 101.2, 100.0, 100.5, 100.7, 101.5, 100.9])[:, None]
-    split = series.Split(range(0, 5), range(5, 8), range(8, 9))
-    data = series.prepare_movement(prices, split, window=2)
+    split = time_splits.Split(range(0, 5), range(5, 8), range(8, 9))
+    data = movement.prepare_movement(prices, split, window=2)
     # Targets: +1% up, +0.2% dropped, -1.19% down | +0.5% dropped, +0.2% dropped, +0.79% up | -0.59% down
     assert data.train.targets.tolist() == [1, 0]
     assert data.validation.targets.tolist() == [1] and data.test.targets.tolist() == [0]
@@ -214,6 +213,57 @@ def test_movement_model_factory(tmp_path):
 
 
 def test_causal_cnn_never_looks_past_the_window_end():
-    config = stocks.encoder_config("cnn", args_for("--quick"), input_steps=23)
-    assert config.cnn_kind == "causal"
-    assert stocks.convolutional.receptive_field("causal", config.kernel_size, config.num_layers) >= 23
+    cfg = stocks.RECIPE.parse(["--quick"])
+    model = stocks.build_forecaster("cnn", cfg, input_steps=23, feature_dim=1, output_shape=(1, 1))
+    convolutions = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv1D)]
+    assert convolutions and {layer.padding for layer in convolutions} == {"causal"}
+    assert stocks.convolutional.receptive_field("causal", cfg.kernel_size, len(convolutions)) >= 23
+    # Changing the inputs after the window's end changes nothing before it.
+    inputs = np.random.default_rng(0).normal(size=(1, 23, 1)).astype("float32")
+    later = np.concatenate([inputs, np.full((1, 5, 1), 9.0, "float32")], axis=1)
+    encoder = keras.Model(model.input, convolutions[-1].output)
+    np.testing.assert_allclose(encoder(inputs), encoder(later)[:, :23], atol=1e-5)
+
+
+def same_model(plain, factory, inputs):
+    """Same parameter count and layer kinds, and the same outputs once the weights are copied."""
+    assert plain.count_params() == factory.count_params()
+    kinds = sorted(type(layer).__name__ for layer in factory.layers)
+    assert sorted(type(layer).__name__ for layer in plain.layers) == kinds
+    assert [w.shape for w in plain.weights] == [w.shape for w in factory.weights]
+    assert [layer.name for layer in plain.layers][1:] == [layer.name for layer in factory.layers][1:]
+    factory.set_weights(plain.get_weights())
+    np.testing.assert_allclose(plain.predict_on_batch(inputs), factory.predict_on_batch(inputs), atol=1e-5)
+
+
+def factory_encoder(model, cfg, input_steps):
+    if model == "cnn":
+        return encoders.EncoderConfig(
+            "cnn",
+            cnn_kind="causal",
+            filters=cfg.filters,
+            kernel_size=cfg.kernel_size,
+            num_layers=stocks.causal_layers(cfg.kernel_size, input_steps),
+            dropout=cfg.dropout,
+        )
+    return encoders.EncoderConfig(
+        model, units=cfg.units, num_layers=cfg.layers, bidirectional=cfg.bidirectional, dropout=cfg.dropout
+    )
+
+
+@pytest.mark.parametrize("model", ["simple_rnn", "lstm", "gru", "cnn"])
+@pytest.mark.parametrize(
+    "flags, quantiles", [([], ()), (["--layers", "2", "--bidirectional", "--dropout", "0.1"], (0.1, 0.9))]
+)
+def test_the_recipes_plain_keras_models_are_the_factorys(model, flags, quantiles):
+    cfg = stocks.RECIPE.parse(["--units", "6", "--filters", "5", *flags])
+    inputs = np.random.default_rng(1).normal(size=(3, 11, 2)).astype("float32")
+    shape = (2, 1) + ((len(quantiles),) if quantiles else ())
+    plain = stocks.build_forecaster(model, cfg, 11, feature_dim=2, output_shape=shape, quantiles=quantiles)
+    factory = forecasting.forecaster(factory_encoder(model, cfg, 11), 2, 2, 1, quantiles=quantiles)
+    same_model(plain, factory, inputs)
+    plain = stocks_movement.build_classifier(model, cfg, 11)
+    factory = classifiers.feature_sequence_classifier(
+        factory_encoder(model, cfg, 11), 2, feature_dim=1, mask_value=None, head_dropout=cfg.dropout
+    )
+    same_model(plain, factory, inputs[..., :1])

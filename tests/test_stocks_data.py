@@ -12,7 +12,8 @@ from conftest import REPO
 
 from recipes import stocks
 from rnn_apps import errors
-from rnn_apps.data import series
+from rnn_apps.data import price_tables, time_splits, windows
+from rnn_apps.tasks import forecasting
 
 YAHOO_HEADER = "Date,Open,High,Low,Close,Adj Close,Volume"
 
@@ -30,16 +31,16 @@ def yahoo_csv(path, days=60, start="2020-01-01", seed=0, adjust=0.9):
 
 
 def test_yahoo_csv_uses_the_adjusted_close(tmp_path):
-    table = series.load_prices(yahoo_csv(tmp_path / "ACME.csv"))
+    table = price_tables.load_prices(yahoo_csv(tmp_path / "ACME.csv"))
     assert table.series_names == ["ACME"] and table.dated and len(table.prices) == 60
     raw = pd.read_csv(tmp_path / "ACME.csv")
     np.testing.assert_allclose(table.prices["ACME"].to_numpy(), raw["Adj Close"].to_numpy())
-    close = series.load_prices(tmp_path / "ACME.csv", price_column="Close")
+    close = price_tables.load_prices(tmp_path / "ACME.csv", price_column="Close")
     np.testing.assert_allclose(close.prices["ACME"].to_numpy(), raw["Close"].to_numpy())
 
 
 def test_bundled_long_table_pivots_to_one_column_per_symbol():
-    table = series.load_prices(REPO / "data" / "stocks" / "vega_stocks.csv")
+    table = price_tables.load_prices(REPO / "data" / "stocks" / "vega_stocks.csv")
     assert table.series_names == ["AAPL", "AMZN", "GOOG", "IBM", "MSFT"]
     assert len(table.prices) == 123 and table.prices.index[0] == pd.Timestamp("2000-01-01")
     # GOOG starts in August 2004: NaN before, no hole after.
@@ -49,17 +50,17 @@ def test_bundled_long_table_pivots_to_one_column_per_symbol():
 def test_wide_table_and_symbol_selection(tmp_path):
     path = tmp_path / "wide.csv"
     path.write_text("date,a,b\n2020-01-01,1,10\n2020-01-02,2,11\n2020-01-03,3,12\n")
-    table = series.load_prices(path, symbols=["b"])
+    table = price_tables.load_prices(path, symbols=["b"])
     assert table.series_names == ["b"] and table.prices["b"].tolist() == [10, 11, 12]
     with pytest.raises(errors.InputError, match="--symbols"):
-        series.load_prices(path, symbols=["c"])
+        price_tables.load_prices(path, symbols=["c"])
 
 
 def test_directory_of_csvs_aligns_series_on_dates(tmp_path):
     yahoo_csv(tmp_path / "AAA.csv", days=40)
     yahoo_csv(tmp_path / "BBB.csv", days=30, start="2020-01-15", seed=1)
     (tmp_path / "notes.txt").write_text("ignored")
-    table = series.load_prices(tmp_path)
+    table = price_tables.load_prices(tmp_path)
     assert table.series_names == ["AAA", "BBB"]
     assert table.prices["BBB"].first_valid_index() == pd.Timestamp("2020-01-15")
     assert table.prices["AAA"].notna().sum() == 40
@@ -70,14 +71,14 @@ def test_headerless_gzipped_matrix(tmp_path):
     path = tmp_path / "rates.txt.gz"
     with gzip.open(path, "wt") as handle:
         handle.write("".join(f"{1 + i * 0.01:.4f},{2 + i * 0.02:.4f}\n" for i in range(20)))
-    table = series.load_prices(path)
+    table = price_tables.load_prices(path)
     assert table.series_names == ["rates_0", "rates_1"] and not table.dated and table.prices.shape == (20, 2)
 
 
 def test_unsorted_dates_are_sorted_with_a_notice(tmp_path):
     path = tmp_path / "wide.csv"
     path.write_text("date,a\n2020-01-03,3\n2020-01-01,1\n2020-01-02,2\n")
-    table = series.load_prices(path)
+    table = price_tables.load_prices(path)
     assert table.prices["a"].tolist() == [1, 2, 3]
     assert any("sorted" in notice for notice in table.notices)
 
@@ -98,18 +99,18 @@ def test_bad_tables_raise_input_errors(tmp_path, body, match):
     path = tmp_path / "bad.csv"
     path.write_text(body)
     with pytest.raises(errors.InputError, match=match):
-        series.load_prices(path)
+        price_tables.load_prices(path)
 
 
 def test_unknown_price_column(tmp_path):
     with pytest.raises(errors.InputError, match="--price-column.*Adj Close"):
-        series.load_prices(yahoo_csv(tmp_path / "A.csv"), price_column="Closing")
+        price_tables.load_prices(yahoo_csv(tmp_path / "A.csv"), price_column="Closing")
 
 
 def test_missing_prices_can_be_carried_forward(tmp_path):
     path = tmp_path / "holes.csv"
     path.write_text("date,a\n2020-01-01,1\n2020-01-02,\n2020-01-03,3\n")
-    table = series.load_prices(path, fill_gaps=True)
+    table = price_tables.load_prices(path, fill_gaps=True)
     assert table.prices["a"].tolist() == [1, 1, 3]
     assert any("carried the last price" in notice for notice in table.notices)
 
@@ -118,20 +119,20 @@ def test_long_calendar_gaps_give_a_notice(tmp_path):
     path = tmp_path / "gappy.csv"
     days = list(pd.bdate_range("2020-01-01", periods=30)) + list(pd.bdate_range("2020-06-01", periods=30))
     path.write_text("date,a\n" + "".join(f"{d.date()},{100 + i}\n" for i, d in enumerate(days)))
-    table = series.load_prices(path)
+    table = price_tables.load_prices(path)
     assert any("calendar gaps" in notice and "2020-06-01" in notice for notice in table.notices)
 
 
 def test_non_positive_prices_are_refused_for_log_returns():
     with pytest.raises(errors.InputError, match="positive prices for log-returns.*-1.0"):
-        series.check_positive(np.array([[1.0], [-1.0]]), ["a"])
+        price_tables.check_positive(np.array([[1.0], [-1.0]]), ["a"])
 
 
 def test_a_series_too_short_for_window_and_horizon():
     prices = np.linspace(1, 2, 30)[:, None]
-    split = series.chronological_split(30, 0.2, 0.2, gap=2)
+    split = time_splits.chronological_split(30, 0.2, 0.2, gap=2)
     with pytest.raises(errors.InputError, match="window 20 \\+ horizon 2"):
-        series.prepare_forecast(prices, split, window=20, horizon=2, history="part")
+        windows.prepare_forecast(prices, split, window=20, horizon=2, history="part")
 
 
 def run_cli(*flags, cwd=REPO):
@@ -192,8 +193,8 @@ def test_non_positive_prices_exit_2_from_the_recipe(tmp_path, capsys):
 
 
 def test_prediction_windows_parse_from_strings():
-    assert stocks.parse_window("1,2,3", 3, 1).tolist() == [[1.0], [2.0], [3.0]]
-    assert stocks.parse_window("1:10,2:20", 2, 2).shape == (2, 2)
+    assert forecasting.parse_window("1,2,3", 3, 1).tolist() == [[1.0], [2.0], [3.0]]
+    assert forecasting.parse_window("1:10,2:20", 2, 2).shape == (2, 2)
     for text, match in [("1,2", "3 prices per window"), ("1:2,3", "a window of prices"), ("a,b,c", "comma-separated")]:
         with pytest.raises(errors.InputError, match=match):
-            stocks.parse_window(text, 3, 1)
+            forecasting.parse_window(text, 3, 1)
