@@ -33,16 +33,16 @@ entity-level micro F1. Token accuracy is reported too but flatters: most
 tokens are ``O``. With parts-of-speech data (CoNLL-U) the same code tags
 every token and the primary metric is token accuracy.
 
-A saved model takes token strings; `rnn_apps.data.tagging.tokenize` is the
+A saved model takes token strings; `rnn_apps.data.tokenization.tokenize` is the
 one function that turns raw text into tokens, for this recipe's prediction
 and for the bundled sample alike:
 
 ```python
 import keras
-from rnn_apps.data import tagging
+from rnn_apps.data import iob, tagging_batches, tagging_data, token_vocabulary, tokenization
 model = keras.models.load_model("runs/text_analysis/models/lstm.keras")
-tokens = tagging.tokenize("Angela Merkel visited Paris.")
-model.predict(tagging.model_inputs([tokens]))  # (1, 5, num_tags) tag probabilities
+tokens = tokenization.tokenize("Angela Merkel visited Paris.")
+model.predict(tokenization.model_inputs([tokens]))  # (1, 5, num_tags) tag probabilities
 ```
 
 or from the shell: `rnn-apps predict text_analysis --model PATH "Angela Merkel visited Paris."`.
@@ -59,7 +59,7 @@ import time
 import numpy as np
 
 from rnn_apps import backend, errors, io, metrics, paths
-from rnn_apps.data import tagging
+from rnn_apps.data import iob, tagging_batches, tagging_data, token_vocabulary, tokenization
 from rnn_apps.harness import cli, compare, plots, training
 from rnn_apps.layers import encoders
 from rnn_apps.tasks import taggers
@@ -160,10 +160,10 @@ position has weight 0 in the loss and the metrics.
 """
 
 
-def load_data(args) -> tagging.TaggingData:
+def load_data(args) -> tagging_data.TaggingData:
     """Load and split the sentences chosen by ``--data``."""
     source = paths.bundled(SAMPLE) if args.data == "sample" else args.data
-    return tagging.load_tagging(
+    return tagging_data.load_tagging(
         source,
         tag_column=args.tag_column,
         validation_fraction=args.validation_fraction,
@@ -177,20 +177,20 @@ def word_forms(token_lists, args):
     """Tokens as the saved model's word lookup sees them (lower-cased A-Z with ``--lowercase``)."""
     if not args.lowercase:
         return token_lists
-    return [[tagging.lower_ascii(token) for token in tokens] for tokens in token_lists]
+    return [[tokenization.lower_ascii(token) for token in tokens] for tokens in token_lists]
 
 
-def vocabularies(data: tagging.TaggingData, args) -> tuple[list[str], list[str] | None, int | None]:
+def vocabularies(data: tagging_data.TaggingData, args) -> tuple[list[str], list[str] | None, int | None]:
     """Word vocabulary, character vocabulary and characters per word (the last two with ``--char-features``)."""
     train_tokens = [tokens for tokens, _ in data.train]
-    words = tagging.build_vocabulary(
+    words = token_vocabulary.build_vocabulary(
         word_forms(train_tokens, args), min_count=args.min_count, max_size=args.vocabulary_size
     )
     if not args.char_features:
         return words, None, None
     longest = max(len(token) for tokens in train_tokens for token in tokens)
     char_length = min(args.char_length, longest)
-    chars = tagging.build_vocabulary([list(token) for tokens in train_tokens for token in tokens])
+    chars = token_vocabulary.build_vocabulary([list(token) for tokens in train_tokens for token in tokens])
     return words, chars, char_length
 
 
@@ -248,7 +248,7 @@ def predict_tags(model, token_lists, tag_names, char_length=None, batch_size: in
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         batch = [token_lists[i] for i in rows]
-        scores = np.asarray(model.predict_on_batch(tagging.model_inputs(batch, char_length)))
+        scores = np.asarray(model.predict_on_batch(tokenization.model_inputs(batch, char_length)))
         for row, tokens, best in zip(rows, batch, scores.argmax(-1)):
             tags[row] = [tag_names[int(i)] for i in best[: len(tokens)]]
     return tags
@@ -272,9 +272,9 @@ def train_model(name, data, vocabulary, args):
 
     def batches(part, shuffle=False):
         sentences = [tokens for tokens, _ in getattr(data, part)]
-        word_ids, _ = tagging.encode(word_forms(sentences, args), (words, None))
-        _, char_ids = tagging.encode(sentences, ([], chars), char_length)
-        return tagging.tagging_dataset(
+        word_ids, _ = token_vocabulary.encode(word_forms(sentences, args), (words, None))
+        _, char_ids = token_vocabulary.encode(sentences, ([], chars), char_length)
+        return tagging_batches.tagging_dataset(
             word_ids,
             data.tag_ids(part),
             args.batch_size,
@@ -309,7 +309,7 @@ def train_model(name, data, vocabulary, args):
             "scheme": data.scheme,
             "char_length": char_length,
             "crf": args.crf,
-            "tokenizer": "rnn_apps.data.tagging.tokenize",
+            "tokenizer": "rnn_apps.data.tokenization.tokenize",
         },
     )
 
@@ -320,7 +320,7 @@ def train_model(name, data, vocabulary, args):
         core,
         fitted,
         metrics.tagging_metrics([tags for _, tags in data.test], predicted, data.scheme),
-        predict_batch=lambda batch: model.predict_on_batch(tagging.model_inputs(batch, char_length)),
+        predict_batch=lambda batch: model.predict_on_batch(tokenization.model_inputs(batch, char_length)),
         timing_inputs=test_tokens[:512],
         output_dir=args.output_dir,
         model_path=model_path,
@@ -328,7 +328,7 @@ def train_model(name, data, vocabulary, args):
     return result, fitted.history, predicted
 
 
-def most_frequent_tag(data: tagging.TaggingData):
+def most_frequent_tag(data: tagging_data.TaggingData):
     """The naive baseline's `ModelResult` and test predictions."""
     start = time.perf_counter()
     baseline = taggers.MostFrequentTag(data.train)
@@ -346,7 +346,7 @@ def most_frequent_tag(data: tagging.TaggingData):
     return result, predicted
 
 
-def render_examples(data: tagging.TaggingData, predictions: dict, count: int) -> str:
+def render_examples(data: tagging_data.TaggingData, predictions: dict, count: int) -> str:
     """Markdown: a few test sentences with gold and predicted tags, one row per model.
 
     Sentences with entities (or any, for plain tags) come first, in test
@@ -364,7 +364,7 @@ def render_examples(data: tagging.TaggingData, predictions: dict, count: int) ->
             cells = [tag if tag == want else f"{tag}*" for tag, want in zip(predicted[number], gold)]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         if data.scheme == "iob2":
-            spans = tagging.entity_spans(tokens, gold)
+            spans = iob.entity_spans(tokens, gold)
             lines += ["", "Gold entities: " + ("; ".join(f"{kind} {text}" for kind, _, _, text in spans) or "none")]
         lines.append("")
     return "\n".join(lines)
@@ -439,7 +439,7 @@ def run(args) -> dict:
 
 `rnn-apps predict text_analysis --model runs/text_analysis/models/lstm.keras
 "Angela Merkel visited Paris."` loads the model in a fresh process,
-tokenizes each input with `rnn_apps.data.tagging.tokenize`, and prints the
+tokenizes each input with `rnn_apps.data.tokenization.tokenize`, and prints the
 tagged tokens and the entity spans. The tag names come from the `.json`
 file saved beside the model. Models trained with `--crf` hold the CRF's
 Viterbi decoder, a layer of `rnn_apps.layers.crf`, which this function imports
@@ -470,7 +470,7 @@ def predict(model_path, texts) -> list[dict]:
     texts = [str(text) for text in texts]
     if not texts:
         raise errors.expected("at least one sentence", "none")
-    token_lists = [tagging.tokenize(text) for text in texts]
+    token_lists = [tokenization.tokenize(text) for text in texts]
     for text, tokens in zip(texts, token_lists):
         if not tokens:
             raise errors.expected("a sentence with at least one word or symbol", text)
@@ -490,7 +490,7 @@ def predict(model_path, texts) -> list[dict]:
     predicted = predict_tags(model, token_lists, settings["tag_names"], settings.get("char_length"))
     output = []
     for text, tokens, tags in zip(texts, token_lists, predicted):
-        spans = tagging.entity_spans(tokens, tags) if settings.get("scheme") == "iob2" else []
+        spans = iob.entity_spans(tokens, tags) if settings.get("scheme") == "iob2" else []
         output.append(
             {
                 "text": text,

@@ -225,7 +225,7 @@ def save_text_model(core: keras.Model, vectorizer, sequence_length: int, path, s
 class TaggerModel:
     """An integer-id tagger and its vocabularies, called on token strings.
 
-    Takes what a raw-string tagger takes (`rnn_apps.data.tagging.model_inputs`:
+    Takes what a raw-string tagger takes (`rnn_apps.data.tokenization.model_inputs`:
     ``tokens`` and, with character features, ``characters``, padded with
     ``""``) and looks the strings up in Python as `StringLookup` would:
     ``""`` is 0, an unknown item 1, vocabulary item ``i`` is ``i + 2``.

@@ -422,7 +422,7 @@ def test_check_model_inputs_names_what_the_model_takes(tmp_path):
 
 
 def _library_cases():
-    from rnn_apps.data import audio, series, splits, text, uea, video
+    from rnn_apps.data import audio, splits, text, time_splits, uea, video, windows
     from rnn_apps.layers import ctc
 
     probabilities = np.ones((2, 3, 3)) / 3
@@ -430,12 +430,12 @@ def _library_cases():
         "stratified_split fraction as text": (lambda: splits.stratified_split([0, 1] * 10, "0.1"), "(0, 1)"),
         "stratified_split fraction as bool": (lambda: splits.stratified_split([0, 1] * 10, True), "(0, 1)"),
         "cross_validation_split float folds": (lambda: splits.cross_validation_split([0, 1] * 10, 2.0, 0), ">= 2"),
-        "chronological_split rows as text": (lambda: series.chronological_split("100", 0.2, 0.2), "num_rows"),
-        "chronological_split float gap": (lambda: series.chronological_split(100, 0.2, 0.2, gap=1.5), "gap"),
-        "walk_forward_splits folds as text": (lambda: series.walk_forward_splits(100, "2", 0.2, 0.1, 1), "folds"),
-        "window_origins window 0": (lambda: series.window_origins(range(10), 0, 1), "window"),
-        "window_origins horizon -1": (lambda: series.window_origins(range(10), 3, -1), "horizon"),
-        "window_origins unknown history": (lambda: series.window_origins(range(10), 3, 1, "future"), "history"),
+        "chronological_split rows as text": (lambda: time_splits.chronological_split("100", 0.2, 0.2), "num_rows"),
+        "chronological_split float gap": (lambda: time_splits.chronological_split(100, 0.2, 0.2, gap=1.5), "gap"),
+        "walk_forward_splits folds as text": (lambda: time_splits.walk_forward_splits(100, "2", 0.2, 0.1, 1), "folds"),
+        "window_origins window 0": (lambda: windows.window_origins(range(10), 0, 1), "window"),
+        "window_origins horizon -1": (lambda: windows.window_origins(range(10), 3, -1), "horizon"),
+        "window_origins unknown history": (lambda: windows.window_origins(range(10), 3, 1, "future"), "history"),
         "sample_indices frames as text": (lambda: video.sample_indices(10, "4"), "frames"),
         "sample_indices stride 0": (lambda: video.sample_indices(10, 4, 0), "stride"),
         "grouped_split fraction 1.5": (lambda: video.grouped_split([0, 1] * 10, range(20), 1.5, 0.2, 0), "(0, 1)"),

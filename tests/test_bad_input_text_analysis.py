@@ -5,7 +5,7 @@ import tensorflow_datasets as tfds
 from test_bad_input import copy_model, library_error, predict_error, run_error, tiny_models
 
 from recipes import text_analysis
-from rnn_apps.data import tagging
+from rnn_apps.data import conll, tagging_data
 
 SENTENCES = "".join(f"John{i} B-PER\nlives O\nin O\nParis B-LOC\n\n" for i in range(30))
 
@@ -66,7 +66,7 @@ def test_conllu_tag_column_out_of_range(column, message, tmp_path, capsys):
     path = tmp_path / "train.conllu"
     path.write_text(CONLLU_ROW * 2 + "\n")
     assert message in run_error("text_analysis", ["--data", str(path), "--tag-column", column], tmp_path, capsys)
-    library_error(tagging.read_conllu, path, tag_column=column, match="--tag-column")
+    library_error(conll.read_conllu, path, tag_column=column, match="--tag-column")
 
 
 def test_folders(tmp_path, capsys):
@@ -103,9 +103,9 @@ def test_tensorflow_datasets(tmp_path, capsys):
 
 
 def test_library_functions(tmp_path):
-    library_error(tagging.load_tagging, tmp_path / "missing.conll", match="an existing file or folder")
-    library_error(tagging.check_sentence, ["a", "b"], ["O"], "here", match="one tag per token in here")
-    library_error(tagging.read_column_file, _write(tmp_path / "x.conll", "a\n"), match="a token and a tag")
+    library_error(tagging_data.load_tagging, tmp_path / "missing.conll", match="an existing file or folder")
+    library_error(tagging_data.check_sentence, ["a", "b"], ["O"], "here", match="one tag per token in here")
+    library_error(conll.read_column_file, _write(tmp_path / "x.conll", "a\n"), match="a token and a tag")
 
 
 def _write(path, content):

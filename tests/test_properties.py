@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from rnn_apps import errors
-from rnn_apps.data import audio, parallel, series, splits, tagging, text, uea, video
+from rnn_apps.data import audio, iob, parallel, splits, text, time_splits, tokenization, uea, video, windows
 from rnn_apps.layers import ctc
 from rnn_apps.tasks import seq2seq
 
@@ -31,7 +31,7 @@ TEXTS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_si
 @FAST
 @given(TEXTS)
 def test_tokenize_keeps_every_non_space_character_in_order(sentence):
-    tokens = tagging.tokenize(sentence)
+    tokens = tokenization.tokenize(sentence)
     assert "".join(tokens) == re.sub(r"\s", "", sentence)
     assert all(token and not re.search(r"\s", token) for token in tokens)
 
@@ -40,8 +40,8 @@ def test_tokenize_keeps_every_non_space_character_in_order(sentence):
 @given(TEXTS)
 def test_tokenize_is_stable_on_its_own_output(sentence):
     """Joining tokens with spaces and tokenizing again gives the same tokens (what predict relies on)."""
-    tokens = tagging.tokenize(sentence)
-    assert tagging.tokenize(" ".join(tokens)) == tokens
+    tokens = tokenization.tokenize(sentence)
+    assert tokenization.tokenize(" ".join(tokens)) == tokens
 
 
 @FAST
@@ -63,15 +63,15 @@ def test_source_words_count_what_the_vectorizer_sees(sentence):
 @FAST
 @given(st.text(max_size=20), st.integers(1, 12))
 def test_characters_pad_or_cut_to_the_length(token, length):
-    chars = tagging.characters(token, length)
+    chars = tokenization.characters(token, length)
     assert len(chars) == length and "".join(chars) == token[:length]
 
 
 @FAST
 @given(st.text(max_size=30))
 def test_lower_ascii_only_touches_capital_a_to_z(token):
-    lowered = tagging.lower_ascii(token)
-    assert len(lowered) == len(token) and tagging.lower_ascii(lowered) == lowered
+    lowered = tokenization.lower_ascii(token)
+    assert len(lowered) == len(token) and tokenization.lower_ascii(lowered) == lowered
     for before, after in zip(token, lowered):
         assert after == (before.lower() if "A" <= before <= "Z" else before)
 
@@ -85,7 +85,7 @@ TAGS = st.lists(st.sampled_from(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]), max_
 @FAST
 @given(TAGS)
 def test_repair_iob_gives_valid_iob2_and_is_idempotent(tags):
-    repaired, count = tagging.repair_iob(tags)
+    repaired, count = iob.repair_iob(tags)
     assert len(repaired) == len(tags)
     assert count == sum(a != b for a, b in zip(tags, repaired))
     previous = "O"
@@ -94,15 +94,15 @@ def test_repair_iob_gives_valid_iob2_and_is_idempotent(tags):
         if after.startswith("I-"):
             assert previous[2:] == after[2:]
         previous = after
-    assert tagging.repair_iob(repaired) == (repaired, 0)
+    assert iob.repair_iob(repaired) == (repaired, 0)
 
 
 @FAST
 @given(TAGS)
 def test_entity_spans_are_ordered_disjoint_and_match_the_tags(tags):
-    tags, _ = tagging.repair_iob(tags)
+    tags, _ = iob.repair_iob(tags)
     tokens = [f"w{i}" for i in range(len(tags))]
-    spans = tagging.entity_spans(tokens, tags)
+    spans = iob.entity_spans(tokens, tags)
     end = 0
     for kind, start, stop, words in spans:
         assert end <= start < stop <= len(tags)
@@ -123,7 +123,7 @@ SENTENCES = st.lists(
 @FAST
 @given(SENTENCES, st.one_of(st.none(), st.integers(1, 5)))
 def test_model_inputs_pad_then_unpad_is_the_identity(token_lists, char_length):
-    inputs = tagging.model_inputs(token_lists, char_length)
+    inputs = tokenization.model_inputs(token_lists, char_length)
     tokens = inputs["tokens"]
     assert tokens.shape == (len(token_lists), max(map(len, token_lists)))
     for row, sentence in zip(tokens, token_lists):
@@ -250,12 +250,12 @@ def test_parallel_split_keeps_each_source_sentence_on_one_side(sources, seed):
     size=st.integers(1, 60),
     window=st.integers(1, 12),
     horizon=st.integers(1, 6),
-    history=st.sampled_from(series.HISTORY),
-    steps=st.sampled_from(series.STEPS),
+    history=st.sampled_from(windows.HISTORY),
+    steps=st.sampled_from(windows.STEPS),
 )
 def test_windows_stay_in_their_part_and_targets_come_after_inputs(start, size, window, horizon, history, steps):
     part = range(start, start + size)
-    origins = series.window_origins(part, window, horizon, history, steps)
+    origins = windows.window_origins(part, window, horizon, history, steps)
     first_target = 1 if steps == "all" else horizon
     for origin in origins:
         inputs = range(origin - window + 1, origin + 1)
@@ -287,7 +287,7 @@ def test_windows_stay_in_their_part_and_targets_come_after_inputs(start, size, w
 )
 def test_chronological_split_is_ordered_with_gaps(rows, validation, test, gap):
     try:
-        split = series.chronological_split(rows, validation, test, gap)
+        split = time_splits.chronological_split(rows, validation, test, gap)
     except errors.InputError:
         assume(False)
     assert split.train.start == 0 and split.test.stop == rows
@@ -299,7 +299,7 @@ def test_chronological_split_is_ordered_with_gaps(rows, validation, test, gap):
 @given(rows=st.integers(20, 400), folds=st.integers(1, 5), gap=st.integers(0, 4))
 def test_walk_forward_folds_move_forward_without_overlap(rows, folds, gap):
     try:
-        folds_ = series.walk_forward_splits(rows, folds, 0.3, 0.1, gap)
+        folds_ = time_splits.walk_forward_splits(rows, folds, 0.3, 0.1, gap)
     except errors.InputError:
         assume(False)
     assert folds_[-1].test.stop == rows

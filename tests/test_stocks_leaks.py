@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from rnn_apps import errors
-from rnn_apps.data import series
+from rnn_apps.data import movement, time_splits, windows
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
@@ -34,9 +34,9 @@ def forecast_cases(draw):
         horizon=draw(st.integers(1, 5)),
         validation_fraction=draw(st.sampled_from([0.1, 0.15, 0.2])),
         test_fraction=draw(st.sampled_from([0.1, 0.2, 0.3])),
-        target=draw(st.sampled_from(series.TARGETS)),
-        steps=draw(st.sampled_from(series.STEPS)),
-        history=draw(st.sampled_from(series.HISTORY)),
+        target=draw(st.sampled_from(windows.TARGETS)),
+        steps=draw(st.sampled_from(windows.STEPS)),
+        history=draw(st.sampled_from(windows.HISTORY)),
         pooled=draw(st.booleans()),
         walk_forward=draw(st.sampled_from([0, 0, 2, 3])),
         extra_gap=draw(st.integers(0, 2)),
@@ -47,10 +47,10 @@ def forecast_cases(draw):
 def splits_of(case):
     rows, gap = len(case["prices"]), case["horizon"] + case["extra_gap"]
     if case["walk_forward"]:
-        return series.walk_forward_splits(
+        return time_splits.walk_forward_splits(
             rows, case["walk_forward"], case["test_fraction"], case["validation_fraction"], gap
         )
-    return [series.chronological_split(rows, case["validation_fraction"], case["test_fraction"], gap)]
+    return [time_splits.chronological_split(rows, case["validation_fraction"], case["test_fraction"], gap)]
 
 
 def corrupt_from(prices, row, seed=1):
@@ -72,7 +72,7 @@ def assert_part_unchanged(before, after, label):
 
 
 def prepare(case, split, prices, volume=None):
-    return series.prepare_forecast(
+    return windows.prepare_forecast(
         prices,
         split,
         case["window"],
@@ -121,18 +121,18 @@ def movement_cases(draw):
     seed = draw(st.integers(0, 2**16))
     channels = draw(st.integers(1, 3))
     prices = 20 * np.exp(np.cumsum(np.random.default_rng(seed).normal(0, 0.02, (rows, channels)), axis=0))
-    return dict(prices=prices, window=draw(st.integers(2, 8)), history=draw(st.sampled_from(series.HISTORY)))
+    return dict(prices=prices, window=draw(st.integers(2, 8)), history=draw(st.sampled_from(windows.HISTORY)))
 
 
 def movement_property(case):
     prices = case["prices"]
-    split = series.chronological_split(len(prices), 0.2, 0.2, gap=1)
+    split = time_splits.chronological_split(len(prices), 0.2, 0.2, gap=1)
     try:
-        data = series.prepare_movement(prices, split, case["window"], history=case["history"])
+        data = movement.prepare_movement(prices, split, case["window"], history=case["history"])
     except errors.InputError:
         assume(False)
     assert (data.train.target_rows < split.validation.start).all()
-    after = series.prepare_movement(
+    after = movement.prepare_movement(
         corrupt_from(prices, split.validation.start), split, case["window"], history=case["history"]
     )
     assert_part_unchanged(data.train, after.train, "train")
@@ -155,13 +155,13 @@ def test_movement_pipeline_is_leak_free():
 
 
 def test_the_leak_tests_catch_a_scaler_fitted_on_the_whole_series():
-    original = series.fit_scaler
+    original = windows.fit_scaler
 
     def whole_series(values, rows):
         # The classic mistake: ignore the training rows and fit on every row, test period included.
         return original(values, range(len(values)))
 
-    with mock.patch.object(series, "fit_scaler", whole_series):
+    with mock.patch.object(windows, "fit_scaler", whole_series):
         with pytest.raises(AssertionError, match="scaler"):
             NO_SHRINK(given(forecast_cases())(forecast_property))()
         with pytest.raises(AssertionError, match="input_scaler"):
@@ -170,7 +170,7 @@ def test_the_leak_tests_catch_a_scaler_fitted_on_the_whole_series():
 
 def test_scaler_statistics_are_those_of_the_training_rows():
     prices = np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, (100, 2)), axis=0))
-    split = series.chronological_split(100, 0.2, 0.2, gap=1)
-    data = series.prepare_forecast(prices, split, window=5, horizon=1, target="price")
+    split = time_splits.chronological_split(100, 0.2, 0.2, gap=1)
+    data = windows.prepare_forecast(prices, split, window=5, horizon=1, target="price")
     np.testing.assert_allclose(data.input_scaler.mean, prices[split.train.start : split.train.stop].mean(axis=0))
     np.testing.assert_allclose(data.input_scaler.variance, prices[split.train.start : split.train.stop].var(axis=0))

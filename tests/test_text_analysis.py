@@ -94,8 +94,8 @@ def test_padding_never_changes_a_sentence_tags(quick_run, name):
     model = keras.models.load_model(output / "models" / f"{name}.keras")
     short = ["Anna", "Schmidt", "visited", "Berlin", "."]
     longer = "The report by Bank of Leeds was published on Monday and read by everyone in the village .".split()
-    alone = model.predict_on_batch(text_analysis.tagging.model_inputs([short]))
-    batched = model.predict_on_batch(text_analysis.tagging.model_inputs([short, longer]))
+    alone = model.predict_on_batch(text_analysis.tokenization.model_inputs([short]))
+    batched = model.predict_on_batch(text_analysis.tokenization.model_inputs([short, longer]))
     np.testing.assert_allclose(batched[0, : len(short)], alone[0], atol=1e-5)
 
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 from helpers import check_model
 
 from rnn_apps import errors
-from rnn_apps.data import tagging
+from rnn_apps.data import conll, tagging_batches, tagging_data, token_vocabulary, tokenization
 from rnn_apps.layers import encoders
 from rnn_apps.tasks import taggers
 
@@ -36,13 +36,13 @@ def write(tmp_path, name, text):
 
 def test_column_file_skips_docstart_and_selects_the_tag_column(tmp_path):
     path = write(tmp_path, "eng.train", CONLL)
-    sentences = tagging.read_column_file(path)
+    sentences = conll.read_column_file(path)
     assert sentences == [
         (["EU", "rejects", "German", "call", "."], ["I-ORG", "O", "I-MISC", "O", "O"]),
         (["Peter", "Blackburn"], ["I-PER", "I-PER"]),
     ]
-    assert tagging.read_column_file(path, tag_column="1")[1][1] == ["NNP", "NNP"]
-    assert tagging.read_column_file(path, tag_column=2)[0][1][:2] == ["B-NP", "B-VP"]
+    assert conll.read_column_file(path, tag_column="1")[1][1] == ["NNP", "NNP"]
+    assert conll.read_column_file(path, tag_column=2)[0][1][:2] == ["B-NP", "B-VP"]
 
 
 def test_conll2003_iob1_is_repaired_to_iob2_with_a_notice(tmp_path, capsys):
@@ -51,14 +51,14 @@ def test_conll2003_iob1_is_repaired_to_iob2_with_a_notice(tmp_path, capsys):
     write(folder, "eng.train", CONLL * 5)
     write(folder, "eng.testa", CONLL)
     write(folder, "eng.testb", CONLL)
-    data = tagging.load_tagging(folder, seed=0)
+    data = tagging_data.load_tagging(folder, seed=0)
     assert data.sizes() == {"train": 10, "validation": 2, "test": 2}
     assert data.scheme == "iob2"
     assert data.test[0][1] == ["B-ORG", "O", "B-MISC", "O", "O"] and data.test[1][1] == ["B-PER", "I-PER"]
     assert data.tag_names == ["O", "B-MISC", "B-ORG", "B-PER", "I-PER"]  # the tags that occur, by type
     assert "notice: repaired" in capsys.readouterr().err
     with pytest.raises(errors.InputError, match="valid IOB2 tags"):
-        tagging.load_tagging(folder, strict_iob=True)
+        tagging_data.load_tagging(folder, strict_iob=True)
 
 
 def test_wikiann_prefix_is_stripped(tmp_path):
@@ -67,14 +67,14 @@ def test_wikiann_prefix_is_stripped(tmp_path):
     sentence = "en:Atlantic\tB-LOC\nen:City\tI-LOC\nen:(\tO\nen:born\tO\nen:1968\tO\nen:)\tO\n\n"
     for name in ("train", "dev", "test"):
         write(folder, name, sentence * 3)
-    data = tagging.load_tagging(folder)
+    data = tagging_data.load_tagging(folder)
     assert data.sizes() == {"train": 3, "validation": 3, "test": 3}
     assert data.train[0] == (["Atlantic", "City", "(", "born", "1968", ")"], ["B-LOC", "I-LOC", "O", "O", "O", "O"])
 
 
 def test_a_prefix_is_kept_unless_every_token_has_it(tmp_path):
     path = write(tmp_path, "mixed.txt", "en:Paris B-LOC\nParis B-LOC\n\n")
-    assert tagging.read_column_file(path)[0][0] == ["en:Paris", "Paris"]
+    assert conll.read_column_file(path)[0][0] == ["en:Paris", "Paris"]
 
 
 def test_conllu_reads_universal_pos_and_skips_ranges_and_empty_nodes(tmp_path):
@@ -87,30 +87,30 @@ def test_conllu_reads_universal_pos_and_skips_ranges_and_empty_nodes(tmp_path):
         "3\tgo\tgo\tVERB\tVB\t_\t0\troot\t_\t_\n\n"
     )
     path = write(tmp_path, "en.conllu", text)
-    assert tagging.read_conllu(path) == [(["do", "n't", "go"], ["AUX", "PART", "VERB"])]
-    assert tagging.read_conllu(path, "xpos")[0][1] == ["VBP", "RB", "VB"]
+    assert conll.read_conllu(path) == [(["do", "n't", "go"], ["AUX", "PART", "VERB"])]
+    assert conll.read_conllu(path, "xpos")[0][1] == ["VBP", "RB", "VB"]
     with pytest.raises(errors.InputError, match="10 tab-separated CoNLL-U columns on line 1 of bad.conllu"):
-        tagging.read_conllu(write(tmp_path, "bad.conllu", "1\tdo\tAUX\n"))
+        conll.read_conllu(write(tmp_path, "bad.conllu", "1\tdo\tAUX\n"))
 
 
 def test_single_file_is_split_with_the_seed(tmp_path):
     path = write(tmp_path, "all.txt", "".join(f"w{i} O\nx B-PER\n\n" for i in range(50)))
-    first = tagging.load_tagging(path, seed=3)
-    again = tagging.load_tagging(path, seed=3)
+    first = tagging_data.load_tagging(path, seed=3)
+    again = tagging_data.load_tagging(path, seed=3)
     assert first.sizes() == {"train": 41, "validation": 4, "test": 5}
-    assert first.test == again.test and first.test != tagging.load_tagging(path, seed=4).test
+    assert first.test == again.test and first.test != tagging_data.load_tagging(path, seed=4).test
 
 
 def test_plain_tags_keep_their_names(tmp_path):
     path = write(tmp_path, "pos.txt", "The DET\ncat NOUN\n\n" * 10)
-    data = tagging.load_tagging(path)
+    data = tagging_data.load_tagging(path)
     assert data.scheme == "plain" and data.tag_names == ["DET", "NOUN"]
 
 
 def test_folder_without_a_train_file(tmp_path):
     write(tmp_path, "notes.txt", "a O\n")
     with pytest.raises(errors.InputError, match="a file whose name contains 'train'"):
-        tagging.load_tagging(tmp_path)
+        tagging_data.load_tagging(tmp_path)
 
 
 # --------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_tfds_conll2003_with_mock_data(capsys):
         return _rows_dataset(rows * 4)
 
     with tfds.testing.mock_data(as_dataset_fn=as_dataset):
-        data = tagging.load_tagging("conll2003")
+        data = tagging_data.load_tagging("conll2003")
     assert data.name == "conll2003" and data.scheme == "iob2"
     assert data.train[0] == (["EU", "rejects", "German", "call"], ["B-ORG", "O", "B-MISC", "O"])
     assert set(data.tag_names) == {"O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"}
@@ -159,7 +159,7 @@ def test_tfds_tag_sequence_of_another_length_is_refused():
 
     with tfds.testing.mock_data(num_examples=3):
         with pytest.raises(errors.InputError, match=r"one tag per token in conll2003 train example 1"):
-            tagging.load_tagging("conll2003", tag_column="pos")
+            tagging_data.load_tagging("conll2003", tag_column="pos")
 
 
 def test_tfds_unknown_tag_feature():
@@ -167,12 +167,12 @@ def test_tfds_unknown_tag_feature():
 
     with tfds.testing.mock_data(num_examples=2):
         with pytest.raises(errors.InputError, match=r"Expected --tag-column to be one of \['pos', 'chunks', 'ner'\]"):
-            tagging.load_tagging("conll2003", tag_column="lemma")
+            tagging_data.load_tagging("conll2003", tag_column="lemma")
 
 
 def test_unknown_tfds_name():
     with pytest.raises(errors.InputError, match="tensorflow-datasets name"):
-        tagging.load_tagging("no_such_tagging_set_xyz")
+        tagging_data.load_tagging("no_such_tagging_set_xyz")
 
 
 # --------------------------------------------------------------------------
@@ -190,14 +190,14 @@ def test_unknown_tfds_name():
     ],
 )
 def test_tokenize(text, tokens):
-    assert tagging.tokenize(text) == tokens
+    assert tokenization.tokenize(text) == tokens
 
 
 def test_encode_matches_the_string_lookup_of_the_saved_model():
     words, chars = ["Paris", "the"], ["a", "P", "r"]
     sentences = [["Paris", "is", "the"], ["Rome"]]
-    word_ids, char_ids = tagging.encode(sentences, (words, chars), char_length=4)
-    inputs = tagging.model_inputs(sentences, char_length=4)
+    word_ids, char_ids = token_vocabulary.encode(sentences, (words, chars), char_length=4)
+    inputs = tokenization.model_inputs(sentences, char_length=4)
     lookup = keras.layers.StringLookup(vocabulary=words, mask_token="")
     char_lookup = keras.layers.StringLookup(vocabulary=chars, mask_token="")
     looked_up = keras.ops.convert_to_numpy(lookup(inputs["tokens"]))
@@ -211,10 +211,10 @@ def test_encode_matches_the_string_lookup_of_the_saved_model():
 def test_batches_weight_padding_zero_and_crf_batches_pad_tags_with_minus_one():
     word_ids = [np.array([2, 3, 4], "int32"), np.array([5], "int32")]
     tag_ids = [np.array([1, 2, 0], "int32"), np.array([1], "int32")]
-    inputs, tags, weights = next(iter(tagging.tagging_dataset(word_ids, tag_ids, batch_size=2)))
+    inputs, tags, weights = next(iter(tagging_batches.tagging_dataset(word_ids, tag_ids, batch_size=2)))
     assert inputs["token_ids"].numpy().tolist() == [[2, 3, 4], [5, 0, 0]]
     assert weights.numpy().tolist() == [[1, 1, 1], [1, 0, 0]]
-    batch = next(iter(tagging.tagging_dataset(word_ids, tag_ids, 2, label_padding=-1, weights=False)))
+    batch = next(iter(tagging_batches.tagging_dataset(word_ids, tag_ids, 2, label_padding=-1, weights=False)))
     assert len(batch) == 2 and batch[1].numpy().tolist() == [[1, 2, 0], [1, -1, -1]]
 
 
@@ -225,8 +225,8 @@ def test_the_loss_is_an_average_over_real_tokens(model):
     tagger = taggers.compile_tagger(taggers.tagger(config, 3, vocabulary_size=9, embedding_dim=2))
     short = [np.array([2, 3], "int32")]
     tags = [np.array([1, 2], "int32")]
-    alone = tagger.evaluate(tagging.tagging_dataset(short, tags, 1), verbose=0, return_dict=True)
-    wide = tagging.tagging_dataset(short, tags, 1).map(
+    alone = tagger.evaluate(tagging_batches.tagging_dataset(short, tags, 1), verbose=0, return_dict=True)
+    wide = tagging_batches.tagging_dataset(short, tags, 1).map(
         lambda x, y, w: (
             {"token_ids": tf.pad(x["token_ids"], [[0, 0], [0, 30]])},
             tf.pad(y, [[0, 0], [0, 30]]),
@@ -242,7 +242,7 @@ def test_bucketed_batches_keep_every_sentence_once():
     rng = np.random.default_rng(0)
     word_ids = [rng.integers(1, 9, size=rng.integers(1, 30)).astype("int32") for _ in range(100)]
     char_ids = [np.ones((len(ids), 5), "int32") for ids in word_ids]
-    dataset = tagging.tagging_dataset(word_ids, word_ids, 16, char_ids=char_ids, shuffle=True, seed=1)
+    dataset = tagging_batches.tagging_dataset(word_ids, word_ids, 16, char_ids=char_ids, shuffle=True, seed=1)
     seen = 0
     for inputs, tags, weights in dataset:
         assert inputs["char_ids"].shape[-1] == 5
@@ -294,7 +294,7 @@ def test_tagger_factory(config, chars, crf, tmp_path):
 def test_string_tagger_takes_tokens(tmp_path):
     core = taggers.tagger(encoders.EncoderConfig("cnn", filters=4, num_layers=1), 3, vocabulary_size=4, embedding_dim=2)
     model = taggers.string_tagger(core, ["Paris", "Rome"])
-    out = keras.ops.convert_to_numpy(model.predict_on_batch(tagging.model_inputs([["Paris", "x"], ["Rome"]])))
+    out = keras.ops.convert_to_numpy(model.predict_on_batch(tokenization.model_inputs([["Paris", "x"], ["Rome"]])))
     assert out.shape == (2, 2, 3)
     np.testing.assert_allclose(out.sum(-1), 1.0, atol=1e-5)
 

@@ -30,7 +30,7 @@ from faker import Faker
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from rnn_apps.data.tagging import tokenize  # noqa: E402
+from rnn_apps.data.tokenization import tokenize  # noqa: E402
 
 LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "nl_NL", "sv_SE")
 SIZES = {"train": 2000, "dev": 300, "test": 500}

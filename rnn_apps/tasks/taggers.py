@@ -20,7 +20,7 @@ gets the same tags whatever it is batched with.
 
 `string_tagger` wraps a trained tagger with `keras.layers.StringLookup`
 layers holding the vocabularies, so the saved model takes token strings
-(from `rnn_apps.data.tagging.model_inputs`). `MostFrequentTag` is the naive
+(from `rnn_apps.data.tokenization.model_inputs`). `MostFrequentTag` is the naive
 baseline.
 
 Examples:
@@ -230,7 +230,7 @@ def string_tagger(
 
     The returned model holds `StringLookup` layers with the word (and
     character) vocabularies: ``""`` is padding (id 0) and unknown items get
-    id 1, exactly as `rnn_apps.data.tagging.encode` numbered them for
+    id 1, exactly as `rnn_apps.data.token_vocabulary.encode` numbered them for
     training. A CRF tagger gets a `rnn_apps.layers.crf.CRFDecode` layer, and its
     output is the one-hot Viterbi path; loading such a model needs
     ``import rnn_apps.layers.crf`` first. Other taggers load with Keras alone.
