@@ -365,7 +365,8 @@ def _title(name: str) -> str:
 
 
 def api_page(module: str) -> str:
-    return f"{GENERATED_NOTE.format(source='rnn_apps/' + module.replace('.', '/'))}\n\n# rnn_apps.{module}\n\n::: rnn_apps.{module}\n"
+    note = GENERATED_NOTE.format(source="rnn_apps/" + module.replace(".", "/"))
+    return f"{note}\n\n# rnn_apps.{module}\n\n::: rnn_apps.{module}\n"
 
 
 def generated_pages() -> dict[pathlib.Path, str]:
