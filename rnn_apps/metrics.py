@@ -79,15 +79,29 @@ def tagging_metrics(gold_tags, predicted_tags, scheme: str = "iob2") -> dict[str
     return result
 
 
-def mean_metrics(metric_dicts: list[dict]) -> dict:
-    """Mean of each metric over folds; a metric missing (`None`) in any fold stays `None`.
+def translation_metrics(hypotheses, references) -> dict[str, float]:
+    """Corpus BLEU and chrF (sacrebleu) and the exact-match rate of translations.
+
+    Both sides are tokenized already, lower-cased with punctuation split off
+    (`rnn_apps.data.parallel.tokenize`), as the published Multi30k numbers
+    are, so BLEU splits on spaces only.
+
+    Args:
+        hypotheses: translations, one string per sentence.
+        references: reference translations, tokenized the same way.
+
+    Returns:
+        ``{"bleu", "chrf", "exact_match"}``: BLEU and chrF on 0-100, the
+        share of exact matches on 0-1.
 
     Examples:
-        >>> mean_metrics([{"mae": 1.0, "corr": None}, {"mae": 2.0, "corr": 0.5}])
-        {'mae': 1.5, 'corr': None}
+        >>> translation_metrics(["le chat noir ."], ["le chat noir ."])["exact_match"]
+        1.0
     """
-    out = {}
-    for key in metric_dicts[0]:
-        values = [m[key] for m in metric_dicts if m.get(key) is not None]
-        out[key] = float(np.mean(values)) if len(values) == len(metric_dicts) else None
-    return out
+    import sacrebleu
+
+    hypotheses, references = list(hypotheses), list(references)
+    bleu = sacrebleu.corpus_bleu(hypotheses, [references], tokenize="none", force=True)
+    chrf = sacrebleu.corpus_chrf(hypotheses, [references])
+    exact = float(np.mean([h == r for h, r in zip(hypotheses, references)])) if references else 0.0
+    return {"bleu": round(bleu.score, 3), "chrf": round(chrf.score, 3), "exact_match": round(exact, 4)}
