@@ -289,6 +289,65 @@ def load_parallel(
     return ParallelData(name, source_lang, target_lang, parts["train"], parts["validation"], parts["test"])
 
 
+def load_training_pairs(
+    source,
+    source_lang: str | None = None,
+    target_lang: str | None = None,
+    *,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 42,
+    max_pairs: int | None = None,
+    test_limit: int | None = None,
+) -> ParallelData:
+    """`load_parallel`, then the pairs a translation model trains and is scored on.
+
+    Training and validation pairs whose source has no word (see
+    `drop_wordless`) are dropped with a notice on stdout; test pairs are all
+    kept (such a source gets an empty translation). Then only the first
+    ``max_pairs`` training pairs and the first ``test_limit`` test pairs are
+    kept.
+
+    Args:
+        source, source_lang, target_lang, validation_fraction,
+            test_fraction, seed: as for `load_parallel`.
+        max_pairs: keep at most this many training pairs (after dropping).
+        test_limit: score at most this many test pairs.
+
+    Returns:
+        A `ParallelData`.
+    """
+    data = load_parallel(
+        source,
+        source_lang,
+        target_lang,
+        validation_fraction=validation_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+    )
+    for part in ("train", "validation"):
+        pairs, dropped = drop_wordless(getattr(data, part))
+        if dropped:
+            print(f"notice: dropped {dropped} {part} pair(s) whose source has no word (only punctuation)")
+        setattr(data, part, pairs)
+    if max_pairs:
+        data.train = (data.train[0][:max_pairs], data.train[1][:max_pairs])
+    if test_limit:
+        data.test = (data.test[0][:test_limit], data.test[1][:test_limit])
+    return data
+
+
+def longest(pairs: tuple[list[str], list[str]]) -> tuple[int, int]:
+    """Words of the longest source (as the source vectorizer sees it) and of the longest tokenized target.
+
+    Examples:
+        >>> longest((["Ein Mann, der läuft.", "Ein Hund"], ["A man who runs.", "A dog"]))
+        (4, 5)
+    """
+    sources, targets = pairs
+    return max(source_length_of(s) for s in sources), max(len(tokenize(t).split()) for t in targets)
+
+
 def make_vocabularies(data: ParallelData, vocabulary_size: int, min_frequency: int) -> tuple[list[str], list[str]]:
     """Source and target word lists from the training pairs, most frequent first.
 
@@ -384,6 +443,38 @@ def _vocabulary(token_lists, size: int, min_frequency: int) -> list[str]:
 def target_texts(targets) -> list[str]:
     """Tokenized targets wrapped in start/end tokens, ready for the target vectorizer."""
     return [f"{START} {tokenize(t)} {END}" for t in targets]
+
+
+def teacher_forcing_ids(
+    pairs: tuple[list[str], list[str]],
+    source_vocabulary: list[str],
+    target_vocabulary: list[str],
+    source_length: int,
+    target_length: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Source ids and ``[start] words [end]`` target ids of sentence pairs, for `pair_dataset`.
+
+    Args:
+        pairs: ``(sources, targets)`` raw sentences.
+        source_vocabulary, target_vocabulary: from `make_vocabularies`.
+        source_length: source ids per row (cut or padded with 0).
+        target_length: target ids per row, ``[start]`` and ``[end]``
+            included: one more than the positions the decoder reads.
+
+    Returns:
+        ``(source_ids, target_ids)``, int NumPy arrays.
+
+    Examples:
+        >>> source, target = teacher_forcing_ids((["Ein Mann!"], ["A man!"]), ["ein", "mann"], [START, END, "a"], 3, 5)
+        >>> source.tolist(), target.tolist()
+        ([[2, 3, 0]], [[2, 4, 1, 1, 3]])
+    """
+    sources, targets = pairs
+    source_layer = source_vectorizer(source_vocabulary, source_length)
+    target_layer = target_vectorizer(target_vocabulary, target_length, name="train_target")
+    # Under JAX and PyTorch the layers return that backend's tensors.
+    source_ids = keras.ops.convert_to_numpy(source_layer(sources))
+    return source_ids, keras.ops.convert_to_numpy(target_layer(target_texts(targets)))
 
 
 def pair_dataset(

@@ -431,14 +431,34 @@ def load_translator(path):
 
     A model that takes strings (saved on TensorFlow) is returned as it is;
     an id model (saved on JAX or PyTorch) is wrapped with the vocabularies
-    in ``<path>.vocabulary.json`` beside it.
+    in ``<path>.vocabulary.json`` beside it (see `as_translator`).
 
     Raises:
-        InputError: an id model that is not a translator, or without its
+        InputError: a model that is not a translator, or an id model without
+            its vocabulary file.
+    """
+    return as_translator(keras.models.load_model(path), path)
+
+
+def as_translator(model: keras.Model, path):
+    """A loaded model as a translator: the raw-string model, or the id model with its vocabularies.
+
+    Args:
+        model: a model loaded from ``path``.
+        path: where it was saved; an id model's vocabularies lie beside it
+            in ``<path>.vocabulary.json``.
+
+    Raises:
+        InputError: a string model without the source and target vectorizers,
+            an id model that is not a translator, or one without its
             vocabulary file.
     """
-    model = keras.models.load_model(path)
     if backend.takes_strings(model):
+        names = {layer.name for layer in model.layers}
+        if not {"source_vectorizer", "target_vectorizer"} <= names:
+            raise errors.expected(
+                "a .keras model saved by this recipe", f"{path} (no source_vectorizer and target_vectorizer layers)"
+            )
         return model
     inputs = sorted(tensor.name for tensor in model.inputs)
     if inputs != ["prefix_ids", "source_ids"]:

@@ -1,0 +1,162 @@
+"""Running the models of `rnn_apps.tasks.seq2seq`: saving, scoring, predicting, attention maps, the copy baseline.
+
+A trained encoder-decoder is saved by `save_translator` as a model that
+translates raw strings (or, on backends without string tensors, as an id
+model with its vocabularies beside it; `rnn_apps.tasks.seq2seq.load_translator`
+reads either). `score` compares translations with references by BLEU, chrF
+and exact match; `copy_source` is the baseline every model must beat: the
+source sentence, unchanged. `check_sentences` and `predict` are what
+``rnn-apps predict translation`` does with raw sentences, and
+`attention_panels` what ``attention.png`` draws.
+
+Examples:
+    >>> score(["le chat noir ."], ["Le chat noir."])["exact_match"]
+    1.0
+    >>> result = copy_source(["The red car."], ["La voiture rouge."])
+    >>> result.name, result.params, result.metrics["exact_match"]
+    ('copy_source', 0, 0.0)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from rnn_apps import backend, errors, io, metrics
+from rnn_apps.data import parallel
+from rnn_apps.harness import compare
+from rnn_apps.tasks import seq2seq
+
+
+def save_translator(
+    core, source_vocabulary, target_vocabulary, source_length: int, target_length: int, path, name=None
+):
+    """Save a trained encoder-decoder as a model that translates raw strings.
+
+    On TensorFlow the saved model holds both vectorizers and takes raw
+    strings (`rnn_apps.tasks.seq2seq.inference_model`), so
+    `keras.models.load_model` reads it in a fresh process without this
+    package. JAX and PyTorch have no string tensors: there the id model is
+    saved with both vocabularies beside it in ``<model>.vocabulary.json``
+    (`rnn_apps.tasks.seq2seq.IdTranslator`).
+
+    Args:
+        core: a model from `rnn_apps.tasks.seq2seq.seq2seq` (or one with the
+            same inputs and outputs).
+        source_vocabulary, target_vocabulary: from
+            `rnn_apps.data.parallel.make_vocabularies`.
+        source_length: source words the model reads.
+        target_length: prefix positions: the longest translation plus one.
+        path: the ``.keras`` file.
+        name: model name (default ``core.name``).
+
+    Returns:
+        ``(translator, path)``: the inference model and where it was saved.
+    """
+    if backend.strings_in_models():
+        translator = seq2seq.inference_model(
+            core,
+            parallel.source_vectorizer(source_vocabulary, source_length),
+            parallel.target_vectorizer(target_vocabulary, target_length),
+            name=name,
+        )
+        return translator, io.save_model(translator, path)
+    translator = seq2seq.IdTranslator.build(
+        core, source_vocabulary, target_vocabulary, source_length, target_length, name=name
+    )
+    return translator, translator.save(path)
+
+
+def score(hypotheses: list[str], references: list[str]) -> dict[str, float]:
+    """Corpus BLEU and chrF (sacrebleu) and exact-match rate on tokenized, lower-cased text.
+
+    ``references`` are raw sentences, tokenized here as the model's output
+    is (`rnn_apps.data.parallel.tokenize`); see
+    `rnn_apps.metrics.translation_metrics`.
+
+    Examples:
+        >>> score(["le chat noir ."], ["Le chat noir."])["exact_match"]
+        1.0
+    """
+    return metrics.translation_metrics(hypotheses, [parallel.tokenize(r) for r in references])
+
+
+def copy_source(sources: list[str], references: list[str]) -> compare.ModelResult:
+    """The baseline that outputs the (tokenized) source sentence unchanged: what shared words alone score."""
+    start = time.perf_counter()
+    hypotheses = [parallel.tokenize(s) for s in sources]
+    milliseconds = 1000 * (time.perf_counter() - start) / max(1, len(sources))
+    return compare.ModelResult(
+        name="copy_source",
+        metrics=score(hypotheses, references),
+        params=0,
+        train_seconds=0.0,
+        predict_ms_per_sample=round(milliseconds, 4),
+        fast_kernel=None,
+    )
+
+
+def check_sentences(texts) -> list[str]:
+    """Raw sentences to translate, as strings; refuse none, or one without a word.
+
+    Raises:
+        InputError: no sentence, or one with no word once lower-cased and
+            stripped of punctuation (``""``, ``"..."``, ``"@@"``).
+    """
+    texts = [str(t) for t in texts]
+    if not texts:
+        raise errors.expected("at least one sentence to translate", "none")
+    for text in texts:
+        if not parallel.source_length_of(text):
+            raise errors.expected("a sentence with at least one word to translate", text)
+    return texts
+
+
+def predict(model, texts: list[str], beam_size: int = 1) -> list[dict]:
+    """Translate raw sentences; a sentence longer than the model reads is cut, with a notice on stderr.
+
+    Args:
+        model: a translator (`rnn_apps.tasks.seq2seq.load_translator`).
+        texts: raw sentences (see `check_sentences`).
+        beam_size: beam width; 1 is greedy decoding.
+
+    Returns:
+        One dict per sentence: ``translation``, ``text``.
+    """
+    source_length, _ = seq2seq.model_limits(model)
+    for text in texts:
+        words = parallel.source_length_of(text)
+        if words > source_length:
+            print(
+                f"notice: the model reads at most {source_length} words; only the first {source_length} "
+                f"of {words} are translated: {text[:40]!r}...",
+                file=sys.stderr,
+            )
+    rows = seq2seq.translate(model, texts, beam_size=beam_size)
+    return [{"translation": row["translation"], "text": text} for row, text in zip(rows, texts)]
+
+
+def attention_panels(model, sentences: list[str], beam_size: int = 1) -> list[tuple]:
+    """Translate ``sentences`` and return, per sentence, where the model looked while writing each word.
+
+    Returns:
+        ``(weights, source words, output words, title)`` per sentence, for
+        `rnn_apps.harness.plots.attention_maps`; row ``i`` of ``weights`` is
+        the attention while predicting output word ``i`` (the last row
+        predicts ``[end]``).
+    """
+    translations = [row["translation"] for row in seq2seq.translate(model, sentences, beam_size)]
+    source_length, _ = seq2seq.model_limits(model)
+    panels = []
+    for sentence, translation in zip(sentences, translations):
+        words = translation.split()
+        prefix = " ".join([seq2seq.START, *words])
+        out = model.predict_on_batch(
+            {"source": np.array([sentence], dtype=object), "prefix": np.array([prefix], dtype=object)}
+        )
+        source_words = parallel._source_words(sentence)[:source_length]
+        weights = np.asarray(out["attention"])[0, : len(words) + 1, : len(source_words)]
+        panels.append((weights, source_words, [*words, seq2seq.END], sentence[:60]))
+    return panels
