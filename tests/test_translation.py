@@ -8,6 +8,7 @@ import sys
 import keras
 import numpy as np
 import pytest
+import quick_runs
 import tensorflow_datasets as tfds
 from conftest import REPO
 
@@ -16,15 +17,13 @@ from rnn_apps import errors, paths
 from rnn_apps.data import parallel
 from rnn_apps.harness import cli
 
-MODELS = {"gru", "cnn", "copy_source"}
+MODELS = {"simple_rnn", "lstm", "gru", "cnn", "copy_source"}
 SENTENCES = ["The small red car sees three dogs.", "A big white house follows the cats."]
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    output = tmp_path_factory.mktemp("translation")
-    report = translation.main(["--quick", "--model", "gru,cnn", "--output-dir", str(output), "--verbose", "0"])
-    return output, report
+    return quick_runs.quick_run("translation", tmp_path_factory)
 
 
 def test_metrics_json_follows_the_contract(quick_run):
@@ -39,7 +38,7 @@ def test_metrics_json_follows_the_contract(quick_run):
         assert isinstance(entry["params"], int)
         assert isinstance(entry["train_seconds"], float) and isinstance(entry["predict_ms_per_sample"], float)
     kernels = {name: entry["fast_kernel"] for name, entry in on_disk["models"].items()}
-    assert kernels == {"gru": True, "cnn": None, "copy_source": None}
+    assert kernels == {"simple_rnn": False, "lstm": True, "gru": True, "cnn": None, "copy_source": None}
 
 
 def test_models_learn_something(quick_run):
@@ -98,7 +97,7 @@ def test_rnn_apps_predict_translates_raw_strings_in_a_fresh_process(quick_run):
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert [row["text"] for row in rows] == SENTENCES
-    here = translation.predict(model, SENTENCES)
+    here = translation.RECIPE.predict(model, SENTENCES)
     assert [row["translation"] for row in rows] == [row["translation"] for row in here]
     assert all(row["translation"] for row in rows)
 
@@ -123,7 +122,7 @@ def test_beam_size_one_gives_the_greedy_output(quick_run):
 def test_over_long_sentence_is_truncated_with_a_notice(quick_run, capsys):
     output, _ = quick_run
     long_sentence = " ".join(["the red car sees a dog"] * 20)
-    rows = translation.predict(output / "models" / "gru.keras", [long_sentence], beam_size=2)
+    rows = translation.RECIPE.predict(output / "models" / "gru.keras", [long_sentence], beam_size=2)
     assert "notice: the model reads at most" in capsys.readouterr().err
     assert len(rows) == 1
 
@@ -131,7 +130,7 @@ def test_over_long_sentence_is_truncated_with_a_notice(quick_run, capsys):
 def test_empty_sentence_is_refused(quick_run):
     output, _ = quick_run
     with pytest.raises(errors.InputError, match="at least one word"):
-        translation.predict(output / "models" / "gru.keras", ["  ...  "])
+        translation.RECIPE.predict(output / "models" / "gru.keras", ["  ...  "])
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["predict", "translation", "--model", str(output / "models" / "gru.keras"), ""])
     assert exit_info.value.code == 2
@@ -177,6 +176,19 @@ def test_folder_of_parallel_files_multi30k_layout(tmp_path):
     assert data.train[0][0] == "de sentence train 0" and data.train[1][0] == "en sentence train 0"
     with pytest.raises(errors.InputError, match="--source-lang and --target-lang"):
         parallel.load_parallel(folder)
+
+
+def test_training_pairs_drop_wordless_sources_before_max_pairs(tmp_path, capsys):
+    folder = write_parallel(tmp_path / "m", {"train": 6, "val": 3, "test": 4})
+    lines = [f"de sentence train {i}" for i in range(6)]
+    lines[0] = "@@"
+    with gzip.open(folder / "train.de.gz", "wt", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    data = parallel.load_training_pairs(folder, "de", "en", max_pairs=3, test_limit=2)
+    assert "notice: dropped 1 train pair(s) whose source has no word" in capsys.readouterr().out
+    assert data.sizes() == {"train": 3, "validation": 3, "test": 2}
+    assert data.train[0][0] == "de sentence train 1"
+    assert parallel.longest(data.train) == (4, 4)
 
 
 def test_mismatched_line_counts_are_refused(tmp_path):
@@ -236,9 +248,45 @@ def test_cli_reports_bad_data_with_exit_status_2(tmp_path, capsys):
 
 
 def test_parser_offers_the_translation_flags():
-    parser = cli.recipe_parser(translation)
-    args = parser.parse_args(["--beam-size", "4", "--attention", "dot", "--source-lang", "de"])
+    args = translation.RECIPE.parse(["--beam-size", "4", "--attention", "dot", "--source-lang", "de"])
     assert (args.beam_size, args.attention, args.source_lang) == (4, "dot", "de")
+
+
+def test_flag_defaults_and_the_quick_preset_are_the_documented_ones():
+    defaults = translation.RECIPE.parse([])
+    expected = dict(epochs=30, batch_size=64, units=256, embedding_dim=256, filters=256, cnn_layers=4, dropout=0.3)
+    expected |= dict(vocabulary_size=10000, min_frequency=2, source_length=40, target_length=40, learning_rate=1e-3)
+    expected |= dict(patience=3, beam_size=1, attention="additive", heatmaps=3, max_pairs=None, test_limit=None)
+    assert {key: getattr(defaults, key) for key in expected} == expected
+    quick = translation.RECIPE.parse(["--quick", "--epochs", "2"])
+    assert quick.epochs == 2 and quick.max_pairs and quick.test_limit and quick.units < defaults.units
+
+
+@pytest.mark.parametrize("model", ["simple_rnn", "lstm", "gru", "cnn"])
+@pytest.mark.parametrize("layers, bidirectional, attention", [(1, False, "additive"), (2, True, "dot")])
+def test_the_recipes_plain_keras_model_is_the_factorys(model, layers, bidirectional, attention):
+    from rnn_apps.layers import encoders
+    from rnn_apps.tasks import seq2seq
+
+    flags = ["--units", "6", "--embedding-dim", "4", "--filters", "5", "--layers", str(layers)]
+    flags += ["--cnn-layers", str(layers), "--attention", attention, "--dropout", "0.1"]
+    cfg = translation.RECIPE.parse(flags + (["--bidirectional"] if bidirectional else []))
+    build = translation.convolutional_seq2seq if model == "cnn" else translation.recurrent_seq2seq
+    plain = build(model, cfg, 11, 13, 7, 6)
+    encoder = encoders.EncoderConfig(model=model, units=6, num_layers=layers, bidirectional=bidirectional, filters=5)
+    factory = seq2seq.seq2seq(encoder, 11, 13, 7, 6, embedding_dim=4, attention=attention, dropout=0.1)
+    assert plain.name == factory.name
+    assert plain.count_params() == factory.count_params()
+    kinds = [type(layer).__name__ for layer in factory.layers]
+    assert sorted(type(layer).__name__ for layer in plain.layers) == sorted(kinds)
+    assert sorted(layer.name for layer in plain.layers) == sorted(layer.name for layer in factory.layers)
+    assert [w.shape for w in plain.weights] == [w.shape for w in factory.weights]
+    factory.set_weights(plain.get_weights())
+    source = np.array([[3, 4, 5, 0, 0, 0, 0], [2, 9, 8, 7, 6, 5, 4]], dtype="int32")
+    target = np.array([[2, 5, 6, 0, 0, 0], [2, 3, 4, 5, 6, 7]], dtype="int32")
+    here, there = (m.predict_on_batch({"source": source, "target": target}) for m in (plain, factory))
+    for key in ("logits", "attention"):
+        np.testing.assert_allclose(here[key], there[key], atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["gru", "cnn"])
