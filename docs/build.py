@@ -46,6 +46,7 @@ API_MODULES = (
     "tasks.acoustic",
     "tasks.video_models",
     "tasks.seq2seq",
+    "tasks.seq2seq_inference",
     "tasks.forecasting",
     "tasks.forecast_baselines",
     "data.text",
