@@ -113,6 +113,13 @@ def test_kernel_report_is_none_without_recurrent_layers():
     assert recurrent.kernel_report(keras.Model(x, keras.layers.Dense(1)(x))).eligible is None
 
 
+def test_kernel_report_counts_a_convlstm_as_never_fused():
+    x = keras.Input(shape=(3, 4, 4, 1))
+    model = keras.Model(x, keras.layers.ConvLSTM2D(2, 3, padding="same", name="convlstm_layer")(x))
+    report = recurrent.kernel_report(model)
+    assert report.eligible is False and report.reasons == ("convlstm_layer: ConvLSTM2D has no fused cuDNN kernel",)
+
+
 def test_kernel_report_left_padding():
     x = keras.Input(shape=(None, 2))
     model = keras.Model(x, recurrent.encoder(x, cell="lstm", units=2))

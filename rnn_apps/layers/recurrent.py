@@ -289,6 +289,10 @@ def _cell_name(layer) -> str | None:
     return None
 
 
+CONVOLUTIONAL_RECURRENT = (keras.layers.ConvLSTM1D, keras.layers.ConvLSTM2D, keras.layers.ConvLSTM3D)
+"""Recurrent layers whose gates are convolutions: they run step by step, with no fused kernel anywhere."""
+
+
 def _recurrent_layers(model):
     """Yield ``(name, layer)`` for each recurrent layer, looking inside wrappers.
 
@@ -298,7 +302,7 @@ def _recurrent_layers(model):
     for layer in model.layers if hasattr(model, "layers") else [model]:
         if isinstance(layer, keras.layers.Bidirectional):
             yield layer.name, layer.forward_layer
-        elif _cell_name(layer) is not None:
+        elif _cell_name(layer) is not None or isinstance(layer, CONVOLUTIONAL_RECURRENT):
             yield layer.name, layer
         elif hasattr(layer, "layers"):
             yield from _recurrent_layers(layer)
@@ -340,6 +344,9 @@ def kernel_report(model, mask_padding: str = "right", backend: str | None = None
             `fast_kernel_eligibility`.
         backend: the backend to judge for; defaults to the running one.
 
+    A ConvLSTM layer (`CONVOLUTIONAL_RECURRENT`) counts as a recurrent layer
+    that is never eligible.
+
     Returns:
         A `KernelReport` whose ``eligible`` is `True` only if every recurrent
         layer is eligible, and `None` if the model has no recurrent layer.
@@ -355,6 +362,9 @@ def kernel_report(model, mask_padding: str = "right", backend: str | None = None
     masked = has_mask(model)
     for layer_name, layer in _recurrent_layers(model):
         found = True
+        if isinstance(layer, CONVOLUTIONAL_RECURRENT):
+            reasons.append(f"{layer_name}: {type(layer).__name__} has no fused cuDNN kernel")
+            continue
         cell = _cell_name(layer)
         options = dict(
             activation=layer.cell.activation,
