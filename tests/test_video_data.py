@@ -1,5 +1,7 @@
 """Video loaders: sampling, resizing, decoding, grouped splits, tfds (mock data), .ts tracks, bad input."""
 
+import json
+
 import imageio.v3 as iio
 import numpy as np
 import pytest
@@ -218,3 +220,26 @@ def test_bad_flags(argv, message, tmp_path, capsys):
 
 def test_sample_path_resolves():
     assert SAMPLE.is_relative_to(REPO)
+
+
+def test_load_reads_the_sample_as_clips_or_centroid_tracks():
+    options = video.ClipOptions(limit=40)
+    frames = video.load("sample", options, sample=SAMPLE)
+    joints = video.load("sample", options, "joints", sample=SAMPLE)
+    assert joints.name == f"{frames.name} (centroid tracks)" and joints.train[0].shape[1:] == (9, 2)
+    np.testing.assert_allclose(joints.test[0], video.centroid_tracks(frames.test[0]))
+    with pytest.raises(errors.InputError, match="a .ts file or folder for --input joints"):
+        video.load("ucf101", options, "joints")
+    with pytest.raises(errors.InputError, match="Expected --group-pattern to be a regular expression"):
+        video.ClipOptions(group_pattern="(unclosed")
+
+
+def test_sidecar_round_trip_and_inputs_read_as_the_model_was_trained(tmp_path):
+    data = video.load("sample", video.ClipOptions(limit=40), sample=SAMPLE)
+    (tmp_path / "gru.json").write_text(json.dumps(video.sidecar(data, "frames", 1, "refuse")))
+    settings = video.read_sidecar(tmp_path / "gru.keras")
+    assert settings["frames"] == 9 and settings["size"] == 32 and settings["channels"] == 1
+    clip = tmp_path / "clip.gif"
+    write_clip(clip, frames=11, size=(20, 20))
+    inputs, names = video.read_inputs([clip], settings)
+    assert inputs[0].shape == (9, 32, 32, 1) and names == [str(clip)]

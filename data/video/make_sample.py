@@ -24,7 +24,10 @@ splits by source (``groups``), keeping every image of a digit on one side of
 the split.
 
 Run ``python data/video/make_sample.py`` to rebuild ``circling_digits.npz``
-byte for byte (NumPy and scikit-learn only; seeded).
+byte for byte (NumPy and scikit-learn only; seeded). It also writes
+``examples/<class>.gif``, the first clip of two classes as GIF files (Pillow;
+a grey GIF keeps the 8-bit values exactly): the raw inputs that
+``rnn-apps predict video`` is shown with.
 """
 
 import io
@@ -115,6 +118,21 @@ def main():
             archive.writestr(info, entry.getvalue())
     OUTPUT.write_bytes(buffer.getvalue())
     print(f"wrote {OUTPUT} ({OUTPUT.stat().st_size / 1e6:.2f} MB): {arrays['frames'].shape} uint8")
+    write_examples(arrays)
+
+
+def write_examples(arrays: dict, names=("clockwise", "anticlockwise_2laps")) -> None:
+    """Save the first clip of each class in ``names`` as ``examples/<name>.gif``."""
+    from PIL import Image
+
+    folder = OUTPUT.parent / "examples"
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        label = list(arrays["class_names"]).index(name)
+        frames = arrays["frames"][np.flatnonzero(arrays["labels"] == label)[0], ..., 0]
+        images = [Image.fromarray(frame) for frame in frames]
+        images[0].save(folder / f"{name}.gif", save_all=True, append_images=images[1:], duration=100, loop=0)
+        print(f"wrote {folder / name}.gif")
 
 
 if __name__ == "__main__":

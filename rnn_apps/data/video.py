@@ -18,7 +18,9 @@ source has clips on both sides.
 
 Joint tracks (body-joint coordinates over time) come from UEA ``.ts`` files
 through `rnn_apps.data.uea`, or, for the bundled sample, from the centre of
-brightness of every frame (`centroid_tracks`).
+brightness of every frame (`centroid_tracks`). `load` picks the reader for a
+``--data`` value; `read_inputs` reads what ``rnn-apps predict video`` is
+given, sampled as a saved model's clips were (`read_sidecar`).
 
 TensorFlow is used here only for tensorflow-datasets and image resizing.
 
@@ -31,6 +33,7 @@ Examples:
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import pathlib
@@ -48,6 +51,44 @@ SHORT_CLIPS = ("refuse", "pad")
 TFDS_SOURCES = ("ucf101", "moving_mnist")
 UCF_GROUP = r"_g(\d+)_c\d+"
 """UCF101 file names (``v_Action_g08_c01.avi``) carry the source video group."""
+
+MAX_FRAME_SIZE = 1024
+"""Largest ``--size``: frames are held in memory, resized, as float32."""
+
+
+def frame_size(text: str) -> int:
+    """Parse ``--size``: a positive integer up to `MAX_FRAME_SIZE`.
+
+    Examples:
+        >>> frame_size("64")
+        64
+    """
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
+    if value > MAX_FRAME_SIZE:
+        raise argparse.ArgumentTypeError(f"expected a frame size up to {MAX_FRAME_SIZE}, received {text!r}")
+    return value
+
+
+def filter_counts(text: str) -> tuple[int, ...]:
+    """Parse ``--filters``: comma-separated positive integers, one per CNN block.
+
+    Examples:
+        >>> filter_counts("8,16")
+        (8, 16)
+    """
+    try:
+        values = tuple(int(value) for value in str(text).split(","))
+    except ValueError:
+        values = ()
+    if not values or any(value <= 0 for value in values):
+        message = str(errors.expected("comma-separated positive integers", text, name="--filters"))
+        raise argparse.ArgumentTypeError(message)
+    return values
 
 
 @dataclasses.dataclass
@@ -307,7 +348,11 @@ def _assemble(name, inputs, labels, class_names, sources, groups, options, test_
 
 @dataclasses.dataclass
 class ClipOptions:
-    """How to sample and split clips (the recipe's flags)."""
+    """How to sample and split clips (the recipe's flags of the same names).
+
+    Raises:
+        InputError: a ``group_pattern`` that is not a regular expression.
+    """
 
     frames: int | None = None
     stride: int = 1
@@ -319,6 +364,13 @@ class ClipOptions:
     test_fraction: float = 0.2
     seed: int = 42
     group_pattern: str | None = UCF_GROUP
+
+    def __post_init__(self):
+        try:
+            re.compile(self.group_pattern or "")
+        except re.error as error:
+            pattern = f"{self.group_pattern} ({error})"
+            raise errors.expected("a regular expression", pattern, name="--group-pattern") from None
 
 
 def clip_dataset(inputs, labels, batch_size: int, shuffle: bool = False, seed: int = 0):
@@ -576,3 +628,121 @@ def load_ts_split(path, options: ClipOptions) -> ClipData:
     test_labels = [class_names.index(label) for label in test.labels]
     given = (test_inputs, test_labels, [f"test series {i}" for i in range(len(test_labels))])
     return _assemble(name, inputs, labels, class_names, sources, None, options, test_given=given)
+
+
+INPUT_KINDS = ("frames", "joints")
+"""What a video model reads: clips of frames, or joint-coordinate tracks."""
+
+
+def load(
+    source: str,
+    options: ClipOptions,
+    input_kind: str = "frames",
+    sample: str | os.PathLike | None = None,
+    data_dir: str | None = None,
+) -> ClipData:
+    """The split clips (or joint tracks) that a ``--data`` value names.
+
+    Args:
+        source: ``"sample"`` (the bundled file ``sample``), one of
+            `TFDS_SOURCES`, a folder with one subfolder of clips per label;
+            for joints, a UEA ``.ts`` file or a folder with one
+            ``*_TRAIN.ts`` and one ``*_TEST.ts`` file.
+        options: how clips are sampled and split.
+        input_kind: one of `INPUT_KINDS`; the joints of the bundled sample
+            are the `centroid_tracks` of its clips.
+        sample: path of the bundled sample.
+        data_dir: tensorflow-datasets data folder.
+
+    Raises:
+        InputError: a source that does not exist or does not fit the input kind.
+    """
+    errors.check_choice(input_kind, INPUT_KINDS, "--input")
+    if source == "sample":
+        clips = load_sample_clips(sample, options)
+        return clips if input_kind == "frames" else as_tracks(clips)
+    if source in TFDS_SOURCES:
+        if input_kind == "joints":
+            raise errors.expected("a .ts file or folder for --input joints", source, name="--data")
+        return load_tfds(source, options, data_dir=data_dir)
+    path = pathlib.Path(source)
+    if not path.exists():
+        raise errors.expected(
+            f"an existing file or folder, 'sample', or one of {list(TFDS_SOURCES)}", source, name="--data"
+        )
+    if input_kind == "joints":
+        return load_ts_split(path, options)
+    if not path.is_dir():
+        raise errors.expected("a folder with one subfolder of clips per label", source, name="--data")
+    return load_directory(path, options)
+
+
+def as_tracks(clips: ClipData) -> ClipData:
+    """The same split with every clip replaced by its `centroid_tracks` (a joint track of one point)."""
+    return dataclasses.replace(
+        clips,
+        name=f"{clips.name} (centroid tracks)",
+        **{
+            part: (centroid_tracks(getattr(clips, part)[0]), getattr(clips, part)[1])
+            for part in ("train", "validation", "test")
+        },
+    )
+
+
+def sidecar(data: ClipData, input_kind: str, stride: int, short_clips: str) -> dict:
+    """What `read_sidecar` reads back beside a saved model: class names and how its clips were sampled."""
+    inputs = data.train[0]
+    return {
+        "class_names": data.class_names,
+        "input": input_kind,
+        "frames": int(inputs.shape[1]),
+        "stride": stride,
+        "channels": int(inputs.shape[-1]),
+        "size": int(inputs.shape[2]) if input_kind == "frames" else None,
+        "short_clips": short_clips,
+    }
+
+
+def read_sidecar(model_path: str | os.PathLike) -> dict:
+    """The settings saved beside a video model (``NAME.json``): its class names and how its clips were sampled.
+
+    Raises:
+        InputError: the file is missing, unreadable or lacks a setting.
+    """
+    path = pathlib.Path(model_path).with_suffix(".json")
+    if not path.is_file():
+        raise errors.expected("the .json file saved beside the model", f"no {path}")
+    settings = errors.read_json(path, keys=("input", "class_names"))
+    if settings["input"] != "joints":
+        errors.read_json(path, keys=("frames", "stride", "size", "channels", "short_clips"))
+    return settings
+
+
+def read_inputs(paths, settings: dict) -> tuple[list[np.ndarray], list[str]]:
+    """Read clips (video files, frame folders) or ``.ts`` joint files to predict on.
+
+    Clips are sampled, resized and converted as the model's training clips
+    were (``settings`` from `read_sidecar`); every series of a ``.ts`` file
+    is one input (its labels, if any, are ignored).
+
+    Returns:
+        ``(inputs, names)``: one clip per path, or one ``(time, channels)``
+        series per series, named ``PATH#i``.
+    """
+    from rnn_apps.data import uea
+
+    inputs, names = [], []
+    for value in map(str, paths):
+        path = pathlib.Path(value)
+        if not path.exists():
+            raise errors.expected("an existing clip file or folder", value, name="input")
+        if settings["input"] == "joints":
+            series = uea.read_ts(path).series
+            inputs += series
+            names += [f"{value}#{i}" for i in range(len(series))]
+        else:
+            keys = ("frames", "stride", "size", "channels", "short_clips")
+            clip, _ = prepare_clip(read_video(path), *(settings[key] for key in keys), value)
+            inputs.append(clip)
+            names.append(value)
+    return inputs, names

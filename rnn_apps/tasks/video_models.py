@@ -142,6 +142,40 @@ def frame_encoder(
     return x
 
 
+def check_frame_size(height: int, width: int, filters: tuple[int, ...], convlstm: bool = False) -> None:
+    """Refuse frames too small for the pooling of the frame models (each CNN block halves them).
+
+    The ConvLSTM pools once more after its stem of up to two blocks.
+
+    Raises:
+        InputError: naming the smallest frame size that works.
+
+    Examples:
+        >>> check_frame_size(8, 8, filters=(4, 4), convlstm=True)
+    """
+    pools = len(filters)
+    if convlstm:
+        pools = max(pools, min(pools, 2) + 1)
+    if min(height, width) < 2**pools:
+        raise errors.expected(
+            f"frames of at least {2**pools}x{2**pools} for {pools} pooling steps (--size, --filters)",
+            f"{height}x{width}",
+            name="frames",
+        )
+
+
+def check_backbone(backbone: str | None, weights_path: str | os.PathLike | None) -> None:
+    """Refuse a backbone without an existing local weights file, before any data is read.
+
+    Examples:
+        >>> check_backbone(None, None)
+    """
+    if backbone and not weights_path:
+        raise errors.expected("a local weights file with --backbone", None, name="--backbone-weights")
+    if weights_path and not os.path.isfile(weights_path):
+        raise errors.expected("an existing local weights file", str(weights_path), name="--backbone-weights")
+
+
 def backbone_encoder(inputs, backbone: str, weights_path: str | os.PathLike, name: str = "backbone"):
     """Encode every frame with an ImageNet CNN from `keras.applications`, frozen.
 

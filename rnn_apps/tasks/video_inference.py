@@ -1,0 +1,123 @@
+"""Around the models of `rnn_apps.tasks.video_models`: batched probabilities, labelled predictions, a picture of them.
+
+A saved video model takes raw clips (uint8 frames of any size) or raw joint
+tracks; its ``.json`` sidecar (`rnn_apps.data.video.read_sidecar`) names the
+classes and how clips were sampled. `predict_inputs` checks that a loaded
+model takes the inputs read for it and returns class probabilities;
+`labelled` turns them into one dict per input. `plot_predictions` draws a few
+test clips (or tracks) with their true and predicted labels.
+
+Examples:
+    >>> labelled(np.array([[0.9], [0.2]]), ["left", "right"], ["a.gif", "b.gif"])
+    [{'label': 'right', 'probability': 0.9, 'input': 'a.gif'}, {'label': 'left', 'probability': 0.8, 'input': 'b.gif'}]
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from rnn_apps import errors, io
+from rnn_apps.layers import heads
+
+
+def predict_probabilities(model, inputs, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities of a model for an array of clips or tracks, a batch at a time."""
+    return np.concatenate(
+        [np.asarray(model.predict_on_batch(inputs[i : i + batch_size])) for i in range(0, len(inputs), batch_size)]
+    )
+
+
+def predict_inputs(model, model_path, inputs: list[np.ndarray], input_kind: str) -> np.ndarray:
+    """Check that ``model`` takes ``inputs`` (clips, or joint series of its channel count); predict.
+
+    Args:
+        model: a loaded video model.
+        model_path: its file, for messages.
+        inputs: from `rnn_apps.data.video.read_inputs`.
+        input_kind: ``"frames"`` or ``"joints"`` (the sidecar's ``input``).
+
+    Returns:
+        Class probabilities, one row per input.
+
+    Raises:
+        InputError: a model of another recipe or input kind, or series whose
+            channels differ from the model's.
+    """
+    from rnn_apps.data import uea
+
+    if input_kind == "joints":
+        channels = {series.shape[-1] for series in inputs}
+        errors.check_model_inputs(model, model_path, ranks=(3,), last_dims=(None,))
+        if len(channels) != 1 or model.input_shape[-1] not in (None, *channels):
+            raise errors.expected(f"joint series with {model.input_shape[-1]} channels (the model's)", sorted(channels))
+        return predict_probabilities(model, uea.pad_series(inputs))
+    errors.check_model_inputs(model, model_path, ranks=(5,))
+    return predict_probabilities(model, np.stack(inputs))
+
+
+def labelled(probabilities: np.ndarray, class_names: list[str], names: list[str]) -> list[dict]:
+    """One dict per input: ``label``, ``probability`` (of that label, 4 decimals) and ``input``."""
+    labels = heads.probabilities_to_labels(probabilities, len(class_names))
+    output = []
+    for name, label, row in zip(names, labels, probabilities):
+        if len(class_names) == 2:
+            probability = float(row[0]) if label == 1 else 1.0 - float(row[0])
+        else:
+            probability = float(row[label])
+        output.append({"label": class_names[label], "probability": round(probability, 4), "input": name})
+    return output
+
+
+def plot_predictions(
+    inputs,
+    labels,
+    predicted,
+    class_names: list[str],
+    title: str,
+    path: str | os.PathLike,
+    rows: int = 6,
+    columns: int = 9,
+) -> None:
+    """Draw a few test clips, one per row, with their true and predicted labels.
+
+    Clips ``(n, frames, height, width, channels)`` show up to ``columns``
+    frames each; joint tracks ``(n, time, channels)`` are drawn as curves,
+    one per coordinate. Drawn with matplotlib's object API, like
+    `rnn_apps.harness.plots`: no plotting backend, no window.
+    """
+    import matplotlib.figure
+
+    chosen = np.random.default_rng(0).permutation(len(labels))[: min(rows, len(labels))]
+
+    def caption(index):
+        true, guess = labels[index], predicted[index]
+        return f"true: {class_names[true]}\npred: {class_names[guess]} ({'ok' if true == guess else 'WRONG'})"
+
+    if np.ndim(inputs) == 3:
+        figure = matplotlib.figure.Figure(figsize=(7, 1.6 * len(chosen)))
+        axes = figure.subplots(len(chosen), 1, squeeze=False)
+        for axis, index in zip(axes[:, 0], chosen):
+            axis.plot(inputs[index], linewidth=0.8)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            axis.set_title(caption(index).replace("\n", " | "), fontsize=7)
+    else:
+        count = inputs.shape[1]
+        shown = np.unique(np.linspace(0, count - 1, min(columns, count)).round().astype(int))
+        figure = matplotlib.figure.Figure(figsize=(1.1 * len(shown) + 1, 1.3 * len(chosen)))
+        axes = figure.subplots(len(chosen), len(shown), squeeze=False)
+        for row, index in enumerate(chosen):
+            for column, frame in enumerate(shown):
+                axis = axes[row, column]
+                image = inputs[index, frame]
+                axis.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=255)
+                axis.set_xticks([])
+                axis.set_yticks([])
+                if row == 0:
+                    axis.set_title(f"frame {frame}", fontsize=7)
+            axes[row, 0].set_ylabel(caption(index), fontsize=6, rotation=0, ha="right", va="center")
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    io.save_figure(figure, path)
