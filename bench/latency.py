@@ -81,13 +81,13 @@ def sentiment(folder: pathlib.Path, calls: int) -> dict:
 
 
 def text_analysis(folder: pathlib.Path, calls: int) -> dict:
-    from recipes import text_analysis as recipe
     from rnn_apps.data import tokenization
+    from rnn_apps.tasks import tagger_inference
 
     def one_call(model, path):
         settings = json.loads(path.with_suffix(".json").read_text())
         tag_names, char_length = settings["tag_names"], settings.get("char_length")
-        return lambda: recipe.predict_tags(model, [tokenization.tokenize(TAGGED)], tag_names, char_length)
+        return lambda: tagger_inference.predict_tags(model, [tokenization.tokenize(TAGGED)], tag_names, char_length)
 
     return saved_model_latency("text_analysis", folder, calls, one_call)
 
