@@ -154,6 +154,6 @@ def test_predict_refuses_a_sidecar_that_does_not_fit(models, sidecar, message, t
 
 
 def test_predict_library(models):
-    library_error(text_analysis.predict, models["tagger"], [], match="at least one sentence")
-    (row,) = text_analysis.predict(models["tagger"], ["John ."])
+    library_error(text_analysis.RECIPE.predict, models["tagger"], [], match="at least one sentence")
+    (row,) = text_analysis.RECIPE.predict(models["tagger"], ["John ."])
     assert row["tagged"].startswith("John/")

@@ -7,19 +7,22 @@ import sys
 import keras
 import numpy as np
 import pytest
+import quick_runs
 from conftest import REPO
 
 from recipes import text_analysis
+from rnn_apps import errors, metrics
+from rnn_apps.data import token_vocabulary, tokenization
 from rnn_apps.harness import compare
+from rnn_apps.layers import encoders
+from rnn_apps.tasks import tagger_inference, taggers
 
 MODELS = {"simple_rnn", "lstm", "gru", "cnn", "most_frequent_tag"}
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    output = tmp_path_factory.mktemp("text_analysis")
-    report = text_analysis.main(["--quick", "--output-dir", str(output), "--verbose", "0"])
-    return output, report
+    return quick_runs.quick_run("text_analysis", tmp_path_factory)
 
 
 def run_main(argv, capsys):
@@ -77,13 +80,10 @@ def test_artifacts_are_written(quick_run):
 
 def test_test_metrics_are_those_of_the_saved_model(quick_run):
     output, report = quick_run
-    args = text_analysis.cli.resolve_defaults(
-        text_analysis, text_analysis.cli.recipe_parser(text_analysis).parse_args(["--quick"])
-    )
-    data = text_analysis.load_data(args)
+    data = text_analysis.RECIPE.load_data(text_analysis.RECIPE.parse(["--quick"])).tagged
     model = keras.models.load_model(output / "models" / "cnn.keras")
-    predicted = text_analysis.predict_tags(model, [tokens for tokens, _ in data.test], data.tag_names)
-    again = text_analysis.metrics.tagging_metrics([tags for _, tags in data.test], predicted)
+    predicted = tagger_inference.predict_tags(model, [tokens for tokens, _ in data.test], data.tag_names)
+    again = metrics.tagging_metrics([tags for _, tags in data.test], predicted)
     assert again["entity_f1"] == pytest.approx(report["models"]["cnn"]["metrics"]["entity_f1"], abs=1e-9)
 
 
@@ -94,8 +94,8 @@ def test_padding_never_changes_a_sentence_tags(quick_run, name):
     model = keras.models.load_model(output / "models" / f"{name}.keras")
     short = ["Anna", "Schmidt", "visited", "Berlin", "."]
     longer = "The report by Bank of Leeds was published on Monday and read by everyone in the village .".split()
-    alone = model.predict_on_batch(text_analysis.tokenization.model_inputs([short]))
-    batched = model.predict_on_batch(text_analysis.tokenization.model_inputs([short, longer]))
+    alone = model.predict_on_batch(tokenization.model_inputs([short]))
+    batched = model.predict_on_batch(tokenization.model_inputs([short, longer]))
     np.testing.assert_allclose(batched[0, : len(short)], alone[0], atol=1e-5)
 
 
@@ -115,7 +115,7 @@ def test_rnn_apps_predict_in_a_fresh_process(quick_run):
     text, tagged, *entities = lines[0].split("\t")
     assert text == texts[0]
     assert [pair.rsplit("/", 1)[0] for pair in tagged.split()] == ["Angela", "Merkel", "visited", "Paris", "."]
-    expected = text_analysis.predict(model_path, texts)
+    expected = text_analysis.RECIPE.predict(model_path, texts)
     assert lines == ["\t".join(row.values()) for row in expected]
 
 
@@ -230,8 +230,8 @@ def test_predict_needs_the_sidecar(quick_run, tmp_path):
     output, _ = quick_run
     lonely = tmp_path / "lonely.keras"
     lonely.write_bytes((output / "models" / "cnn.keras").read_bytes())
-    with pytest.raises(text_analysis.errors.InputError, match="the tag list lonely.json"):
-        text_analysis.predict(lonely, ["Anna visited Rome."])
+    with pytest.raises(errors.InputError, match="the tag list lonely.json"):
+        text_analysis.RECIPE.predict(lonely, ["Anna visited Rome."])
 
 
 # --------------------------------------------------------------------------
@@ -262,7 +262,7 @@ def test_char_features_and_crf_train_save_and_predict(conll_folder, tmp_path):
     assert set(report["models"]) == {"gru", "cnn", "most_frequent_tag"}
     sidecar = json.loads((output / "models" / "gru.json").read_text())
     assert sidecar["crf"] is True and sidecar["char_length"] == 7  # the longest training word
-    rows = text_analysis.predict(output / "models" / "gru.keras", ["Anna Schmidt visited Berlin."])
+    rows = text_analysis.RECIPE.predict(output / "models" / "gru.keras", ["Anna Schmidt visited Berlin."])
     assert rows[0]["tagged"].split()[0].startswith("Anna/")
     model = keras.models.load_model(output / "models" / "cnn.keras")
     assert {"tokens", "characters"} == set(model.input)
@@ -291,17 +291,80 @@ def test_parts_of_speech_from_conllu(tmp_path):
     assert report["task"] == "tags" and report["primary_metric"] == "token_accuracy"
     assert report["tag_names"] == ["PROPN", "PUNCT", "VERB"]
     assert "macro_f1" in report["models"]["cnn"]["metrics"]
-    rows = text_analysis.predict(tmp_path / "o" / "models" / "cnn.keras", ["Anna sees Rome."])
+    rows = text_analysis.RECIPE.predict(tmp_path / "o" / "models" / "cnn.keras", ["Anna sees Rome."])
     assert rows[0]["entities"] == "" and len(rows[0]["tagged"].split()) == 4
+
+
+def encoder_config(name: str, cfg) -> encoders.EncoderConfig:
+    """The factory's specification of the encoder that ``build_tagger`` writes out for model ``name``."""
+    if name == "cnn":
+        return encoders.EncoderConfig(
+            model="cnn",
+            cnn_kind="dilated",
+            filters=cfg.filters,
+            kernel_size=3,
+            num_layers=cfg.cnn_layers,
+            dropout=cfg.dropout,
+        )
+    return encoders.EncoderConfig(
+        model=name,
+        units=cfg.units,
+        num_layers=cfg.layers,
+        bidirectional=not cfg.unidirectional,
+        dropout=cfg.dropout,
+        recurrent_dropout=cfg.recurrent_dropout,
+    )
 
 
 def test_default_settings_build_every_model():
     """The full-size defaults (not only --quick) give a complete configuration."""
-    parser = text_analysis.cli.recipe_parser(text_analysis)
-    args = text_analysis.cli.resolve_defaults(text_analysis, parser.parse_args([]))
-    assert args.model == ["simple_rnn", "lstm", "gru", "cnn"]
-    for name in args.model:
-        config = text_analysis.encoder_config(name, args)
-        model = text_analysis.taggers.tagger(config, num_tags=7, vocabulary_size=50, embedding_dim=args.embedding_dim)
+    cfg = text_analysis.RECIPE.parse([])
+    assert cfg.model == ("simple_rnn", "lstm", "gru", "cnn")
+    vocabulary = token_vocabulary.TaggingVocabulary([f"w{i}" for i in range(48)])
+    for name in cfg.model:
+        model = text_analysis.build_tagger(name, cfg, num_tags=7, vocabulary=vocabulary)
         assert model.output.shape[-1] == 7
-    assert text_analysis.encoder_config("lstm", args).bidirectional is True
+        factory = taggers.tagger(
+            encoder_config(name, cfg), num_tags=7, vocabulary_size=50, embedding_dim=cfg.embedding_dim
+        )
+        assert factory.output.shape[-1] == 7 and model.count_params() == factory.count_params()
+    assert encoder_config("lstm", cfg).bidirectional is True
+    assert isinstance(
+        text_analysis.build_tagger("lstm", cfg, 7, vocabulary).get_layer("encoder_bidirectional_1"),
+        keras.layers.Bidirectional,
+    )
+
+
+@pytest.mark.parametrize("model", ["simple_rnn", "lstm", "gru", "cnn"])
+@pytest.mark.parametrize(
+    "flags",
+    [[], ["--layers", "2", "--unidirectional", "--dropout", "0.1"], ["--char-features", "--crf", "--cnn-layers", "2"]],
+    ids=["default", "two-layers-unidirectional", "chars-crf"],
+)
+def test_the_recipes_plain_keras_model_is_the_factorys(model, flags):
+    cfg = text_analysis.RECIPE.parse(["--units", "8", "--embedding-dim", "6", "--filters", "5", *flags])
+    chars = list("abcdef") if cfg.char_features else None
+    vocabulary = token_vocabulary.TaggingVocabulary([f"w{i}" for i in range(18)], chars, 4 if chars else None)
+    plain = text_analysis.build_tagger(model, cfg, num_tags=5, vocabulary=vocabulary)
+    factory = taggers.tagger(
+        encoder_config(model, cfg),
+        num_tags=5,
+        vocabulary_size=20,
+        embedding_dim=6,
+        char_vocabulary_size=8 if chars else None,
+        char_length=4 if chars else None,
+        embedding_dropout=cfg.embedding_dropout,
+        crf=cfg.crf,
+        name=model,
+    )
+    assert plain.count_params() == factory.count_params()
+    assert sorted(type(layer).__name__ for layer in plain.layers) == sorted(
+        type(layer).__name__ for layer in factory.layers
+    )
+    assert [layer.name for layer in plain.layers] == [layer.name for layer in factory.layers]
+    assert [w.shape for w in plain.weights] == [w.shape for w in factory.weights]
+    factory.set_weights(plain.get_weights())
+    inputs = {"token_ids": np.array([[3, 4, 5, 6, 7, 0, 0], [2, 9, 0, 0, 0, 0, 0]], dtype="int32")}
+    if chars:
+        inputs["char_ids"] = np.random.default_rng(0).integers(0, 8, size=(2, 7, 4)).astype("int32")
+    np.testing.assert_allclose(plain.predict_on_batch(inputs), factory.predict_on_batch(inputs), atol=1e-6)
