@@ -43,6 +43,7 @@ API_MODULES = (
     "layers.torch_kernels",
     "tasks.classifiers",
     "tasks.taggers",
+    "tasks.tagger_inference",
     "tasks.acoustic",
     "tasks.video_models",
     "tasks.seq2seq",

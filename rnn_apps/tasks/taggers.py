@@ -24,7 +24,7 @@ layers holding the vocabularies, so the saved model takes token strings
 baseline.
 
 Examples:
-    >>> from rnn_apps import models
+    >>> from rnn_apps.layers import encoders
     >>> m = tagger(encoders.EncoderConfig("gru", units=4, bidirectional=True), num_tags=5, vocabulary_size=20,
     ...            embedding_dim=3, char_vocabulary_size=10, char_length=6)
     >>> out = m({"token_ids": keras.ops.ones((2, 7), "int32"), "char_ids": keras.ops.ones((2, 7, 6), "int32")})
