@@ -1,0 +1,251 @@
+"""Spoken-word sources for the speech recipe: clips or UEA series, cut, joined into digit strings, batched.
+
+`load` reads what ``--data`` names (a WAV folder, FSDD, a tensorflow-datasets
+name, or UEA ``.ts`` files, whose series are frames already) and splits it;
+`limit_length` applies ``--clip-seconds``; `digit_strings` joins single-digit
+clips of each split into many-digit clips for CTC; `datasets` batches clips
+(or series) for ``fit``.
+
+Examples:
+    >>> sample_rate("16000")
+    16000
+    >>> transcript_text([3, 1], ["zero", "one", "two", "three"])
+    'three one'
+    >>> majority_transcript([[1, 2], [1, 1, 1], [2]])
+    [1, 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+
+import numpy as np
+
+from rnn_apps import errors
+from rnn_apps.data import audio, splits, uea
+
+SAMPLE_RATES = (1_000, 192_000)
+"""Lowest and highest ``--sample-rate`` taken: below, a 25 ms frame holds a handful of samples;
+above, resampling only adds memory, never a band the recordings lack."""
+
+
+def sample_rate(text: str) -> int:
+    """Parse ``--sample-rate``: an integer number of Hz within `SAMPLE_RATES`."""
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
+    if not SAMPLE_RATES[0] <= value <= SAMPLE_RATES[1]:
+        low, high = SAMPLE_RATES
+        raise argparse.ArgumentTypeError(f"expected a rate in Hz from {low} to {high}, received {text!r}")
+    return value
+
+
+def ts_files(source) -> tuple[pathlib.Path, pathlib.Path | None] | None:
+    """The ``(train, test)`` ``.ts`` files named by ``source``, or `None` for audio sources.
+
+    ``source`` is one ``.ts`` file (its ``_TRAIN``/``_TEST`` partner is found
+    beside it; without one the test file is `None`) or a folder holding a
+    ``*_TRAIN.ts`` file.
+    """
+    path = pathlib.Path(source)
+    if path.is_file() and path.suffix.lower() == ".ts":
+        stem = path.name
+        for ours, theirs in (("_TRAIN", "_TEST"), ("_TEST", "_TRAIN")):
+            if ours in stem:
+                partner = path.with_name(stem.replace(ours, theirs))
+                if partner.is_file():
+                    return (path, partner) if ours == "_TRAIN" else (partner, path)
+        return path, None
+    if path.is_dir():
+        train = sorted(path.glob("*_TRAIN.ts"))
+        if train:
+            test = train[0].with_name(train[0].name.replace("_TRAIN", "_TEST"))
+            return train[0], test if test.is_file() else None
+    return None
+
+
+def load_series(
+    files, validation_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0
+) -> audio.AudioClassificationData:
+    """UEA ``.ts`` series as `AudioClassificationData` whose clips are ``(time, channels)`` frames.
+
+    A test file keeps its series as the test part; without one, a stratified
+    ``test_fraction`` of the training series is held out.
+
+    Raises:
+        rnn_apps.errors.InputError: unlabelled series, test labels unknown to
+            the training file, or test series with another channel count.
+    """
+    train_file, test_file = files
+    train = uea.read_ts(train_file)
+    if any(label is None for label in train.labels):
+        raise errors.expected("a .ts file with class labels (@classLabel true ...)", str(train_file))
+    class_names = train.class_names
+    index = {name: i for i, name in enumerate(class_names)}
+
+    def encode(content):
+        unknown = sorted({label for label in content.labels if label not in index})
+        if unknown:
+            raise errors.expected(f"test labels among the training labels {class_names}", unknown[:5])
+        return np.array([index[label] for label in content.labels], dtype="int64")
+
+    clips, labels = train.series, encode(train)
+    test = None
+    if test_file is not None:
+        test_content = uea.read_ts(test_file)
+        if test_content.num_channels != train.num_channels:
+            raise errors.expected(f"{train.num_channels} channels in {test_file}", test_content.num_channels)
+        test = (test_content.series, encode(test_content))
+    parts = splits.stratified_split(labels, validation_fraction, 0.0 if test else test_fraction, seed)
+
+    def take(indices):
+        return [clips[i] for i in indices], labels[indices]
+
+    name = train_file.name.replace("_TRAIN", "").removesuffix(".ts")
+    return audio.AudioClassificationData(
+        name, class_names, None, take(parts.train), take(parts.validation), test or take(parts.test)
+    )
+
+
+def load(
+    source,
+    sample_rate: int | None = None,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 0,
+    waveforms: bool = False,
+) -> audio.AudioClassificationData:
+    """Load and split the clips (or ``.ts`` series) that ``source`` names.
+
+    Args:
+        source: a WAV folder, an FSDD folder, a tensorflow-datasets name, or
+            UEA ``.ts`` files (see `ts_files`).
+        sample_rate: resample clips to this rate (default: the data's own).
+        validation_fraction, test_fraction, seed: the split.
+        waveforms: refuse ``.ts`` series (a task that needs audio).
+
+    Raises:
+        rnn_apps.errors.InputError: for a source that cannot be read, or
+            fewer than two labels.
+    """
+    series = ts_files(source)
+    if series is not None:
+        if waveforms:
+            raise errors.expected("audio for --task digits (a .ts file holds frames, not waveforms)", source)
+        data = load_series(series, validation_fraction, test_fraction, seed)
+    else:
+        data = audio.load_audio_classification(
+            source,
+            sample_rate=sample_rate,
+            validation_fraction=validation_fraction,
+            test_fraction=test_fraction,
+            seed=seed,
+        )
+    if data.num_classes < 2:
+        raise errors.expected("two labels or more", data.class_names)
+    if waveforms and data.sample_rate is None:
+        raise errors.expected("audio for --task digits", data.name)
+    return data
+
+
+def limit_length(data: audio.AudioClassificationData, clip_seconds: float | None, frame_seconds: float = 0.025) -> int:
+    """Cut clips to ``clip_seconds`` when given; return the fixed length the CNN trains on (samples or frames).
+
+    Without ``clip_seconds`` nothing is cut and the length is that of the
+    longest training clip; longer test clips are read whole (every model
+    pools over time, so any length fits).
+
+    Raises:
+        rnn_apps.errors.InputError: ``clip_seconds`` shorter than one
+            analysis frame of ``frame_seconds``.
+    """
+    if clip_seconds is None or data.sample_rate is None:
+        return max(len(c) for c in data.train[0])
+    if clip_seconds < frame_seconds:
+        raise errors.expected(f"at least one analysis frame ({frame_seconds} s)", clip_seconds, name="--clip-seconds")
+    limit = max(1, int(round(clip_seconds * data.sample_rate)))
+    cut = 0
+    for part in ("train", "validation", "test"):
+        clips, labels = getattr(data, part)
+        cut += sum(len(c) > limit for c in clips)
+        setattr(data, part, ([c[:limit] for c in clips], labels))
+    if cut:
+        audio.notice(f"{cut} clips cut to {limit} samples (--clip-seconds)")
+    return min(limit, max(len(c) for c in data.train[0]))
+
+
+def digit_strings(data: audio.AudioClassificationData, sequences: int, min_digits: int, max_digits: int, seed: int):
+    """Many-digit clips for each split, joined from that split's single-digit clips.
+
+    The training part gets ``sequences`` clips, validation and test parts in
+    proportion to their single clips (20 at least), so test clips hold only
+    test recordings.
+
+    Returns:
+        ``{"train"|"validation"|"test": (waveforms, transcripts)}``.
+    """
+    count = {"train": sequences}
+    for part in ("validation", "test"):
+        count[part] = max(20, round(sequences * len(getattr(data, part)[1]) / max(1, len(data.train[1]))))
+    sets = {}
+    for offset, part in enumerate(("train", "validation", "test")):
+        clips, labels = getattr(data, part)
+        sets[part] = audio.make_sequences(
+            clips, labels, count[part], data.sample_rate, min_digits, max_digits, seed=seed + offset
+        )
+    return sets
+
+
+def transcript_text(symbols, class_names) -> str:
+    """Symbol ids as the space-separated label names (digits: ``"3 1 4"``)."""
+    return " ".join(class_names[s] for s in symbols)
+
+
+def majority_transcript(transcripts) -> list[int]:
+    """The naive transcriber's one answer: the commonest symbol, repeated the median number of times."""
+    symbols = np.concatenate([np.asarray(t, dtype="int64") for t in transcripts])
+    commonest = int(np.bincount(symbols).argmax())
+    return [commonest] * int(np.median([len(t) for t in transcripts]))
+
+
+def pad_inputs(clips, length: int | None, waveforms: bool = True) -> np.ndarray:
+    """One batch of model inputs: waveforms or ``.ts`` frames, right-padded to ``length`` or the longest clip."""
+    length = max(length or 0, max(len(c) for c in clips))
+    if not waveforms:
+        return uea.pad_series(clips, 0.0, length)
+    return audio.pad_clips(clips, length)
+
+
+def datasets(train, validation, batch_size: int, seed: int, length: int, waveforms: bool = True, fixed: bool = False):
+    """Training and validation `tf.data` pipelines of ``(clips, targets)`` pairs.
+
+    Args:
+        train, validation: ``(clips, targets)``; targets are labels or packed
+            CTC targets, one row per clip.
+        batch_size: clips per batch.
+        seed: shuffle seed.
+        length: the fixed length (samples, or frames of series).
+        waveforms: clips are waveforms (else ``.ts`` frames, padded to
+            ``length`` or the longest series).
+        fixed: pad every batch to ``length`` (a CNN, which cannot mask);
+            otherwise batches of similar length are padded to their longest.
+    """
+    import tensorflow as tf
+
+    if not waveforms:
+        train_x = pad_inputs(train[0], length, waveforms=False)
+        validation_x = pad_inputs(validation[0], length, waveforms=False)
+        training = tf.data.Dataset.from_tensor_slices((train_x, train[1]))
+        training = training.shuffle(len(train_x), seed=seed).batch(batch_size)
+        return training, tf.data.Dataset.from_tensor_slices((validation_x, validation[1])).batch(batch_size)
+    pad_to = length if fixed else None
+    training = audio.waveform_dataset(
+        train[0], train[1], batch_size, shuffle=True, seed=seed, pad_to=pad_to, bucket=not fixed
+    )
+    if fixed:
+        pad_to = max(length, max(len(c) for c in validation[0]))
+    return training, audio.waveform_dataset(validation[0], validation[1], batch_size, pad_to=pad_to)
