@@ -66,15 +66,11 @@ def test_malformed_wav_files(bad, message, tmp_path, capsys):
     """Broken files fail with one line naming the file (scipy's chunk warnings no longer add lines)."""
     root = class_folders(tmp_path / "clips", bad, per_class=10)
     if message is None:
-        data = speech.load_data(_args(["--data", str(root)]))
+        data = speech.RECIPE.load_data(speech.RECIPE.parse(["--data", str(root)])).clips
         assert data.sample_rate == 8000 and "averaged to mono" in capsys.readouterr().err
         return
     line = run_error("speech", ["--data", str(root)], tmp_path, capsys)
     assert message in line and "0.wav" in line
-
-
-def _args(argv):
-    return speech.cli.resolve_defaults(speech, speech.cli.recipe_parser(speech).parse_args(argv))
 
 
 def test_malformed_folders(tmp_path, capsys):
@@ -178,7 +174,7 @@ def wav(tmp_path):
 
 
 def test_predict_on_a_good_clip_works(models, wav):
-    (row,) = speech.predict(models["waveform"], [wav])
+    (row,) = speech.RECIPE.predict(models["waveform"], [wav])
     assert row["label"] in ("yes", "no")
 
 
@@ -205,7 +201,7 @@ def test_predict_transcribes_a_clip_shorter_than_one_frame(tmp_path):
     """A clip under 25 ms used to reach MelSpectrogram unpadded and fail there (InvalidArgumentError)."""
     model = tiny_models(tmp_path, ["digits"])["digits"]
     wavfile.write(tmp_path / "short.wav", 8000, tone(seconds=0.01))
-    (row,) = speech.predict(model, [tmp_path / "short.wav"])
+    (row,) = speech.RECIPE.predict(model, [tmp_path / "short.wav"])
     assert set(row["transcript"].split()) <= set("0123456789")
 
 
@@ -237,4 +233,4 @@ def test_predict_refuses_a_broken_sidecar(models, wav, sidecar, message, tmp_pat
 
 
 def test_predict_library(models):
-    library_error(speech.predict, models["waveform"], [], match="at least one .wav file")
+    library_error(speech.RECIPE.predict, models["waveform"], [], match="at least one .wav file")

@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 from conftest import REPO
 from helpers import check_model, wrap
+from quick_runs import quick_run
 from scipy.io import wavfile
 
 from recipes import speech
 from rnn_apps import errors
-from rnn_apps.data import audio, uea
+from rnn_apps.data import audio, spoken, uea
 from rnn_apps.harness import cli
 from rnn_apps.layers import convolutional, ctc, encoders
-from rnn_apps.tasks import acoustic
+from rnn_apps.tasks import acoustic, acoustic_inference
 
 KEYWORD_MODELS = {"simple_rnn", "lstm", "gru", "cnn", "majority"}
 SAMPLE = REPO / "data" / "speech"
@@ -43,9 +44,7 @@ def run_main(argv, capsys):
 
 @pytest.fixture(scope="module")
 def keywords_run(tmp_path_factory):
-    output = tmp_path_factory.mktemp("speech_keywords")
-    report = speech.main(["--quick", "--output-dir", str(output), "--verbose", "0"])
-    return output, report
+    return quick_run("speech", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +138,7 @@ def test_rnn_apps_predict_in_a_fresh_process(keywords_run):
     )
     assert result.returncode == 0, result.stderr
     rows = [json.loads(line) for line in result.stdout.strip().splitlines()]
-    expected = speech.predict(model_path, clips)
+    expected = speech.RECIPE.predict(model_path, clips)
     assert [row["input"] for row in rows] == clips
     assert [row["label"] for row in rows] == [row["label"] for row in expected]
     assert all(row["label"] in KEYWORDS for row in rows)
@@ -151,19 +150,18 @@ def test_predict_transcribes_with_a_digits_model(digits_run):
     _, two = wavfile.read(SAMPLE / "digits" / "2" / "2_00.wav")
     path = output / "one_two.wav"
     wavfile.write(path, rate, np.concatenate([one, np.zeros(800, "int16") + 3, two]))
-    rows = speech.predict(output / "models" / "gru.keras", [path])
+    rows = speech.RECIPE.predict(output / "models" / "gru.keras", [path])
     assert set(rows[0]) == {"transcript", "input"}
     assert set(rows[0]["transcript"].split()) <= set("0123456789")
 
 
 def test_test_metrics_are_those_of_the_saved_model(keywords_run):
     output, report = keywords_run
-    args = cli.resolve_defaults(speech, cli.recipe_parser(speech).parse_args(["--quick"]))
-    data = speech.load_data(args)
-    speech.limit_length(data, None)
+    data = speech.RECIPE.load_data(speech.RECIPE.parse(["--quick"])).clips
+    assert spoken.limit_length(data, None) == report["config"]["clip_samples"]
     paths = sorted((SAMPLE / "keywords").glob("*/*.wav"))
     assert len(paths) == sum(data.sizes().values())
-    predicted = speech.predict_batches(
+    predicted = acoustic_inference.predict_batches(
         keras.models.load_model(output / "models" / "cnn.keras"),
         data.test[0],
         report["config"]["clip_samples"],
@@ -213,7 +211,7 @@ def test_rate_the_model_cannot_take(keywords_run, tmp_path, capsys):
 def test_stereo_and_higher_rates_are_converted_with_a_notice(keywords_run, tmp_path, capsys):
     output, _ = keywords_run
     wavfile.write(tmp_path / "stereo.wav", 48000, tone(440, rate=48000, channels=2))
-    rows = speech.predict(output / "models" / "gru.keras", [tmp_path / "stereo.wav"])
+    rows = speech.RECIPE.predict(output / "models" / "gru.keras", [tmp_path / "stereo.wav"])
     err = capsys.readouterr().err
     assert "2 channels; averaged to mono" in err and "resampled to 16000 Hz" in err
     assert rows[0]["label"] in KEYWORDS
@@ -366,7 +364,7 @@ def test_ts_series_end_to_end(ts_pair, tmp_path):
     )
     assert report["dataset"] == "Toy" and report["sizes"]["test"] == 20 and report["sample_rate"] is None
     assert set(report["models"]) == {"gru", "cnn", "majority"}
-    rows = speech.predict(output / "models" / "gru.keras", [ts_pair / "Toy_TEST.ts"])
+    rows = speech.RECIPE.predict(output / "models" / "gru.keras", [ts_pair / "Toy_TEST.ts"])
     assert len(rows) == 20 and {row["label"] for row in rows} <= {"a", "b"}
 
 
@@ -424,7 +422,7 @@ def test_per_frame_outputs_of_batches_of_different_lengths_are_joined():
     front_end = acoustic.FrontEnd(8000, num_mel_bins=8)
     model = acoustic.waveform_transcriber(encoders.EncoderConfig(model="gru", units=2), 3, front_end)
     clips = [np.ones(800, "float32") * 0.1, np.ones(1600, "float32") * 0.1, np.ones(400, "float32") * 0.1]
-    outputs = speech.predict_batches(model, clips, None, front_end, batch_size=2)
+    outputs = acoustic_inference.predict_batches(model, clips, None, front_end, batch_size=2)
     assert outputs.shape == (3, 21, 4)
 
 
@@ -438,3 +436,60 @@ def test_ctc_decoding_and_error_rates():
     assert ctc.decode(probabilities, [6, 6], "beam_search") == [[1, 1, 2], [0, 2]]
     rates = ctc.error_rates(["1 1 2", "0 2"], ["1 1 2", ""])
     assert rates["wer"] == pytest.approx(0.4) and rates["sequence_accuracy"] == 0.5
+
+
+# --------------------------------------------------------------------------
+# The recipe's plain Keras models are the factories'
+
+
+@pytest.mark.parametrize("model", ["simple_rnn", "lstm", "gru", "cnn"])
+@pytest.mark.parametrize(
+    "task, layers, bidirectional, num_classes",
+    [
+        ("keywords", 1, False, 4),
+        ("keywords", 2, True, 2),
+        ("digits", 1, False, 4),
+        ("digits", 2, True, 4),
+        ("series", 1, False, 3),
+    ],
+)
+def test_the_recipes_plain_keras_model_is_the_factorys(model, task, layers, bidirectional, num_classes):
+    argv = ["--units", "6", "--cnn-filters", "4,8", "--mel-bins", "12", "--layers", str(layers)]
+    argv += ["--task", "digits" if task == "digits" else "keywords"] + (["--bidirectional"] if bidirectional else [])
+    cfg = speech.RECIPE.parse(argv)
+    series = task == "series"
+    front_end = None if series else acoustic.FrontEnd(8000, num_mel_bins=12)
+    random = np.random.default_rng(0)
+    features = 3 if series else 12
+    mean, variance = random.normal(size=features), random.uniform(0.5, 2.0, size=features)
+    feature_dim = features if series else None
+    plain = speech.build_speech_model(model, cfg, num_classes, front_end, (mean, variance), feature_dim)
+    if model != "cnn":
+        encoder = encoders.EncoderConfig(
+            model, units=6, num_layers=layers, bidirectional=bidirectional, dropout=cfg.dropout
+        )
+    elif series:
+        encoder = encoders.EncoderConfig(
+            model="cnn", cnn_kind="stack", filters=128, kernel_size=5, num_layers=3, pooling="average"
+        )
+    else:
+        encoder = encoders.EncoderConfig(
+            model="cnn", cnn_kind="conv2d", filters=(4, 8), context_filters=128, context_layers=4
+        )
+    if task == "digits":
+        factory = acoustic.waveform_transcriber(encoder, num_classes, front_end, mean, variance, dropout=cfg.dropout)
+    else:
+        factory = acoustic.waveform_classifier(encoder, num_classes, front_end, mean, variance, feature_dim=feature_dim)
+    assert plain.count_params() == factory.count_params()
+    assert sorted(type(layer).__name__ for layer in plain.layers) == sorted(
+        type(layer).__name__ for layer in factory.layers
+    )
+    assert sorted(layer.name for layer in plain.layers) == sorted(layer.name for layer in factory.layers)
+    assert [w.shape for w in plain.weights] == [w.shape for w in factory.weights]
+    factory.set_weights(plain.get_weights())
+    if series:
+        inputs = random.normal(size=(2, 9, 3)).astype("float32")
+        inputs[0, 6:] = 0.0
+    else:
+        inputs = audio.pad_clips([random.normal(0, 0.2, n).astype("float32") for n in (1600, 2400)])
+    np.testing.assert_allclose(plain.predict_on_batch(inputs), factory.predict_on_batch(inputs), atol=1e-5)
