@@ -45,6 +45,7 @@ API_MODULES = (
     "tasks.taggers",
     "tasks.tagger_inference",
     "tasks.acoustic",
+    "tasks.acoustic_inference",
     "tasks.video_models",
     "tasks.seq2seq",
     "tasks.seq2seq_inference",
