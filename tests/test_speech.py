@@ -446,10 +446,8 @@ def test_ctc_decoding_and_error_rates():
 @pytest.mark.parametrize(
     "task, layers, bidirectional, num_classes",
     [
-        ("keywords", 1, False, 4),
         ("keywords", 2, True, 2),
         ("digits", 1, False, 4),
-        ("digits", 2, True, 4),
         ("series", 1, False, 3),
     ],
 )
