@@ -7,6 +7,7 @@ from test_bad_input import copy_model, library_error, predict_error, run_error, 
 
 from recipes import video as recipe
 from rnn_apps.data import video
+from rnn_apps.tasks import video_models
 
 
 def gif(path, frames=12, size=16, seed=0):
@@ -65,15 +66,14 @@ def test_flags_on_the_sample(argv, message, tmp_path, capsys):
 
 def test_the_smallest_frames_allowed_build(tmp_path):
     """The frame-size check is not stricter than the models: at the limit, every frame model builds."""
-    args = recipe.cli.resolve_defaults(recipe, recipe.cli.recipe_parser(recipe).parse_args(["--filters", "4,4"]))
-    recipe.check_arguments(args)
+    cfg = recipe.checked(recipe.RECIPE.parse(["--filters", "4,4"]))
     clips = np.zeros((4, 3, 8, 8, 1), "uint8")
     data = video.ClipData(
         "toy", ["a", "b"], (clips, np.array([0, 1, 0, 1])), (clips, np.zeros(4)), (clips, np.zeros(4))
     )
-    recipe.check_frame_size(data, args)
-    for name in args.model:
-        model = recipe.build_model(name, data, args)
+    video_models.check_frame_size(8, 8, cfg.filters, convlstm="convlstm" in cfg.model)
+    for name in cfg.model:
+        model = recipe.RECIPE.build_model(name, cfg, data)
         assert model.predict(clips, verbose=0).shape == (4, 1)  # two classes: one sigmoid output
 
 
@@ -163,7 +163,7 @@ def models(tmp_path_factory):
 
 
 def test_predict_on_a_good_clip_works(models, tmp_path):
-    (row,) = recipe.predict(models["clip"], [gif(tmp_path / "ok.gif")])
+    (row,) = recipe.RECIPE.predict(models["clip"], [gif(tmp_path / "ok.gif")])
     assert row["label"] in ("left", "right")
 
 
@@ -208,4 +208,4 @@ def test_predict_refuses_a_broken_sidecar(models, sidecar, message, tmp_path, ca
 
 
 def test_predict_library(models):
-    library_error(recipe.predict, models["clip"], [], match="at least one clip")
+    library_error(recipe.RECIPE.predict, models["clip"], [], match="at least one clip")

@@ -8,20 +8,22 @@ import imageio.v3 as iio
 import keras
 import numpy as np
 import pytest
+import quick_runs
 from conftest import REPO
 
 from recipes import video as recipe
 from rnn_apps import errors
 from rnn_apps.harness import compare
+from rnn_apps.layers import encoders
+from rnn_apps.tasks import video_inference, video_models
 
 FRAME_MODELS = {"simple_rnn", "lstm", "gru", "convlstm", "cnn3d", "frame_cnn"}
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    output = tmp_path_factory.mktemp("video")
-    report = recipe.main(["--quick", "--output-dir", str(output), "--verbose", "0"])
-    return output, report
+    """The shared ``python -m recipes.video --quick`` run (`quick_runs`), made once per test session."""
+    return quick_runs.quick_run("video", tmp_path_factory)
 
 
 def test_metrics_json_follows_the_contract(quick_run):
@@ -71,10 +73,10 @@ def test_artifacts_are_written(quick_run):
 
 def test_test_metrics_are_those_of_the_saved_model(quick_run):
     output, report = quick_run
-    args = recipe.cli.resolve_defaults(recipe, recipe.cli.recipe_parser(recipe).parse_args(["--quick"]))
-    clips, labels = recipe.load_data(args).test
+    cfg = recipe.checked(recipe.RECIPE.parse(["--quick"]))
+    clips, labels = recipe.RECIPE.load_data(cfg).test
     model = keras.models.load_model(output / "models" / "cnn3d.keras")
-    predicted = recipe.predict_probabilities(model, clips).argmax(axis=-1)
+    predicted = video_inference.predict_probabilities(model, clips).argmax(axis=-1)
     assert np.mean(predicted == labels) == pytest.approx(report["models"]["cnn3d"]["metrics"]["accuracy"])
 
 
@@ -109,7 +111,7 @@ def test_rnn_apps_predict_labels_a_clip_in_a_fresh_process(quick_run, tmp_path):
     )
     rows = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert [row["input"] for row in rows] == [str(f) for f in files]
-    in_process = recipe.predict_probabilities(keras.models.load_model(model_path), clips).argmax(axis=-1)
+    in_process = video_inference.predict_probabilities(keras.models.load_model(model_path), clips).argmax(axis=-1)
     assert [row["label"] for row in rows[:3]] == [names[i] for i in in_process]
     assert rows[3]["label"] in names and 0.25 <= rows[3]["probability"] <= 1.0
 
@@ -153,7 +155,7 @@ def test_joints_input_and_predict_on_a_ts_file(tmp_path, capsys):
     assert set(report["models"]) == {"gru", "cnn", "majority"}
     assert report["models"]["gru"]["metrics"]["accuracy"] > 0.8
     assert (output / "sample_predictions.png").is_file()
-    predictions = recipe.predict(output / "models" / "gru.keras", [path])
+    predictions = recipe.RECIPE.predict(output / "models" / "gru.keras", [path])
     assert len(predictions) == 60 and predictions[0]["input"] == f"{path}#0"
     assert np.mean([p["label"] == ("up" if i % 2 == 0 else "down") for i, p in enumerate(predictions)]) > 0.8
 
@@ -162,4 +164,55 @@ def test_predict_refuses_a_short_clip(quick_run, tmp_path):
     output, _ = quick_run
     iio.imwrite(tmp_path / "short.gif", np.zeros((4, 32, 32), np.uint8), duration=100, loop=0)
     with pytest.raises(errors.InputError, match="clips of at least 9 frames"):
-        recipe.predict(output / "models" / "gru.keras", [tmp_path / "short.gif"])
+        recipe.RECIPE.predict(output / "models" / "gru.keras", [tmp_path / "short.gif"])
+
+
+@pytest.mark.parametrize(
+    "layers, bidirectional, conv3d, num_classes", [(1, False, "conv3d", 4), (2, True, "2plus1d", 2)]
+)
+def test_the_recipes_plain_keras_models_are_the_factorys(layers, bidirectional, conv3d, num_classes):
+    """Every model the recipe writes out in plain Keras equals what `video_models` builds from an EncoderConfig."""
+    flags = [
+        "--units",
+        "4",
+        "--filters",
+        "4,4",
+        "--dense-units",
+        "6",
+        "--convlstm-filters",
+        "3",
+        "--layers",
+        str(layers),
+    ]
+    cfg = recipe.RECIPE.parse(flags + ["--conv3d", conv3d] + (["--bidirectional"] if bidirectional else []))
+    rng = np.random.default_rng(0)
+    clips, tracks = rng.integers(0, 255, (2, 3, 8, 8, 1)).astype("uint8"), rng.normal(size=(5, 7, 3)).astype("float32")
+    kinds = {"convlstm": "convlstm", "frame_cnn": "frame_average", "cnn3d": conv3d, "cnn": "fcn"}
+    cases = [("frames", name) for name in video_models.FRAME_MODELS]
+    for kind, name in cases + [("joints", name) for name in video_models.SEQUENCE_MODELS]:
+        encoder = encoders.EncoderConfig(
+            model=name if name in encoders.MODEL_NAMES else "cnn",
+            units=cfg.convlstm_filters if name == "convlstm" else cfg.units,
+            num_layers=layers,
+            bidirectional=bidirectional,
+            cnn_kind=kinds.get(name, "conv3d"),
+            filters=recipe.FCN_FILTERS if kind == "joints" else cfg.filters,
+            kernel_sizes=recipe.FCN_KERNEL_SIZES,
+        )
+        if kind == "joints":
+            plain, inputs = recipe.build_joints_model(name, cfg, tracks, num_classes), tracks
+            normalizer = keras.layers.Normalization(axis=-1, name="normalize")
+            normalizer.adapt(tracks.reshape(-1, 3))
+            factory = video_models.sequence_model(encoder, num_classes, 3, normalizer=normalizer)
+        else:
+            plain, inputs = recipe.build_frames_model(name, cfg, clips.shape[1:], num_classes), clips
+            factory = video_models.frames_classifier(
+                encoder, num_classes, *clips.shape[1:], frame_filters=cfg.filters, dense_units=cfg.dense_units
+            )
+        assert plain.name == factory.name == name
+        assert plain.count_params() == factory.count_params(), name
+        layers_of = lambda model: sorted((type(layer).__name__, layer.name) for layer in model.layers)  # noqa: E731
+        assert layers_of(plain) == layers_of(factory), name
+        assert [w.shape for w in plain.weights] == [w.shape for w in factory.weights], name
+        factory.set_weights(plain.get_weights())
+        np.testing.assert_allclose(plain.predict_on_batch(inputs), factory.predict_on_batch(inputs), atol=1e-5)
