@@ -79,6 +79,20 @@ def tagging_metrics(gold_tags, predicted_tags, scheme: str = "iob2") -> dict[str
     return result
 
 
+def mean_metrics(metric_dicts: list[dict]) -> dict:
+    """Mean of each metric over folds; a metric missing (`None`) in any fold stays `None`.
+
+    Examples:
+        >>> mean_metrics([{"mae": 1.0, "corr": None}, {"mae": 2.0, "corr": 0.5}])
+        {'mae': 1.5, 'corr': None}
+    """
+    out = {}
+    for key in metric_dicts[0]:
+        values = [m[key] for m in metric_dicts if m.get(key) is not None]
+        out[key] = float(np.mean(values)) if len(values) == len(metric_dicts) else None
+    return out
+
+
 def translation_metrics(hypotheses, references) -> dict[str, float]:
     """Corpus BLEU and chrF (sacrebleu) and the exact-match rate of translations.
 
