@@ -47,6 +47,7 @@ API_MODULES = (
     "tasks.acoustic",
     "tasks.acoustic_inference",
     "tasks.video_models",
+    "tasks.video_inference",
     "tasks.seq2seq",
     "tasks.seq2seq_inference",
     "tasks.forecasting",

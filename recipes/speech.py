@@ -54,7 +54,11 @@ SAMPLES = {"keywords": "speech/keywords", "digits": "speech/digits"}
 class SpeechConfig(config.RunConfig):
     """The speech recipe's settings; every field is a flag (``--mel-bins``)."""
 
-    PRESETS = {"quick": dict(epochs=15, units=32, patience=5, batch_size=16, learning_rate=3e-3, sequences=80)}
+    PRESETS = {
+        "quick": dict(
+            epochs=15, units=32, patience=5, batch_size=16, learning_rate=3e-3, sequences=80, cnn_filters=(16, 32, 64)
+        )
+    }
 
     epochs: int = config.option(40, "most epochs (early stopping may end sooner)", parse=config.positive_int)
     batch_size: int = config.option(32, "samples per batch", parse=config.positive_int)
