@@ -47,7 +47,7 @@ import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
 from rnn_apps.data import price_tables, time_splits, windows
-from rnn_apps.harness import cli, compare, config, plots
+from rnn_apps.harness import cli, config, plots
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import convolutional
 from rnn_apps.tasks import forecast_baselines, forecasting
@@ -141,6 +141,9 @@ class Prices:
     def samples(self):
         return self.folds[self.fold]
 
+    def at(self, fold: int) -> "Prices":
+        return dataclasses.replace(self, fold=fold)
+
 
 def read_table(cfg: StocksConfig) -> price_tables.PriceTable:
     """The prices of ``--data``; what was fixed on the way in is printed as notices."""
@@ -193,18 +196,10 @@ same from an `EncoderConfig` (a test checks that they agree).
 RECURRENT_LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
 
-def causal_layers(kernel_size: int, steps: int) -> int:
-    """The fewest causal dilated layers whose receptive field covers ``steps`` inputs."""
-    layers = 1
-    while convolutional.receptive_field("causal", kernel_size, layers) < steps:
-        layers += 1
-    return layers
-
-
 def encode(name: str, cfg: StocksConfig, x, input_steps: int):
     """The encoder ``--model name`` names: stacked recurrent layers, or the causal CNN."""
     if name == "cnn":
-        for index in range(1, causal_layers(cfg.kernel_size, input_steps) + 1):
+        for index in range(1, convolutional.layers_to_cover("causal", cfg.kernel_size, input_steps) + 1):
             x = keras.layers.Conv1D(
                 cfg.filters,
                 cfg.kernel_size,
@@ -251,11 +246,6 @@ each fold's metrics under `walk_forward`.
 """
 
 
-def model_name(job: str) -> str:
-    """``gru_fold2`` -> ``gru``: the walk-forward job of a model trains and saves that model."""
-    return job.split("_fold")[0]
-
-
 class StocksRecipe(harness.Recipe):
     """Price forecasts; ``--task movement`` runs `recipes.stocks_movement`."""
 
@@ -279,7 +269,7 @@ class StocksRecipe(harness.Recipe):
         steps = d.window - 1 if d.target == "log_return" else d.window
         features = d.train.inputs.shape[2] + forecasting.scaling(d).get("feature_dim", 0)
         shape = d.train.targets.shape[1:] + ((len(data.quantiles),) if data.quantiles else ())
-        return build_forecaster(model_name(name), cfg, steps, features, shape, data.quantiles)
+        return build_forecaster(harness.model_of(name), cfg, steps, features, shape, data.quantiles)
 
     def datasets(self, name, cfg, data: Prices):
         d = data.samples
@@ -298,7 +288,7 @@ class StocksRecipe(harness.Recipe):
         saved = forecasting.price_model(
             model, d.window, d.train.inputs.shape[2], d.target, **target, **scale, quantiles=data.quantiles
         )
-        return saved, self.save(saved, path.with_name(f"{model_name(name)}.keras"), cfg, data)
+        return saved, self.save(saved, path.with_name(f"{harness.model_of(name)}.keras"), cfg, data)
 
     def save(self, model, path, cfg, data: Prices) -> pathlib.Path:
         """Save ``model`` with its card beside it: what its input and output mean, for ``predict``."""
@@ -338,27 +328,7 @@ class StocksRecipe(harness.Recipe):
             return stocks_movement.RECIPE.run(cfg)
         data = self.load_data(cfg)
         print(f"data: {self.describe(data)}")
-        count = len(data.folds)
-        jobs = {name + (f"_fold{i + 1}" if count > 1 else ""): i for i in range(count) for name in cfg.model}
-        runs = {}
-        for item in compare.train_each(
-            list(jobs),
-            lambda job: harness.train_model(self, job, cfg, dataclasses.replace(data, fold=jobs[job])),
-            cfg.output_dir,
-            resume=cfg.resume,
-            metric=self.primary_metric,
-        ):
-            runs.setdefault(model_name(item.result.name), []).append(item)
-        for fold in range(count):
-            for result, extras in self.baselines(cfg, dataclasses.replace(data, fold=fold)):
-                print(compare.summary_line(result, self.primary_metric))
-                runs.setdefault(result.name, []).append(compare.Trained(result, {}, extras))
-        for name, items in runs.items():
-            last = items[-1].result
-            last.name, last.metrics = name, metrics.mean_metrics([item.result.metrics for item in items])
-            last.train_seconds = round(sum(item.result.train_seconds for item in items), 3)
-        folds = {name: [item.result.metrics for item in items] for name, items in runs.items()} if count > 1 else None
-        return harness.publish(self, cfg, data, [items[-1] for items in runs.values()], walk_forward=folds)
+        return harness.run_folds(self, cfg, data, len(data.folds), Prices.at, metrics.mean_metrics, "walk_forward")
 
     def predict(self, model_path, inputs) -> list[dict]:
         """Forecast (or classify the next move) from raw price windows: ``"p1,p2,..."`` strings or arrays."""

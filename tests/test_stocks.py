@@ -13,7 +13,7 @@ from quick_runs import quick_run
 from recipes import stocks, stocks_movement
 from rnn_apps.data import movement, time_splits, windows
 from rnn_apps.harness import compare
-from rnn_apps.layers import encoders
+from rnn_apps.layers import convolutional, encoders
 from rnn_apps.tasks import classifiers, forecasting
 
 TRAINED = {"simple_rnn", "lstm", "gru", "cnn"}
@@ -243,7 +243,7 @@ def factory_encoder(model, cfg, input_steps):
             cnn_kind="causal",
             filters=cfg.filters,
             kernel_size=cfg.kernel_size,
-            num_layers=stocks.causal_layers(cfg.kernel_size, input_steps),
+            num_layers=convolutional.layers_to_cover("causal", cfg.kernel_size, input_steps),
             dropout=cfg.dropout,
         )
     return encoders.EncoderConfig(

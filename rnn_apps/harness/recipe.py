@@ -256,6 +256,60 @@ def publish(recipe: Recipe, config, data, trained: list[compare.Trained], **fiel
     return report
 
 
+def model_of(job: str) -> str:
+    """The model a `run_folds` job trains: ``gru_fold2`` -> ``gru``.
+
+    Examples:
+        >>> model_of("gru_fold2"), model_of("cnn")
+        ('gru', 'cnn')
+    """
+    return job.split("_fold")[0]
+
+
+def run_folds(recipe: Recipe, config, data, folds: int, with_fold, mean, report_key: str = "folds") -> dict:
+    """`Recipe.run` over several folds: each model and baseline on every fold, reported as the mean.
+
+    Model ``gru`` on fold 2 trains as job ``gru_fold2`` (so ``--resume`` and
+    Ctrl-C work per fold) and is saved as ``models/gru.keras`` from its last
+    fold; the report holds the mean of each metric, the summed training
+    time, and every fold's metrics under ``folds`` when there is more than
+    one. The hooks receive the job's name; `model_of` gives the model's.
+
+    Args:
+        recipe: the recipe.
+        config: the run's configuration.
+        data: what `Recipe.load_data` returned.
+        folds: how many folds ``data`` holds.
+        with_fold: ``(data, i) -> data`` whose hooks read fold ``i``.
+        mean: list of metric dicts -> their mean (`rnn_apps.metrics.mean_metrics`).
+        report_key: the report field that holds the per-fold metrics.
+
+    Returns:
+        The report (the content of ``metrics.json``).
+    """
+    jobs = {name + (f"_fold{i + 1}" if folds > 1 else ""): i for i in range(folds) for name in config.model}
+    runs: dict[str, list[compare.Trained]] = {}
+    for item in compare.train_each(
+        list(jobs),
+        lambda job: train_model(recipe, job, config, with_fold(data, jobs[job])),
+        config.output_dir,
+        resume=config.resume,
+        metric=recipe.primary_metric,
+    ):
+        runs.setdefault(model_of(item.result.name), []).append(item)
+    for fold in range(folds):
+        for result, extras in recipe.baselines(config, with_fold(data, fold)):
+            print(compare.summary_line(result, recipe.primary_metric))
+            runs.setdefault(result.name, []).append(compare.Trained(result, {}, extras))
+    for name, items in runs.items():
+        last = items[-1].result
+        last.name, last.metrics = name, mean([item.result.metrics for item in items])
+        last.train_seconds = round(sum(item.result.train_seconds for item in items), 3)
+    per_fold = {name: [item.result.metrics for item in items] for name, items in runs.items()} if folds > 1 else None
+    fields = {report_key: per_fold}
+    return publish(recipe, config, with_fold(data, folds - 1), [items[-1] for items in runs.values()], **fields)
+
+
 def load_saved_model(path: str | os.PathLike, loader=None):
     """Load a saved model, with one clear error for a file that is not one.
 

@@ -65,6 +65,19 @@ def receptive_field(kind: str, kernel_size: int, num_layers: int) -> int:
     return 1 + (kernel_size - 1) * (2**num_layers - 1)
 
 
+def layers_to_cover(kind: str, kernel_size: int, steps: int) -> int:
+    """The fewest layers of ``kind`` whose receptive field covers ``steps`` inputs.
+
+    Examples:
+        >>> layers_to_cover("causal", 3, 24)
+        4
+    """
+    layers = 1
+    while receptive_field(kind, kernel_size, layers) < steps:
+        layers += 1
+    return layers
+
+
 def encoder(
     inputs,
     kind: str = "multi_width",
