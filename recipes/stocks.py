@@ -276,7 +276,7 @@ class StocksRecipe(harness.Recipe):
         prepare = forecasting.input_model(d.window, d.train.inputs.shape[2], d.target, **forecasting.scaling(d))
 
         def batches(part, shuffle=False):
-            inputs = prepare.predict(forecasting.raw_inputs(part), batch_size=1024, verbose=0)
+            inputs = forecasting.in_batches(prepare, forecasting.raw_inputs(part))
             return windows.dataset(inputs, d.scaled_targets(part), cfg.batch_size, shuffle=shuffle, seed=cfg.seed)
 
         return batches(d.train, shuffle=True), batches(d.validation)

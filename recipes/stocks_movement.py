@@ -94,7 +94,7 @@ class MovementRecipe(stocks.StocksRecipe):
         prepare = forecasting.input_model(d.window, 1, "log_return", **forecasting.scaling(d))
 
         def batches(part, shuffle=False):
-            inputs = prepare.predict(forecasting.raw_inputs(part), batch_size=4096, verbose=0)
+            inputs = forecasting.in_batches(prepare, forecasting.raw_inputs(part), 4096)
             return windows.dataset(inputs, part.targets, cfg.batch_size, shuffle=shuffle, seed=cfg.seed)
 
         return batches(d.train, shuffle=True), batches(d.validation)
@@ -106,7 +106,7 @@ class MovementRecipe(stocks.StocksRecipe):
     def evaluate(self, name, model, cfg, data: stocks.Prices) -> harness.Evaluation:
         test = data.samples.test
         inputs = forecasting.raw_inputs(test)
-        predicted = (model.predict(inputs, batch_size=4096, verbose=0).reshape(-1) >= 0.5).astype("int64")
+        predicted = (forecasting.in_batches(model, inputs, 4096).reshape(-1) >= 0.5).astype("int64")
         return harness.Evaluation(
             forecasting.movement_metrics(test.targets, predicted),
             predict_batch=model.predict_on_batch,

@@ -424,6 +424,37 @@ def predict_windows(model: keras.Model, inputs, card: dict, model_path="") -> li
     return rows
 
 
+def in_batches(model, inputs, batch_size: int = 1024) -> np.ndarray:
+    """``model`` on ``inputs`` (an array, or a list or dict of arrays), ``batch_size`` rows per call.
+
+    `keras.Model.predict` would wrap the arrays in a `tf.data` pipeline and
+    trace its step again for every new input size: under the op determinism
+    the harness turns on, TensorFlow then logs a ``use_unbounded_threadpool``
+    error per pipeline and warns about retracing. `predict_on_batch` needs
+    neither and gives the same numbers.
+
+    Examples:
+        >>> m = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_initializer="ones")])
+        >>> in_batches(m, np.ones((5, 2), "float32"), batch_size=2).ravel().tolist()
+        [2.0, 2.0, 2.0, 2.0, 2.0]
+    """
+    if isinstance(inputs, dict):
+        rows = len(next(iter(inputs.values())))
+    else:
+        rows = len(inputs[0]) if isinstance(inputs, (list, tuple)) else len(inputs)
+
+    def part(start):
+        rows_of = slice(start, start + batch_size)
+        if isinstance(inputs, dict):
+            return {key: value[rows_of] for key, value in inputs.items()}
+        if isinstance(inputs, (list, tuple)):
+            return [value[rows_of] for value in inputs]
+        return inputs[rows_of]
+
+    outputs = [keras.ops.convert_to_numpy(model.predict_on_batch(part(start))) for start in range(0, rows, batch_size)]
+    return np.concatenate(outputs)
+
+
 def evaluate_price_model(model: keras.Model, test, quantiles=()) -> tuple[dict, np.ndarray]:
     """Test metrics of a saved price model on the raw windows of the test part.
 
@@ -436,7 +467,7 @@ def evaluate_price_model(model: keras.Model, test, quantiles=()) -> tuple[dict, 
         ``(metrics, point forecasts)``: `forecast_metrics` of the point
         forecast, plus `quantile_metrics` for a quantile model.
     """
-    predictions = model.predict(raw_inputs(test), batch_size=1024, verbose=0)
+    predictions = in_batches(model, raw_inputs(test))
     point = point_forecast(predictions, quantiles)
     scores = forecast_metrics(test.targets, point, test.inputs[:, -1:, :])
     if quantiles:
