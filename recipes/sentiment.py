@@ -34,6 +34,7 @@ model.predict_on_batch(np.array(["a great little camera"], dtype=object))  # P(p
 """
 
 import dataclasses
+import pathlib
 
 import keras
 import numpy as np
@@ -267,6 +268,7 @@ class SentimentRecipe(harness.Recipe):
         texts = [str(t) for t in texts]
         if not texts:
             raise errors.expected("at least one text", "none")
+        model_path = pathlib.Path(model_path)
         model = harness.load_saved_model(model_path, backend.load_text_model)
         errors.check_model_inputs(model, model_path, ranks=(1,), dtype="string")
         sidecar = model_path.with_suffix(".json")
