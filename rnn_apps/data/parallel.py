@@ -309,8 +309,9 @@ def load_training_pairs(
     kept.
 
     Args:
-        source, source_lang, target_lang, validation_fraction,
-            test_fraction, seed: as for `load_parallel`.
+        source: as for `load_parallel`, like the five arguments after it
+            (``source_lang``, ``target_lang``, ``validation_fraction``,
+            ``test_fraction``, ``seed``).
         max_pairs: keep at most this many training pairs (after dropping).
         test_limit: score at most this many test pairs.
 
