@@ -136,10 +136,24 @@ class Prices:
     folds: list  # samples per split: `windows.ForecastData` (`movement.MovementData` for movement)
     quantiles: tuple[float, ...] = ()
     fold: int = -1
+    prepared: dict = dataclasses.field(default_factory=dict)  # fold -> (train, validation) model inputs
 
     @property
     def samples(self):
         return self.folds[self.fold]
+
+    def model_inputs(self, channels: int, target: str):
+        """The training and validation windows of this fold through the saved models' preprocessing.
+
+        Made once per fold and shared by every model, so the preprocessing
+        model is built and traced once, not once per model.
+        """
+        if self.fold not in self.prepared:
+            d = self.samples
+            prepare = forecasting.input_model(d.window, channels, target, **forecasting.scaling(d))
+            parts = (forecasting.raw_inputs(d.train), forecasting.raw_inputs(d.validation))
+            self.prepared[self.fold] = tuple(forecasting.in_batches(prepare, part, 4096) for part in parts)
+        return self.prepared[self.fold]
 
     def at(self, fold: int) -> "Prices":
         return dataclasses.replace(self, fold=fold)
@@ -273,13 +287,11 @@ class StocksRecipe(harness.Recipe):
 
     def datasets(self, name, cfg, data: Prices):
         d = data.samples
-        prepare = forecasting.input_model(d.window, d.train.inputs.shape[2], d.target, **forecasting.scaling(d))
-
-        def batches(part, shuffle=False):
-            inputs = forecasting.in_batches(prepare, forecasting.raw_inputs(part))
-            return windows.dataset(inputs, d.scaled_targets(part), cfg.batch_size, shuffle=shuffle, seed=cfg.seed)
-
-        return batches(d.train, shuffle=True), batches(d.validation)
+        train, validation = data.model_inputs(d.train.inputs.shape[2], d.target)
+        return (
+            windows.dataset(train, d.scaled_targets(d.train), cfg.batch_size, shuffle=True, seed=cfg.seed),
+            windows.dataset(validation, d.scaled_targets(d.validation), cfg.batch_size),
+        )
 
     def export(self, name, model, cfg, data: Prices, path):
         d = data.samples

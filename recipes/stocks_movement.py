@@ -91,13 +91,11 @@ class MovementRecipe(stocks.StocksRecipe):
 
     def datasets(self, name, cfg, data: stocks.Prices):
         d = data.samples
-        prepare = forecasting.input_model(d.window, 1, "log_return", **forecasting.scaling(d))
-
-        def batches(part, shuffle=False):
-            inputs = forecasting.in_batches(prepare, forecasting.raw_inputs(part), 4096)
-            return windows.dataset(inputs, part.targets, cfg.batch_size, shuffle=shuffle, seed=cfg.seed)
-
-        return batches(d.train, shuffle=True), batches(d.validation)
+        train, validation = data.model_inputs(1, "log_return")
+        return (
+            windows.dataset(train, d.train.targets, cfg.batch_size, shuffle=True, seed=cfg.seed),
+            windows.dataset(validation, d.validation.targets, cfg.batch_size),
+        )
 
     def export(self, name, model, cfg, data: stocks.Prices, path):
         saved = forecasting.movement_model(model, data.samples.window, **forecasting.scaling(data.samples))
