@@ -126,39 +126,6 @@ training rows.
 """
 
 
-@dataclasses.dataclass
-class Prices:
-    """The price table, its splits and their samples; the hooks read split number ``fold``."""
-
-    table: price_tables.PriceTable
-    index: object  # time index of the rows the samples come from
-    splits: list[time_splits.Split]
-    folds: list  # samples per split: `windows.ForecastData` (`movement.MovementData` for movement)
-    quantiles: tuple[float, ...] = ()
-    fold: int = -1
-    prepared: dict = dataclasses.field(default_factory=dict)  # fold -> (train, validation) model inputs
-
-    @property
-    def samples(self):
-        return self.folds[self.fold]
-
-    def model_inputs(self, channels: int, target: str):
-        """The training and validation windows of this fold through the saved models' preprocessing.
-
-        Made once per fold and shared by every model, so the preprocessing
-        model is built and traced once, not once per model.
-        """
-        if self.fold not in self.prepared:
-            d = self.samples
-            prepare = forecasting.input_model(d.window, channels, target, **forecasting.scaling(d))
-            parts = (forecasting.raw_inputs(d.train), forecasting.raw_inputs(d.validation))
-            self.prepared[self.fold] = tuple(forecasting.in_batches(prepare, part, 4096) for part in parts)
-        return self.prepared[self.fold]
-
-    def at(self, fold: int) -> "Prices":
-        return dataclasses.replace(self, fold=fold)
-
-
 def read_table(cfg: StocksConfig) -> price_tables.PriceTable:
     """The prices of ``--data``; what was fixed on the way in is printed as notices."""
     source = paths.bundled(SAMPLE) if cfg.data == "sample" else cfg.data
@@ -168,7 +135,7 @@ def read_table(cfg: StocksConfig) -> price_tables.PriceTable:
     return table
 
 
-def load_prices(cfg: StocksConfig) -> Prices:
+def load_prices(cfg: StocksConfig) -> forecasting.PriceFolds:
     """Read, check and split the prices; leak-free forecast samples of every split."""
     quantiles = forecasting.parse_quantiles(cfg.quantiles)
     table = read_table(cfg)
@@ -186,7 +153,7 @@ def load_prices(cfg: StocksConfig) -> Prices:
         windows.prepare_forecast(values, s, cfg.window, cfg.horizon, cfg.target, cfg.steps, cfg.history, pooled, volume)
         for s in splits
     ]
-    return Prices(table, prices.index, splits, folds, quantiles)
+    return forecasting.PriceFolds(table, prices.index, splits, folds, quantiles)
 
 
 """
@@ -269,23 +236,23 @@ class StocksRecipe(harness.Recipe):
     curve_metric = "loss"
     naive_baseline = "persistence"
 
-    def load_data(self, cfg) -> Prices:
+    def load_data(self, cfg) -> forecasting.PriceFolds:
         return load_prices(cfg)
 
-    def dataset_name(self, data: Prices) -> str:
+    def dataset_name(self, data: forecasting.PriceFolds) -> str:
         return data.table.name
 
-    def describe(self, data: Prices) -> str:
+    def describe(self, data: forecasting.PriceFolds) -> str:
         return f"{data.table.name}, series {data.table.series_names}, samples per part {data.samples.sizes()}"
 
-    def build_model(self, name, cfg, data: Prices):
+    def build_model(self, name, cfg, data: forecasting.PriceFolds):
         d = data.samples
         steps = d.window - 1 if d.target == "log_return" else d.window
         features = d.train.inputs.shape[2] + forecasting.scaling(d).get("feature_dim", 0)
         shape = d.train.targets.shape[1:] + ((len(data.quantiles),) if data.quantiles else ())
         return build_forecaster(harness.model_of(name), cfg, steps, features, shape, data.quantiles)
 
-    def datasets(self, name, cfg, data: Prices):
+    def datasets(self, name, cfg, data: forecasting.PriceFolds):
         d = data.samples
         train, validation = data.model_inputs(d.train.inputs.shape[2], d.target)
         return (
@@ -293,7 +260,7 @@ class StocksRecipe(harness.Recipe):
             windows.dataset(validation, d.scaled_targets(d.validation), cfg.batch_size),
         )
 
-    def export(self, name, model, cfg, data: Prices, path):
+    def export(self, name, model, cfg, data: forecasting.PriceFolds, path):
         d = data.samples
         scale = forecasting.scaling(d)
         target = dict(target_mean=d.target_scaler.mean, target_variance=d.target_scaler.variance)
@@ -302,31 +269,31 @@ class StocksRecipe(harness.Recipe):
         )
         return saved, self.save(saved, path.with_name(f"{harness.model_of(name)}.keras"), cfg, data)
 
-    def save(self, model, path, cfg, data: Prices) -> pathlib.Path:
+    def save(self, model, path, cfg, data: forecasting.PriceFolds) -> pathlib.Path:
         """Save ``model`` with its card beside it: what its input and output mean, for ``predict``."""
         series = data.table.series_names if cfg.series == "joint" else None
         card = forecasting.model_card(data.samples, data.quantiles, series, cfg.volume, dead_zone=(cfg.down, cfg.up))
         io.write_json(path.with_suffix(".json"), card)
         return io.save_model(model, path)
 
-    def evaluate(self, name, model, cfg, data: Prices) -> harness.Evaluation:
+    def evaluate(self, name, model, cfg, data: forecasting.PriceFolds) -> harness.Evaluation:
         test = data.samples.test
         scores, point = forecasting.evaluate_price_model(model, test, data.quantiles)
         predict_batch, timing_inputs = forecasting.timing_call(model, test)
         return harness.Evaluation(scores, predict_batch, timing_inputs, extras={"point": point})
 
-    def baselines(self, cfg, data: Prices):
+    def baselines(self, cfg, data: forecasting.PriceFolds):
         d = data.samples
         naive = forecast_baselines.naive_forecasts(d.test.inputs, d.test.targets, d.horizon, d.steps, cfg.season)
         return [(result, {"point": point}) for result, point in naive]
 
-    def report_fields(self, cfg, data: Prices) -> dict:
+    def report_fields(self, cfg, data: forecasting.PriceFolds) -> dict:
         return dict(sizes=data.samples.sizes(), series=data.table.series_names, notices=data.table.notices)
 
-    def settings(self, cfg, data: Prices) -> dict:
+    def settings(self, cfg, data: forecasting.PriceFolds) -> dict:
         return cfg.settings() | {"quantiles": list(data.quantiles)}
 
-    def plot(self, cfg, data: Prices, trained) -> None:
+    def plot(self, cfg, data: forecasting.PriceFolds, trained) -> None:
         points = {item.result.name: np.asarray(item.extras["point"]) for item in trained}
         d = data.samples
         panels = forecasting.forecast_panels(data.index, d.test, d.horizon, points, data.table.series_names)
@@ -340,7 +307,9 @@ class StocksRecipe(harness.Recipe):
             return stocks_movement.RECIPE.run(cfg)
         data = self.load_data(cfg)
         print(f"data: {self.describe(data)}")
-        return harness.run_folds(self, cfg, data, len(data.folds), Prices.at, metrics.mean_metrics, "walk_forward")
+        return harness.run_folds(
+            self, cfg, data, len(data.folds), forecasting.PriceFolds.at, metrics.mean_metrics, "walk_forward"
+        )
 
     def predict(self, model_path, inputs) -> list[dict]:
         """Forecast (or classify the next move) from raw price windows: ``"p1,p2,..."`` strings or arrays."""

@@ -39,7 +39,7 @@ layers or the causal CNN) and one sigmoid unit, the same network that
 """
 
 
-def load_moves(cfg: stocks.StocksConfig) -> stocks.Prices:
+def load_moves(cfg: stocks.StocksConfig) -> forecasting.PriceFolds:
     """Read, check and split the prices; up/down samples of every series, pooled."""
     if cfg.horizon != 1:
         raise errors.expected("--horizon 1 for --task movement (the next move)", cfg.horizon, name="--horizon")
@@ -50,7 +50,7 @@ def load_moves(cfg: stocks.StocksConfig) -> stocks.Prices:
     price_tables.check_positive(values, table.series_names, table.prices.index)
     splits = time_splits.from_settings(table.prices.index, 1, cfg)
     samples = movement.prepare_movement(values, splits[0], cfg.window, up=cfg.up, down=cfg.down, history=cfg.history)
-    return stocks.Prices(table, table.prices.index, splits, [samples])
+    return forecasting.PriceFolds(table, table.prices.index, splits, [samples])
 
 
 def build_classifier(name: str, cfg: stocks.StocksConfig, input_steps: int) -> keras.Model:
@@ -80,16 +80,16 @@ class MovementRecipe(stocks.StocksRecipe):
     naive_baseline = "majority"
     run = harness.Recipe.run
 
-    def load_data(self, cfg) -> stocks.Prices:
+    def load_data(self, cfg) -> forecasting.PriceFolds:
         return load_moves(cfg)
 
-    def describe(self, data: stocks.Prices) -> str:
+    def describe(self, data: forecasting.PriceFolds) -> str:
         return f"{data.table.name}, {len(data.table.series_names)} series, samples per part {data.samples.sizes()}"
 
-    def build_model(self, name, cfg, data: stocks.Prices) -> keras.Model:
+    def build_model(self, name, cfg, data: forecasting.PriceFolds) -> keras.Model:
         return build_classifier(name, cfg, data.samples.window - 1)
 
-    def datasets(self, name, cfg, data: stocks.Prices):
+    def datasets(self, name, cfg, data: forecasting.PriceFolds):
         d = data.samples
         train, validation = data.model_inputs(1, "log_return")
         return (
@@ -97,11 +97,11 @@ class MovementRecipe(stocks.StocksRecipe):
             windows.dataset(validation, d.validation.targets, cfg.batch_size),
         )
 
-    def export(self, name, model, cfg, data: stocks.Prices, path):
+    def export(self, name, model, cfg, data: forecasting.PriceFolds, path):
         saved = forecasting.movement_model(model, data.samples.window, **forecasting.scaling(data.samples))
         return saved, self.save(saved, path, cfg, data)
 
-    def evaluate(self, name, model, cfg, data: stocks.Prices) -> harness.Evaluation:
+    def evaluate(self, name, model, cfg, data: forecasting.PriceFolds) -> harness.Evaluation:
         test = data.samples.test
         inputs = forecasting.raw_inputs(test)
         predicted = (forecasting.in_batches(model, inputs, 4096).reshape(-1) >= 0.5).astype("int64")
@@ -112,15 +112,15 @@ class MovementRecipe(stocks.StocksRecipe):
             extras={"confusion_matrix": metrics.confusion_matrix(test.targets, predicted, 2)},
         )
 
-    def baselines(self, cfg, data: stocks.Prices):
+    def baselines(self, cfg, data: forecasting.PriceFolds):
         d = data.samples
         found = forecast_baselines.movement_baselines(d.train.targets, d.test.inputs, d.test.targets)
         return [(r, {"confusion_matrix": metrics.confusion_matrix(d.test.targets, p, 2)}) for r, p in found]
 
-    def report_fields(self, cfg, data: stocks.Prices) -> dict:
+    def report_fields(self, cfg, data: forecasting.PriceFolds) -> dict:
         return dict(class_names=["down", "up"], sizes=data.samples.sizes(), notices=data.table.notices)
 
-    def plot(self, cfg, data: stocks.Prices, trained) -> None:
+    def plot(self, cfg, data: forecasting.PriceFolds, trained) -> None:
         matrices = {item.result.name: np.asarray(item.extras["confusion_matrix"]) for item in trained}
         plots.confusion_matrices(matrices, ["down", "up"], f"{cfg.output_dir}/confusion_matrices.png")
 

@@ -28,6 +28,8 @@ Examples:
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import numpy as np
 from sklearn import metrics as sk_metrics
@@ -612,3 +614,36 @@ def movement_metrics(labels, predicted) -> dict[str, float]:
         "majority_rate": max(up_share, 1.0 - up_share),
         "predicted_up": float(np.mean(predicted == 1)),
     }
+
+
+@dataclasses.dataclass
+class PriceFolds:
+    """The price table, its splits and their samples; the hooks read split number ``fold``."""
+
+    table: object  # a `rnn_apps.data.price_tables.PriceTable`
+    index: object  # time index of the rows the samples come from
+    splits: list  # `rnn_apps.data.time_splits.Split` per fold
+    folds: list  # samples per split: `windows.ForecastData` (`movement.MovementData` for movement)
+    quantiles: tuple[float, ...] = ()
+    fold: int = -1
+    prepared: dict = dataclasses.field(default_factory=dict)  # fold -> (train, validation) model inputs
+
+    @property
+    def samples(self):
+        return self.folds[self.fold]
+
+    def model_inputs(self, channels: int, target: str):
+        """The training and validation windows of this fold through the saved models' preprocessing.
+
+        Made once per fold and shared by every model, so the preprocessing
+        model is built and traced once, not once per model.
+        """
+        if self.fold not in self.prepared:
+            d = self.samples
+            prepare = input_model(d.window, channels, target, **scaling(d))
+            parts = (raw_inputs(d.train), raw_inputs(d.validation))
+            self.prepared[self.fold] = tuple(in_batches(prepare, part, 4096) for part in parts)
+        return self.prepared[self.fold]
+
+    def at(self, fold: int) -> PriceFolds:
+        return dataclasses.replace(self, fold=fold)
