@@ -1,0 +1,303 @@
+"""The built site in a real browser: every page loads with no broken link, image, request or console error.
+
+The site is built with ``mkdocs build --strict`` into a temporary folder, served on
+loopback, and every HTML page is opened in one headless Chromium driven by Selenium
+with the system ``chromedriver`` (nothing is downloaded at run time). A page fails on:
+
+- an ``<a href>`` to a file of the site that the build did not write, or to an anchor
+  that the target page does not have (resolved against the built folder, as a project
+  site under a sub-path would resolve it, so a link above the site's root is broken too);
+- an ``<img>`` whose ``naturalWidth`` is 0 once it has loaded or failed;
+- a request for a local resource that failed or answered 400 or more;
+- an error in the browser console.
+
+Chromium resolves no host but 127.0.0.1, so the run is the same with or without a
+network; what the site asks of other hosts (web fonts) is not the site's to check.
+
+Screenshots of the home page and a recipe page go to ``$RNN_APPS_SCREENSHOTS``
+(default: ``screenshots/`` in the temporary build folder). Without Chromium the test
+is skipped, unless ``RNN_APPS_REQUIRE_BROWSER=1`` (set by ``.ci/run``) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import html.parser
+import http.server
+import json
+import os
+import pathlib
+import posixpath
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.parse
+
+import pytest
+from conftest import REPO
+
+SCREENSHOT_PAGES = {"home.png": "", "recipe-sentiment.png": "recipes/sentiment/"}
+"""Screenshot file name -> page path under the site's root."""
+
+# Waits for every image (lazy ones made eager) to load or fail, then returns the sources of broken ones.
+BROKEN_IMAGES_SCRIPT = """
+const done = arguments[arguments.length - 1];
+const images = Array.from(document.images);
+const settled = images.map((image) => {
+  image.loading = "eager";
+  if (image.complete) return Promise.resolve();
+  return new Promise((resolve) => {
+    image.addEventListener("load", resolve);
+    image.addEventListener("error", resolve);
+  });
+});
+const timeout = new Promise((resolve) => setTimeout(resolve, 5000));
+Promise.race([Promise.all(settled), timeout]).then(() =>
+  done(images.filter((image) => !image.complete || image.naturalWidth === 0)
+             .map((image) => image.getAttribute("src"))));
+"""
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("RNN_APPS_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason}; RNN_APPS_REQUIRE_BROWSER=1 says the browser check must run")
+    pytest.skip(f"{reason} (install: apt-get install chromium chromium-driver; pip install selenium)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the whole module, logging console messages and network events."""
+    try:
+        from selenium import webdriver
+        from selenium.common.exceptions import WebDriverException
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _unavailable("Selenium is not installed")
+    binary = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+    driver_path = shutil.which("chromedriver")
+    if binary is None or driver_path is None:
+        _unavailable(f"Chromium or chromedriver is not on PATH (chromium: {binary}, chromedriver: {driver_path})")
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",  # CI containers run as root, where Chromium's sandbox cannot start
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1000",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    try:
+        # An explicit driver path keeps Selenium Manager from looking for (or downloading) one.
+        driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    except WebDriverException as error:
+        _unavailable(f"Chromium did not start: {error.msg}")
+    driver.set_page_load_timeout(30)
+    driver.set_script_timeout(10)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory):
+    """The site as ``mkdocs build --strict`` writes it from this checkout."""
+    folder = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(folder)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"mkdocs build --strict failed:\n{(result.stdout + result.stderr)[-4000:]}")
+    return folder
+
+
+@contextlib.contextmanager
+def serve(folder: pathlib.Path):
+    """Serve ``folder`` over HTTP on a free loopback port; yields the base URL (ending in ``/``)."""
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class _Anchors(html.parser.HTMLParser):
+    """Collects the ids (and ``<a name>``s) a page offers as link targets."""
+
+    def __init__(self):
+        super().__init__()
+        self.anchors: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if attributes.get("id"):
+            self.anchors.add(attributes["id"])
+        if tag == "a" and attributes.get("name"):
+            self.anchors.add(attributes["name"])
+
+
+@functools.cache
+def _anchors(path: pathlib.Path) -> frozenset[str]:
+    parser = _Anchors()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return frozenset(parser.anchors)
+
+
+def page_path(html_file: pathlib.Path, folder: pathlib.Path) -> str:
+    """The URL path of a built page under the site's root: ``recipes/sentiment/``, ``404.html``."""
+    relative = html_file.relative_to(folder).as_posix()
+    return relative.removesuffix("index.html")
+
+
+def link_problem(href: str, page: str, folder: pathlib.Path, base_url: str) -> str | None:
+    """Why ``href`` on the page at ``page`` (a path under the site's root) points nowhere; None when it is fine."""
+    parts = urllib.parse.urlsplit(href)
+    if parts.scheme or parts.netloc:
+        if not href.startswith(base_url):
+            return None  # another site, mailto:, javascript:
+        parts = urllib.parse.urlsplit("/" + href[len(base_url) :])
+    path = urllib.parse.unquote(parts.path)
+    if path.startswith("/"):
+        target = posixpath.normpath(path.lstrip("/") or ".")
+    else:
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(page), path or posixpath.basename(page)))
+    if target == ".." or target.startswith("../"):
+        return f"link {href!r} leaves the site"
+    file = folder / target
+    if file.is_dir() or path.endswith("/") or (not path and page.endswith("/")):
+        file = file / "index.html"
+    if not file.is_file():
+        return f"link {href!r}: no file {file.relative_to(folder).as_posix()}"
+    fragment = urllib.parse.unquote(parts.fragment)
+    if fragment and file.suffix == ".html" and fragment not in _anchors(file):
+        return f"link {href!r}: {file.relative_to(folder).as_posix()} has no anchor {fragment!r}"
+    return None
+
+
+def _network_problems(log: list[dict], base_url: str) -> list[str]:
+    """Failed or 4xx/5xx requests for local resources, from Chrome's performance log."""
+    urls, problems = {}, []
+    for entry in log:
+        message = json.loads(entry["message"])["message"]
+        method, params = message["method"], message.get("params", {})
+        if method == "Network.requestWillBeSent":
+            urls[params["requestId"]] = params["request"]["url"]
+        elif method == "Network.responseReceived":
+            response = params["response"]
+            if response["url"].startswith(base_url) and response["status"] >= 400:
+                problems.append(f"request {response['url'][len(base_url) - 1 :]}: HTTP {response['status']}")
+        elif method == "Network.loadingFailed" and not params.get("canceled"):
+            url = urls.get(params["requestId"], "")
+            if url.startswith(base_url):
+                problems.append(f"request {url[len(base_url) - 1 :]}: {params['errorText']}")
+    return problems
+
+
+def _console_problems(log: list[dict], base_url: str) -> list[str]:
+    """Console errors; a failed load is left to the request check (local) or out of scope (other hosts)."""
+    problems = []
+    for entry in log:
+        if entry["level"] != "SEVERE":
+            continue
+        if "Failed to load resource" in entry["message"]:
+            continue
+        problems.append(f"console error: {entry['message'].replace(base_url, '/')}")
+    return problems
+
+
+def check_page(driver, page: str, folder: pathlib.Path, base_url: str) -> list[str]:
+    """Load one page and list what is broken on it."""
+    driver.get(base_url + page)
+    problems = []
+    hrefs = driver.execute_script(
+        "return Array.from(document.querySelectorAll('a[href]'), (a) => a.getAttribute('href'));"
+    )
+    for href in dict.fromkeys(hrefs):
+        problem = link_problem(href, page, folder, base_url)
+        if problem:
+            problems.append(problem)
+    for source in driver.execute_async_script(BROKEN_IMAGES_SCRIPT):
+        problems.append(f"broken image {source!r}")
+    problems += _network_problems(driver.get_log("performance"), base_url)
+    problems += _console_problems(driver.get_log("browser"), base_url)
+    return problems
+
+
+def check_site(driver, folder: pathlib.Path, screenshots: dict[str, pathlib.Path] | None = None) -> list[str]:
+    """Every problem on every HTML page of the built site in ``folder``, each as ``page: problem``.
+
+    ``screenshots`` maps a page path to the PNG file to save once it has loaded.
+    """
+    screenshots = screenshots or {}
+    problems = []
+    with serve(folder) as base_url:
+        for html_file in sorted(folder.rglob("*.html")):
+            page = page_path(html_file, folder)
+            problems += [f"/{page}: {problem}" for problem in check_page(driver, page, folder, base_url)]
+            if page in screenshots:
+                screenshots[page].parent.mkdir(parents=True, exist_ok=True)
+                assert driver.save_screenshot(str(screenshots[page])), f"no screenshot of /{page}"
+    return problems
+
+
+def test_every_page_loads_cleanly_in_a_browser(browser, built_site):
+    folder = pathlib.Path(os.environ.get("RNN_APPS_SCREENSHOTS") or built_site / "screenshots")
+    screenshots = {page: folder / name for name, page in SCREENSHOT_PAGES.items()}
+    for page in screenshots:
+        assert (built_site / page / "index.html").is_file(), f"the site has no page /{page} to screenshot"
+    problems = check_site(browser, built_site, screenshots)
+    assert not problems, f"{len(problems)} problems in the built site:\n" + "\n".join(problems)
+    for path in screenshots.values():
+        assert path.read_bytes().startswith(b"\x89PNG"), f"{path} is not a PNG"
+
+
+def test_the_check_reports_each_kind_of_breakage(browser, tmp_path):
+    """A hand-made site with one of every defect: each is reported, with its page, and the sound parts are not."""
+    (tmp_path / "pixel.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>')
+    (tmp_path / "good").mkdir()
+    (tmp_path / "good" / "index.html").write_text(
+        '<html><head><link rel="icon" href="data:,"></head><body><h1 id="top">Good</h1>'
+        ' <a href="../">home</a> <a href="#top">top</a>'
+        ' <a href="https://example.org/">elsewhere</a> <img src="../pixel.svg"></body></html>'
+    )
+    (tmp_path / "index.html").write_text(
+        "<html><head><link rel='icon' href='data:,'><script src='missing.js'></script></head><body>"
+        '<a href="good/">fine</a> <a href="good/#top">fine anchor</a>'
+        ' <a href="gone/">missing page</a> <a href="good/#nowhere">missing anchor</a>'
+        ' <a href="../outside.html">outside</a>'
+        ' <img src="pixel.svg"> <img src="nothing.png">'
+        "<script>throw new Error('boom');</script></body></html>"
+    )
+    screenshot = tmp_path / "shots" / "home.png"
+    problems = check_site(browser, tmp_path, {"": screenshot})
+    text = "\n".join(problems)
+    assert all(problem.startswith("/: ") for problem in problems), text
+    for expected in (
+        "link 'gone/': no file gone/index.html",
+        "link 'good/#nowhere': good/index.html has no anchor 'nowhere'",
+        "link '../outside.html' leaves the site",
+        "broken image 'nothing.png'",
+        "request /nothing.png: HTTP 404",
+        "request /missing.js: HTTP 404",
+        "console error:",
+        "boom",
+    ):
+        assert expected in text, f"{expected!r} not reported in:\n{text}"
+    assert len(problems) == 7, text
+    assert screenshot.read_bytes().startswith(b"\x89PNG")
