@@ -635,14 +635,16 @@ class PriceFolds:
     def model_inputs(self, channels: int, target: str):
         """The training and validation windows of this fold through the saved models' preprocessing.
 
-        Made once per fold and shared by every model, so the preprocessing
-        model is built and traced once, not once per model.
+        Made once per fold and shared by every model. The preprocessing
+        model is called directly, not through ``predict``: it is a few
+        element-wise operations, and a traced prediction function per fold
+        would only add to TensorFlow's retracing count.
         """
         if self.fold not in self.prepared:
             d = self.samples
             prepare = input_model(d.window, channels, target, **scaling(d))
             parts = (raw_inputs(d.train), raw_inputs(d.validation))
-            self.prepared[self.fold] = tuple(in_batches(prepare, part, 4096) for part in parts)
+            self.prepared[self.fold] = tuple(keras.ops.convert_to_numpy(prepare(part)) for part in parts)
         return self.prepared[self.fold]
 
     def at(self, fold: int) -> PriceFolds:
