@@ -56,7 +56,7 @@ class VideoConfig(config.RunConfig):
     MODEL_CHOICES = MODEL_CHOICES
     PRESETS = {
         "quick": dict(
-            epochs=8, units=32, learning_rate=3e-3, filters=(8, 16), dense_units=32, convlstm_filters=8, limit=480
+            epochs=7, units=32, learning_rate=3e-3, filters=(8, 16), dense_units=32, convlstm_filters=8, limit=480
         )
     }
 
@@ -330,7 +330,7 @@ class VideoRecipe(harness.Recipe):
             title = f"test clips: true and predicted ({best.result.name})"
             predicted = np.asarray(best.extras["predictions"])
             path = f"{cfg.output_dir}/sample_predictions.png"
-            video_inference.plot_predictions(*data.test, predicted, data.class_names, title, path)
+            plots.clip_predictions(*data.test, predicted, data.class_names, title, path)
 
     def predict(self, model_path, inputs) -> list[dict]:
         """Label clips or ``.ts`` joint files: one dict per clip (series), ``label``, ``probability``, ``input``."""
