@@ -34,3 +34,46 @@ def test_adding_problem_marks_two_steps():
     inputs, targets = memory.adding_problem(6, 12, seed=1)
     assert inputs.shape == (6, 12, 2) and targets.shape == (6,)
     np.testing.assert_allclose(targets, (inputs[..., 0] * inputs[..., 1]).sum(axis=1), rtol=1e-6)
+
+
+def test_a_simple_rnn_has_the_same_weights_for_every_length():
+    counts = memory.parameter_counts((3, 30, 300), features=2, units=4)
+    assert set(counts.values()) == {2 * 4 + 4 * 4 + 4}
+
+
+def test_bptt_matches_autodiff_and_finite_differences():
+    assert memory.check_bptt(units=5, features=2, steps=7, seed=3) < 1e-5
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(2, 6, 3))
+    kernel, recurrent_kernel = rng.normal(size=(3, 4)), rng.normal(scale=0.6, size=(4, 4))
+    bias, direction = rng.normal(size=4), rng.normal(size=4)
+
+    def loss(recurrent):
+        state = np.zeros((2, 4))
+        for step in range(6):
+            state = np.tanh(inputs[:, step] @ kernel + state @ recurrent + bias)
+        return float((state * direction).sum())
+
+    analytic = memory.bptt_gradients(inputs, kernel, recurrent_kernel, bias, direction)["recurrent_kernel"]
+    numeric = np.zeros_like(recurrent_kernel)
+    for index in np.ndindex(*recurrent_kernel.shape):
+        shift = np.zeros_like(recurrent_kernel)
+        shift[index] = 1e-6
+        numeric[index] = (loss(recurrent_kernel + shift) - loss(recurrent_kernel - shift)) / 2e-6
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_the_gradient_explodes_with_length_at_gain_3_and_fades_at_gain_1():
+    norms = memory.exploding_gradients(gains=(1.0, 3.0), lengths=(5, 20, 40))
+    assert norms[3.0][0] < norms[3.0][1] < norms[3.0][2] and norms[3.0][2] > 100 * norms[3.0][0]
+    assert norms[1.0][2] < norms[1.0][0]
+
+
+def test_clipnorm_bounds_every_step_while_the_unclipped_run_spikes():
+    clipped = memory.train_with_clipping(memory.CLIPNORM)
+    unclipped = memory.train_with_clipping(None)
+    # With plain SGD each weight tensor moves by at most learning_rate * clipnorm.
+    assert max(clipped["step_norm"]) <= memory.CLIPNORM * (1 + 1e-4)
+    assert max(unclipped["step_norm"]) > 10 * memory.CLIPNORM
+    assert np.isfinite(clipped["loss"]).all() and max(clipped["loss"]) <= clipped["loss"][0] * 2
+    assert max(unclipped["loss"]) > 10 * max(clipped["loss"])
