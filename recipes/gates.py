@@ -46,7 +46,7 @@ $$
 - The **input gate** $i_t$ decides how much of the new candidate is written
   into the memory.
 - The **forget gate** $f_t$ decides how much of the old memory $c_{t-1}$ is
-  kept; at 1 the memory is copied forward unchanged.
+  kept; at 1, with the input gate at 0, the memory is copied forward unchanged.
 - The **candidate** $\tilde{c}_t$ is the new content proposed for the memory,
   computed like a SimpleRNN update.
 - The **output gate** $o_t$ decides how much of the (squashed) memory is shown
