@@ -115,8 +115,8 @@ def encoder(
 
     Returns:
         ``(batch, width)`` or ``(batch, time, filters)``; ``width`` is
-        ``filters * len(kernel_sizes)`` for ``multi_width`` and ``filters``
-        otherwise.
+            ``filters * len(kernel_sizes)`` for ``multi_width`` and ``filters``
+            otherwise.
 
     Examples:
         >>> x = keras.Input(shape=(None, 8))
@@ -204,7 +204,7 @@ def encoder_2d(
 
     Returns:
         ``(batch, filters[-1])``, or ``(batch, time, width)`` with ``width =
-        filters[-1] * ceil(features / 2 ** len(filters))``.
+            filters[-1] * ceil(features / 2 ** len(filters))``.
 
     Examples:
         >>> x = keras.Input(shape=(None, 40))

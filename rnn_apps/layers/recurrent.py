@@ -129,7 +129,7 @@ def encoder(
 
     Returns:
         The output tensor: ``(batch, width)`` or ``(batch, time, width)`` with
-        ``width = units * (2 if bidirectional else 1)``.
+            ``width = units * (2 if bidirectional else 1)``.
 
     Examples:
         >>> x = keras.Input(shape=(None, 4))
@@ -349,7 +349,7 @@ def kernel_report(model, mask_padding: str = "right", backend: str | None = None
 
     Returns:
         A `KernelReport` whose ``eligible`` is `True` only if every recurrent
-        layer is eligible, and `None` if the model has no recurrent layer.
+            layer is eligible, and `None` if the model has no recurrent layer.
 
     Examples:
         >>> x = keras.Input(shape=(None, 2))

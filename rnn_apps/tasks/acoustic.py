@@ -205,8 +205,8 @@ def frame_input(front_end: FrontEnd | None, feature_dim: int | None = None, mask
 
     Returns:
         ``(input, frames, offset)``: ``frames`` carries a mask when ``mask``
-        is true; ``offset`` was subtracted from the features (the floor for
-        waveforms, 0 for frames).
+            is true; ``offset`` was subtracted from the features (the floor for
+            waveforms, 0 for frames).
     """
     offset = 0.0
     if front_end is not None:
@@ -261,7 +261,7 @@ def waveform_classifier(
 
     Returns:
         An uncompiled Functional model from waveforms ``(batch, samples)``
-        (or frames ``(batch, time, feature_dim)``) to class probabilities.
+            (or frames ``(batch, time, feature_dim)``) to class probabilities.
     """
     mask = config.is_recurrent if mask is None else mask
     inputs, frames, offset = frame_input(front_end, feature_dim, mask, mask_value)
@@ -295,7 +295,7 @@ def waveform_transcriber(
 
     Returns:
         An uncompiled model from waveforms to per-frame probabilities
-        ``(batch, frames, vocabulary_size + 1)``.
+            ``(batch, frames, vocabulary_size + 1)``.
 
     Examples:
         >>> front = FrontEnd(8000, num_mel_bins=8)

@@ -115,9 +115,10 @@ def transcribe(outputs, data: SpeechData, name: str, beam_width: int = 16) -> tu
     """Decode per-frame outputs on the test digit strings greedily and with beam search; score both.
 
     Returns:
-        ``(scores, hypotheses)``: ``wer``, ``cer``, ``sequence_accuracy``
-        and the same with ``_beam``; the texts under ``name`` and
-        ``name_beam``.
+        ``(scores, hypotheses)``: ``scores`` holds ``wer``, ``cer`` and
+            ``sequence_accuracy`` of greedy decoding, and the same keys ending
+            in ``_beam`` for beam search; ``hypotheses`` holds the decoded
+            texts under ``name`` and ``name + "_beam"``.
     """
     references, frames = data.references(), data.front_end.frames([len(w) for w in data.digits["test"][0]])
     scores, hypotheses = {}, {}
@@ -219,9 +220,9 @@ def model_info(model, model_path) -> dict:
     """What predicting with ``model`` needs: its ``.json`` sidecar, or what the model itself tells.
 
     Returns:
-        ``task`` (``keywords`` or ``digits``), ``class_names`` (or `None`),
-        ``sample_rate``, ``clip_samples``, ``input`` (``waveform`` or
-        ``frames``) and, for a digits model, ``front_end``.
+        A dict with ``task`` (``keywords`` or ``digits``), ``class_names``
+            (or `None`), ``sample_rate``, ``clip_samples``, ``input``
+            (``waveform`` or ``frames``) and, for a digits model, ``front_end``.
     """
     sidecar_path = pathlib.Path(model_path).with_suffix(".json")
     if sidecar_path.exists():
@@ -248,7 +249,7 @@ def predict(model, info: dict, model_path, inputs) -> list[dict]:
 
     Returns:
         One dict per clip: ``label`` and ``probability``, or ``transcript``
-        (a digits model); and ``input``.
+            (a digits model); and ``input``.
     """
     inputs = [str(i) for i in inputs]
     if not inputs:

@@ -53,7 +53,7 @@ def sequence_classifier(
 
     Returns:
         An uncompiled `keras.Model` from ``(batch, time)`` int ids to the
-        head's probabilities.
+            head's probabilities.
     """
     errors.check_positive(vocabulary_size, "vocabulary_size")
     errors.check_positive(embedding_dim, "embedding_dim")

@@ -135,7 +135,7 @@ def naive_forecasts(windows, actual, horizon: int, steps: str = "last", season: 
 
     Returns:
         ``[(ModelResult, predictions)]``: persistence, drift and, with a
-        season, seasonal-naive.
+            season, seasonal-naive.
 
     Examples:
         >>> w = np.array([[[1.0], [2.0]], [[2.0], [3.0]]]); y = np.array([[[3.0]], [[4.0]]])

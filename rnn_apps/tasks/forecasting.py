@@ -67,8 +67,8 @@ def forecaster(
 
     Returns:
         An uncompiled model from ``(batch, time, feature_dim)`` to
-        ``(batch, output_steps, channels)`` or, with quantiles,
-        ``(batch, output_steps, channels, len(quantiles))``.
+            ``(batch, output_steps, channels)`` or, with quantiles,
+            ``(batch, output_steps, channels, len(quantiles))``.
 
     Examples:
         >>> from rnn_apps.layers import encoders
@@ -167,8 +167,8 @@ def price_model(
 
     Returns:
         A model from ``(batch, window, channels)`` raw prices to
-        ``(batch, steps, channels)`` prices (with quantiles, a last axis of
-        one forecast per level).
+            ``(batch, steps, channels)`` prices (with quantiles, a last axis of
+            one forecast per level).
     """
     errors.check_choice(target, TARGETS, "target")
     inputs, x = _inputs(
@@ -230,7 +230,7 @@ def movement_model(core: keras.Model, window: int, input_mean, input_variance, n
 
     Returns:
         A model from ``(batch, window, 1)`` prices to the probability of an
-        up move ``(batch, 1)``.
+            up move ``(batch, 1)``.
     """
     prices = keras.Input(shape=(window, 1), name="prices")
     outputs = core(_scaled_features(prices, "log_return", input_mean, input_variance, "scale_inputs"))
@@ -308,8 +308,9 @@ def scaling(samples) -> dict:
             `rnn_apps.data.movement.MovementData`.
 
     Returns:
-        ``input_mean`` and ``input_variance``; with extra features (volume)
-        also ``feature_dim``, ``feature_mean`` and ``feature_variance``.
+        A dict with ``input_mean`` and ``input_variance``; with extra
+            features (volume) also ``feature_dim``, ``feature_mean`` and
+            ``feature_variance``.
     """
     scale = dict(input_mean=samples.input_scaler.mean, input_variance=samples.input_scaler.variance)
     extra = getattr(samples, "feature_scaler", None)
@@ -395,8 +396,8 @@ def predict_windows(model: keras.Model, inputs, card: dict, model_path="") -> li
 
     Returns:
         One dict per window: ``forecast`` (prices per step; per quantile
-        with quantiles), ``last_price``, ``horizon`` and ``steps``, or
-        ``label`` and ``probability`` for movement models.
+            with quantiles), ``last_price``, ``horizon`` and ``steps``, or
+            ``label`` and ``probability`` for movement models.
     """
     if len(model.inputs) > 1:
         raise errors.expected(
@@ -467,7 +468,7 @@ def evaluate_price_model(model: keras.Model, test, quantiles=()) -> tuple[dict, 
 
     Returns:
         ``(metrics, point forecasts)``: `forecast_metrics` of the point
-        forecast, plus `quantile_metrics` for a quantile model.
+            forecast, plus `quantile_metrics` for a quantile model.
     """
     predictions = in_batches(model, raw_inputs(test))
     point = point_forecast(predictions, quantiles)
@@ -502,7 +503,7 @@ def forecast_panels(index, test, horizon: int, predictions: dict, names: list[st
 
     Returns:
         Panel title -> ``(dates, actual, {model: forecast})``, as
-        `rnn_apps.harness.plots.forecasts` takes it.
+            `rnn_apps.harness.plots.forecasts` takes it.
     """
     panels = {}
     for series in np.unique(test.series)[:limit]:
@@ -533,12 +534,13 @@ def forecast_metrics(actual, predicted, last_price) -> dict[str, float | None]:
             channels)``: the random walk's forecast.
 
     Returns:
-        ``mae``, ``rmse``; ``mase``: MAE divided by the random walk's MAE on
-        the same test targets (below 1 means better than the random walk
-        out of sample); ``rse`` and ``corr`` as defined by Lai et al. (2018);
-        ``directional_accuracy``: share of samples whose predicted direction
-        (up or down from the last price) matches the actual one, over
-        samples that moved (`None` for a forecast that never moves).
+        A dict with ``mae`` and ``rmse``; ``mase``, the MAE divided by the
+            random walk's MAE on the same test targets (below 1 means better
+            than the random walk out of sample); ``rse`` and ``corr`` as
+            defined by Lai et al. (2018); and ``directional_accuracy``, the
+            share of samples whose predicted direction (up or down from the
+            last price) matches the actual one, over samples that moved
+            (`None` for a forecast that never moves).
 
     Examples:
         >>> actual = np.array([[[2.0]], [[0.0]]]); last = np.ones((2, 1, 1))

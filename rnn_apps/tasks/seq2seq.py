@@ -538,8 +538,8 @@ def translate(
 
     Returns:
         One dict per sentence: ``translation`` (words joined by spaces),
-        ``score`` (sum of log-probabilities), ``finished`` (`False` when the
-        length limit cut it).
+            ``score`` (sum of log-probabilities), ``finished`` (`False` when the
+            length limit cut it).
     """
     errors.check_positive(beam_size, "beam_size")
     sentences = [str(s) for s in sentences]

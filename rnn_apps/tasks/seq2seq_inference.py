@@ -143,9 +143,9 @@ def attention_panels(model, sentences: list[str], beam_size: int = 1) -> list[tu
 
     Returns:
         ``(weights, source words, output words, title)`` per sentence, for
-        `rnn_apps.harness.plots.attention_maps`; row ``i`` of ``weights`` is
-        the attention while predicting output word ``i`` (the last row
-        predicts ``[end]``).
+            `rnn_apps.harness.plots.attention_maps`; row ``i`` of ``weights`` is
+            the attention while predicting output word ``i`` (the last row
+            predicts ``[end]``).
     """
     translations = [row["translation"] for row in seq2seq.translate(model, sentences, beam_size)]
     source_length, _ = seq2seq.model_limits(model)

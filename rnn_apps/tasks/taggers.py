@@ -145,8 +145,8 @@ def tagger(
 
     Returns:
         An uncompiled `keras.Model` taking ``{"token_ids"[, "char_ids"]}``
-        and giving ``(batch, time, num_tags)`` probabilities (softmax) or
-        emission scores (CRF).
+            and giving ``(batch, time, num_tags)`` probabilities (softmax) or
+            emission scores (CRF).
     """
     if num_tags < 2:
         raise errors.expected("at least 2 tags", num_tags, name="num_tags")
@@ -248,8 +248,8 @@ def string_tagger(
 
     Returns:
         A `keras.Model` from ``{"tokens": (batch, time)[, "characters":
-        (batch, time, char_length)]}`` strings to ``(batch, time,
-        num_tags)`` tag probabilities (or one-hot CRF paths).
+            (batch, time, char_length)]}`` strings to ``(batch, time,
+            num_tags)`` tag probabilities (or one-hot CRF paths).
     """
     # A fresh, uncompiled model over the same layers and weights: a saved
     # nested model would otherwise carry the training compile settings,

@@ -261,7 +261,7 @@ def frames_classifier(
 
     Returns:
         An uncompiled model from raw pixel values ``(batch, frames, height,
-        width, channels)`` to class probabilities.
+            width, channels)`` to class probabilities.
 
     Examples:
         >>> cnn3d = encoders.EncoderConfig(model="cnn", cnn_kind="conv3d", filters=(4,))
