@@ -66,8 +66,10 @@ class AudioClassificationData:
         name: a short description of the source, for reports.
         class_names: label names; label ``i`` is ``class_names[i]``.
         sample_rate: the rate of every clip, in Hz.
-        train, validation, test: ``(clips, labels)`` pairs: a list of 1-D
+        train: the training part, a ``(clips, labels)`` pair: a list of 1-D
             float32 waveforms and an int64 array.
+        validation: the validation part, as ``train``.
+        test: the test part, as ``train``.
     """
 
     name: str
@@ -187,7 +189,7 @@ def read_wav(path: str | os.PathLike) -> tuple[np.ndarray, int]:
 
     Returns:
         ``(samples, rate)``: samples as stored (int or float; ``(time,)`` or
-        ``(time, channels)``).
+            ``(time, channels)``).
 
     Raises:
         InputError: the file is missing, not a WAV file, or unreadable.

@@ -22,10 +22,13 @@ class MovementData:
     """Up/down classification samples of every series, pooled.
 
     Attributes:
-        train, validation, test: `Windows` of raw price windows
+        train: the training `Windows`: raw price windows
             ``(samples, window, 1)`` and labels (1 up, 0 down).
+        validation: the validation `Windows`, as ``train``.
+        test: the test `Windows`, as ``train``.
         input_scaler: statistics of the one-step log-returns of the
             training rows of all series.
+        window: prices per input window.
     """
 
     train: windows.Windows

@@ -58,8 +58,11 @@ class ParallelData:
 
     Attributes:
         name: description of the source (for reports).
-        source_lang, target_lang: language codes (or column names).
-        train, validation, test: ``(sources, targets)`` lists of raw strings.
+        source_lang: the source language code (or column name).
+        target_lang: the target language code (or column name).
+        train: the training pairs, ``(sources, targets)`` lists of raw strings.
+        validation: the validation pairs, as ``train``.
+        test: the test pairs, as ``train``.
     """
 
     name: str

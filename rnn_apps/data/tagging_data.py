@@ -144,7 +144,9 @@ class TaggingData:
             tags ``O`` comes first.
         scheme: ``"iob2"`` (entity tags, entity-level metrics apply) or
             ``"plain"`` (one label per token, e.g. parts of speech).
-        train, validation, test: lists of ``(tokens, tags)``.
+        train: the training sentences, a list of ``(tokens, tags)``.
+        validation: the validation sentences, as ``train``.
+        test: the test sentences, as ``train``.
     """
 
     name: str

@@ -46,8 +46,10 @@ class TextClassificationData:
     Attributes:
         name: a short description of the source, for reports.
         class_names: label names; label ``i`` is ``class_names[i]``.
-        train, validation, test: ``(texts, labels)`` pairs of NumPy arrays
+        train: the training part, a ``(texts, labels)`` pair of NumPy arrays
             (texts as Python strings, labels as int64).
+        validation: the validation part, as ``train``.
+        test: the test part, as ``train``.
     """
 
     name: str

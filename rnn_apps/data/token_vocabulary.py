@@ -41,8 +41,8 @@ def encode(token_lists, vocabulary, char_length: int | None = None) -> tuple[lis
 
     Returns:
         ``(word_ids, char_ids)``: lists of ``(time,)`` and
-        ``(time, char_length)`` int32 arrays (``char_ids`` is `None` without
-        characters).
+            ``(time, char_length)`` int32 arrays (``char_ids`` is `None` without
+            characters).
 
     Examples:
         >>> words, chars = encode([["the", "cat"]], (["the"], ["t", "h"]), char_length=2)

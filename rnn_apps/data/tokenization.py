@@ -89,7 +89,7 @@ def model_inputs(token_lists, char_length: int | None = None) -> dict[str, np.nd
 
     Returns:
         ``{"tokens": (batch, time)}`` string array, plus ``"characters"``
-        ``(batch, time, char_length)`` when ``char_length`` is given.
+            ``(batch, time, char_length)`` when ``char_length`` is given.
 
     Examples:
         >>> inputs = model_inputs([["Hi", "!"], ["Bye"]], char_length=2)

@@ -216,7 +216,7 @@ def load_ts(path: str | os.PathLike, pad_value: float = 0.0) -> tuple[np.ndarray
 
     Returns:
         ``(series, labels)``: float32 ``(n, time, channels)``, ``time`` the
-        longest series, and one label string per series.
+            longest series, and one label string per series.
     """
     content = read_ts(path)
     if any(label is None for label in content.labels):

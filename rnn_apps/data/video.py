@@ -98,9 +98,11 @@ class ClipData:
     Attributes:
         name: where the data came from.
         class_names: label names; labels are indices into this list.
-        train, validation, test: ``(inputs, labels)``; inputs are uint8
+        train: the training part, ``(inputs, labels)``; inputs are uint8
             ``(n, frames, height, width, channels)`` clips or float32
             ``(n, time, channels)`` tracks.
+        validation: the validation part, as ``train``.
+        test: the test part, as ``train``.
         test_sources: a short description of each test clip (file name or
             index), for plots.
         grouped: whether the split kept clip sources apart.
@@ -252,7 +254,7 @@ def prepare_clip(
 
     Returns:
         ``(clip, padded)``: uint8 ``(frames, size, size, channels)`` and
-        whether the clip was shorter than asked and padded.
+            whether the clip was shorter than asked and padded.
 
     Examples:
         >>> out, padded = prepare_clip(np.zeros((5, 8, 8, 3), "uint8"), 3, 2, size=4, channels=1)
@@ -727,7 +729,7 @@ def read_inputs(paths, settings: dict) -> tuple[list[np.ndarray], list[str]]:
 
     Returns:
         ``(inputs, names)``: one clip per path, or one ``(time, channels)``
-        series per series, named ``PATH#i``.
+            series per series, named ``PATH#i``.
     """
     from rnn_apps.data import uea
 

@@ -157,7 +157,9 @@ class ForecastData:
     """Everything a forecaster trains and is tested on.
 
     Attributes:
-        train, validation, test: `Windows` of raw prices.
+        train: the training `Windows` of raw prices.
+        validation: the validation `Windows`.
+        test: the test `Windows`.
         input_scaler: statistics of the model inputs (log-returns or
             prices), per channel, fitted on training rows only.
         target_scaler: statistics of the training targets (cumulative
@@ -165,7 +167,10 @@ class ForecastData:
         feature_scaler: statistics of ``log1p`` of the extra features on
             training rows, or `None` without features.
         target: ``"log_return"`` or ``"price"``.
-        window, horizon, steps, history: the settings used.
+        window: input prices per sample, as `prepare_forecast` took it.
+        horizon: steps ahead of the last input, as `prepare_forecast` took it.
+        steps: ``"last"`` or ``"all"``, as `prepare_forecast` took it.
+        history: ``"part"`` or ``"past"``, as `prepare_forecast` took it.
     """
 
     train: Windows
