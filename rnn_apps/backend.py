@@ -207,7 +207,7 @@ def save_text_model(core: keras.Model, vectorizer, sequence_length: int, path, s
 
     Returns:
         ``(model, path)``: what to predict with (a Keras model or a
-        `TextModel`) and the saved file.
+            `TextModel`) and the saved file.
     """
     from rnn_apps import io
 

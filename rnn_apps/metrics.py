@@ -106,7 +106,7 @@ def translation_metrics(hypotheses, references) -> dict[str, float]:
 
     Returns:
         ``{"bleu", "chrf", "exact_match"}``: BLEU and chrF on 0-100, the
-        share of exact matches on 0-1.
+            share of exact matches on 0-1.
 
     Examples:
         >>> translation_metrics(["le chat noir ."], ["le chat noir ."])["exact_match"]

@@ -122,7 +122,7 @@ class Recipe:
 
         Returns:
             ``(model, path)``: the saved model and where it went (a backend
-            without string tensors may save elsewhere).
+                without string tensors may save elsewhere).
         """
         io.save_model(model, path)
         return model, path

@@ -122,7 +122,7 @@ def fit(
 
     Returns:
         A `FitResult` covering every epoch, resumed ones included. The model
-        keeps the weights of its best epoch.
+            keeps the weights of its best epoch.
     """
     errors.check_positive(epochs, "epochs")
     output_dir = pathlib.Path(output_dir)
