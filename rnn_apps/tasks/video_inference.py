@@ -4,8 +4,8 @@ A saved video model takes raw clips (uint8 frames of any size) or raw joint
 tracks; its ``.json`` sidecar (`rnn_apps.data.video.read_sidecar`) names the
 classes and how clips were sampled. `predict_inputs` checks that a loaded
 model takes the inputs read for it and returns class probabilities;
-`labelled` turns them into one dict per input. `plot_predictions` draws a few
-test clips (or tracks) with their true and predicted labels.
+`labelled` turns them into one dict per input. The picture of a few test
+clips with their labels is `rnn_apps.harness.plots.clip_predictions`.
 
 Examples:
     >>> labelled(np.array([[0.9], [0.2]]), ["left", "right"], ["a.gif", "b.gif"])
@@ -14,11 +14,9 @@ Examples:
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-from rnn_apps import errors, io
+from rnn_apps import errors
 from rnn_apps.layers import heads
 
 
@@ -68,56 +66,3 @@ def labelled(probabilities: np.ndarray, class_names: list[str], names: list[str]
             probability = float(row[label])
         output.append({"label": class_names[label], "probability": round(probability, 4), "input": name})
     return output
-
-
-def plot_predictions(
-    inputs,
-    labels,
-    predicted,
-    class_names: list[str],
-    title: str,
-    path: str | os.PathLike,
-    rows: int = 6,
-    columns: int = 9,
-) -> None:
-    """Draw a few test clips, one per row, with their true and predicted labels.
-
-    Clips ``(n, frames, height, width, channels)`` show up to ``columns``
-    frames each; joint tracks ``(n, time, channels)`` are drawn as curves,
-    one per coordinate. Drawn with matplotlib's object API, like
-    `rnn_apps.harness.plots`: no plotting backend, no window.
-    """
-    import matplotlib.figure
-
-    chosen = np.random.default_rng(0).permutation(len(labels))[: min(rows, len(labels))]
-
-    def caption(index):
-        true, guess = labels[index], predicted[index]
-        return f"true: {class_names[true]}\npred: {class_names[guess]} ({'ok' if true == guess else 'WRONG'})"
-
-    if np.ndim(inputs) == 3:
-        figure = matplotlib.figure.Figure(figsize=(7, 1.6 * len(chosen)))
-        axes = figure.subplots(len(chosen), 1, squeeze=False)
-        for axis, index in zip(axes[:, 0], chosen):
-            axis.plot(inputs[index], linewidth=0.8)
-            axis.set_xticks([])
-            axis.set_yticks([])
-            axis.set_title(caption(index).replace("\n", " | "), fontsize=7)
-    else:
-        count = inputs.shape[1]
-        shown = np.unique(np.linspace(0, count - 1, min(columns, count)).round().astype(int))
-        figure = matplotlib.figure.Figure(figsize=(1.1 * len(shown) + 1, 1.3 * len(chosen)))
-        axes = figure.subplots(len(chosen), len(shown), squeeze=False)
-        for row, index in enumerate(chosen):
-            for column, frame in enumerate(shown):
-                axis = axes[row, column]
-                image = inputs[index, frame]
-                axis.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray", vmin=0, vmax=255)
-                axis.set_xticks([])
-                axis.set_yticks([])
-                if row == 0:
-                    axis.set_title(f"frame {frame}", fontsize=7)
-            axes[row, 0].set_ylabel(caption(index), fontsize=6, rotation=0, ha="right", va="center")
-    figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
-    io.save_figure(figure, path)
