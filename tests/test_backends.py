@@ -86,7 +86,9 @@ def factory_runs(request, tmp_path_factory):
     wanted = {
         item.callspec.params["backend_name"]
         for item in request.session.items
-        if getattr(item, "originalname", None) == "test_factory_tests_pass" and hasattr(item, "callspec")
+        if getattr(item, "originalname", None) == "test_factory_tests_pass"
+        and hasattr(item, "callspec")
+        and item.get_closest_marker("skip") is None
     }
     runs = {}
     for backend_name in sorted(wanted):
@@ -138,7 +140,9 @@ QUICK_RUNS = {
     "translation": ["--model", "gru", "--epochs", "1", "--max-pairs", "300", "--test-limit", "8", "--heatmaps", "1"],
 }
 NOT_RUNNABLE = backend.NEEDS_TENSORFLOW
-SLOW_RUNS: set[str] = set()  # runs of a minute or more per backend on two cores (none since torch_kernels)
+# The default run keeps two recipes per backend (text, and text tagging with a CRF); the other runs take a
+# minute or more each on two cores and run with RNN_APPS_SLOW=1.
+SLOW_RUNS = {"video", "speech", "translation", "stocks"}
 
 
 def quick_cases():
@@ -391,6 +395,7 @@ def test_gpu_script_runs_tiny_on_cpu(tmp_path):
 # 1 (collected). The factory runs started at the top of the module
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend_name", [pytest.param(b, marks=needs(b)) for b in OTHER_BACKENDS])
 def test_factory_tests_pass(backend_name, factory_runs):
     process, log = factory_runs[backend_name]

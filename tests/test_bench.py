@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
 
 from bench import harness, specs
@@ -89,6 +90,7 @@ def test_aggregate_uses_sample_standard_deviation():
     assert abs(summary["std"] - 0.2) < 1e-9
 
 
+@pytest.mark.slow  # trains in subprocesses for a minute or more on two cores
 def test_speed_tables_in_a_tiny_configuration(tmp_path):
     _polarity_folder(tmp_path / "data")
     results = tmp_path / "results"
@@ -117,6 +119,7 @@ def test_speed_tables_in_a_tiny_configuration(tmp_path):
     assert "| lstm |" in (results / "speed.md").read_text()
 
 
+@pytest.mark.slow  # trains in subprocesses for a minute or more on two cores
 def test_latency_table_in_a_tiny_configuration(tmp_path):
     results = tmp_path / "results"
     command = [sys.executable, "-m", "bench", "latency", "--recipes", "stocks", "--calls", "3"]

@@ -69,6 +69,7 @@ def test_mirrored_training_on_two_cpu_devices_matches_one_device(tmp_path):
     np.testing.assert_allclose(out["mirrored"][2], out["none"][2], atol=1e-3)
 
 
+@pytest.mark.slow  # trains in subprocesses for a minute or more on two cores
 def test_mirrored_recipe_run_records_replicas_and_close_metrics(tmp_path):
     flags = ["--quick", "--model", "lstm", "--epochs", "2", "--dropout", "0", "--verbose", "0"]
     runs = {}
@@ -97,6 +98,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.slow  # trains in subprocesses for a minute or more on two cores
 def test_two_jax_workers_on_localhost_complete_a_quick_recipe(tmp_path):
     pytest.importorskip("jax")
     environment = _environment(
