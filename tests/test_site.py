@@ -29,6 +29,7 @@ import json
 import os
 import pathlib
 import posixpath
+import re
 import shutil
 import subprocess
 import sys
@@ -111,26 +112,43 @@ def built_site(tmp_path_factory):
         cwd=REPO,
         capture_output=True,
         text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     if result.returncode != 0:
         pytest.fail(f"mkdocs build --strict failed:\n{(result.stdout + result.stderr)[-4000:]}")
     return folder
 
 
-@contextlib.contextmanager
-def serve(folder: pathlib.Path):
-    """Serve ``folder`` over HTTP on a free loopback port; yields the base URL (ending in ``/``)."""
+def published_url(folder: pathlib.Path) -> str | None:
+    """The ``site_url`` the site was built for (the shortest URL of its sitemap), or None when it has none.
 
-    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    Pages built for ``https://host/project/`` use absolute links under ``/project/`` (the 404 page does),
+    so the test serves the site under the same path.
+    """
+    sitemap = folder / "sitemap.xml"
+    urls = re.findall(r"<loc>\s*(\S+?)\s*</loc>", sitemap.read_text()) if sitemap.is_file() else []
+    return min(urls, key=len) if urls else None
+
+
+@contextlib.contextmanager
+def serve(folder: pathlib.Path, root: str = "/"):
+    """Serve ``folder`` at the URL path ``root`` on a free loopback port; yields the site's URL."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def translate_path(self, path):
+            path = urllib.parse.urlsplit(path).path
+            if not path.startswith(root):
+                return str(folder / "outside-the-site")  # answered 404, as the host would
+            return super().translate_path("/" + path[len(root) :])
+
         def log_message(self, format, *args):  # noqa: A002 - the base class's signature
             pass
 
-    handler = functools.partial(QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
+        yield f"http://127.0.0.1:{server.server_address[1]}{root}"
     finally:
         server.shutdown()
         server.server_close()
@@ -165,16 +183,26 @@ def page_path(html_file: pathlib.Path, folder: pathlib.Path) -> str:
     return relative.removesuffix("index.html")
 
 
-def link_problem(href: str, page: str, folder: pathlib.Path, base_url: str) -> str | None:
-    """Why ``href`` on the page at ``page`` (a path under the site's root) points nowhere; None when it is fine."""
-    parts = urllib.parse.urlsplit(href)
+def link_problem(href: str, page: str, folder: pathlib.Path, site_urls: tuple[str, ...] = (), root: str = "/"):
+    """Why ``href`` on ``page`` (a path under the site's root) points nowhere in ``folder``; None when it is fine.
+
+    ``site_urls`` are absolute URLs of the site's root (where it is served, where it is published):
+    a link under one of them is checked as a link inside the site. ``root`` is the URL path of the
+    site's root, against which links starting with ``/`` resolve.
+    """
+    local = href
+    for site_url in site_urls:
+        if href.startswith(site_url):
+            local = root + href[len(site_url) :]
+            break
+    parts = urllib.parse.urlsplit(local)
     if parts.scheme or parts.netloc:
-        if not href.startswith(base_url):
-            return None  # another site, mailto:, javascript:
-        parts = urllib.parse.urlsplit("/" + href[len(base_url) :])
+        return None  # another site, mailto:, javascript:
     path = urllib.parse.unquote(parts.path)
     if path.startswith("/"):
-        target = posixpath.normpath(path.lstrip("/") or ".")
+        if not (path + "/").startswith(root):
+            return f"link {href!r} is outside the site's root {root}"
+        target = posixpath.normpath(path[len(root) :] or ".")
     else:
         target = posixpath.normpath(posixpath.join(posixpath.dirname(page), path or posixpath.basename(page)))
     if target == ".." or target.startswith("../"):
@@ -190,8 +218,8 @@ def link_problem(href: str, page: str, folder: pathlib.Path, base_url: str) -> s
     return None
 
 
-def _network_problems(log: list[dict], base_url: str) -> list[str]:
-    """Failed or 4xx/5xx requests for local resources, from Chrome's performance log."""
+def _network_problems(log: list[dict], origin: str) -> list[str]:
+    """Failed or 4xx/5xx requests to ``origin`` (the local server), from Chrome's performance log."""
     urls, problems = {}, []
     for entry in log:
         message = json.loads(entry["message"])["message"]
@@ -200,16 +228,16 @@ def _network_problems(log: list[dict], base_url: str) -> list[str]:
             urls[params["requestId"]] = params["request"]["url"]
         elif method == "Network.responseReceived":
             response = params["response"]
-            if response["url"].startswith(base_url) and response["status"] >= 400:
-                problems.append(f"request {response['url'][len(base_url) - 1 :]}: HTTP {response['status']}")
+            if response["url"].startswith(origin) and response["status"] >= 400:
+                problems.append(f"request {response['url'][len(origin) :]}: HTTP {response['status']}")
         elif method == "Network.loadingFailed" and not params.get("canceled"):
             url = urls.get(params["requestId"], "")
-            if url.startswith(base_url):
-                problems.append(f"request {url[len(base_url) - 1 :]}: {params['errorText']}")
+            if url.startswith(origin):
+                problems.append(f"request {url[len(origin) :]}: {params['errorText']}")
     return problems
 
 
-def _console_problems(log: list[dict], base_url: str) -> list[str]:
+def _console_problems(log: list[dict], origin: str) -> list[str]:
     """Console errors; a failed load is left to the request check (local) or out of scope (other hosts)."""
     problems = []
     for entry in log:
@@ -217,25 +245,27 @@ def _console_problems(log: list[dict], base_url: str) -> list[str]:
             continue
         if "Failed to load resource" in entry["message"]:
             continue
-        problems.append(f"console error: {entry['message'].replace(base_url, '/')}")
+        problems.append(f"console error: {entry['message'].replace(origin, '')}")
     return problems
 
 
-def check_page(driver, page: str, folder: pathlib.Path, base_url: str) -> list[str]:
-    """Load one page and list what is broken on it."""
-    driver.get(base_url + page)
+def check_page(driver, page: str, folder: pathlib.Path, site_urls: tuple[str, ...], root: str) -> list[str]:
+    """Load one page from the site served at ``site_urls[0]`` and list what is broken on it."""
+    served = site_urls[0]
+    origin = served[: -len(root)]
+    driver.get(served + page)
     problems = []
     hrefs = driver.execute_script(
         "return Array.from(document.querySelectorAll('a[href]'), (a) => a.getAttribute('href'));"
     )
     for href in dict.fromkeys(hrefs):
-        problem = link_problem(href, page, folder, base_url)
+        problem = link_problem(href, page, folder, site_urls, root)
         if problem:
             problems.append(problem)
     for source in driver.execute_async_script(BROKEN_IMAGES_SCRIPT):
         problems.append(f"broken image {source!r}")
-    problems += _network_problems(driver.get_log("performance"), base_url)
-    problems += _console_problems(driver.get_log("browser"), base_url)
+    problems += _network_problems(driver.get_log("performance"), origin)
+    problems += _console_problems(driver.get_log("browser"), origin)
     return problems
 
 
@@ -245,14 +275,17 @@ def check_site(driver, folder: pathlib.Path, screenshots: dict[str, pathlib.Path
     ``screenshots`` maps a page path to the PNG file to save once it has loaded.
     """
     screenshots = screenshots or {}
+    published = published_url(folder)
+    root = urllib.parse.urlsplit(published).path.rstrip("/") + "/" if published else "/"
     problems = []
-    with serve(folder) as base_url:
+    with serve(folder, root) as served:
+        site_urls = (served, published) if published else (served,)
         for html_file in sorted(folder.rglob("*.html")):
             page = page_path(html_file, folder)
-            problems += [f"/{page}: {problem}" for problem in check_page(driver, page, folder, base_url)]
+            problems += [f"{root}{page}: {problem}" for problem in check_page(driver, page, folder, site_urls, root)]
             if page in screenshots:
                 screenshots[page].parent.mkdir(parents=True, exist_ok=True)
-                assert driver.save_screenshot(str(screenshots[page])), f"no screenshot of /{page}"
+                assert driver.save_screenshot(str(screenshots[page])), f"no screenshot of {root}{page}"
     return problems
 
 
@@ -301,3 +334,36 @@ def test_the_check_reports_each_kind_of_breakage(browser, tmp_path):
         assert expected in text, f"{expected!r} not reported in:\n{text}"
     assert len(problems) == 7, text
     assert screenshot.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("page", "href", "expected"),
+    [
+        ("guide/", "../api/", None),
+        ("guide/", "../api/#encode", None),
+        ("guide/", "#intro", None),
+        ("guide/", "", None),
+        ("404.html", "/project/guide/#intro", None),
+        ("guide/", "https://example.org/other/", None),
+        ("guide/", "https://example.org/project/api/", None),
+        ("guide/", "http://127.0.0.1:8000/project/api/#encode", None),
+        ("guide/", "../missing/", "link '../missing/': no file missing/index.html"),
+        ("guide/", "../api/#decode", "link '../api/#decode': api/index.html has no anchor 'decode'"),
+        ("guide/", "#outro", "link '#outro': guide/index.html has no anchor 'outro'"),
+        ("guide/", "../../elsewhere/", "link '../../elsewhere/' leaves the site"),
+        ("404.html", "/guide/", "link '/guide/' is outside the site's root /project/"),
+        (
+            "guide/",
+            "https://example.org/project/gone/",
+            "link 'https://example.org/project/gone/': no file gone/index.html",
+        ),
+    ],
+)
+def test_links_resolve_against_the_built_folder_under_the_published_path(tmp_path, page, href, expected):
+    (tmp_path / "guide").mkdir()
+    (tmp_path / "guide" / "index.html").write_text('<h1 id="intro">Guide</h1>')
+    (tmp_path / "api").mkdir()
+    (tmp_path / "api" / "index.html").write_text('<a name="encode"></a>')
+    (tmp_path / "404.html").write_text("<p>Not found</p>")
+    site_urls = ("http://127.0.0.1:8000/project/", "https://example.org/project/")
+    assert link_problem(href, page, tmp_path, site_urls, root="/project/") == expected
