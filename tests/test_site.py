@@ -14,7 +14,7 @@ with the system ``chromedriver`` (nothing is downloaded at run time). A page fai
 Chromium resolves no host but 127.0.0.1, so the run is the same with or without a
 network; what the site asks of other hosts (web fonts) is not the site's to check.
 
-Screenshots of the home page and a recipe page go to ``$RNN_APPS_SCREENSHOTS``
+Screenshots of the home page, a recipe page and the gates page (math) go to ``$RNN_APPS_SCREENSHOTS``
 (default: ``screenshots/`` in the temporary build folder). Without Chromium the test
 is skipped, unless ``RNN_APPS_REQUIRE_BROWSER=1`` (set by ``.ci/run``) makes that a failure.
 """
@@ -39,7 +39,7 @@ import urllib.parse
 import pytest
 from conftest import REPO
 
-SCREENSHOT_PAGES = {"home.png": "", "recipe-sentiment.png": "recipes/sentiment/"}
+SCREENSHOT_PAGES = {"home.png": "", "recipe-sentiment.png": "recipes/sentiment/", "concepts-gates.png": "gates/"}
 """Screenshot file name -> page path under the site's root."""
 
 # Waits for every image (lazy ones made eager) to load or fail, then returns the sources of broken ones.
