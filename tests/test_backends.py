@@ -140,9 +140,9 @@ QUICK_RUNS = {
     "translation": ["--model", "gru", "--epochs", "1", "--max-pairs", "300", "--test-limit", "8", "--heatmaps", "1"],
 }
 NOT_RUNNABLE = backend.NEEDS_TENSORFLOW
-# The default run keeps two recipes per backend (text, and text tagging with a CRF); the other runs take a
-# minute or more each on two cores and run with RNN_APPS_SLOW=1.
-SLOW_RUNS = {"video", "speech", "translation", "stocks"}
+# The default run keeps the sentiment run on each backend (raw text in, a saved model that predicts); the
+# other runs take a minute or more each on two cores (up to three on JAX) and run with RNN_APPS_SLOW=1.
+SLOW_RUNS = {"video", "speech", "translation", "stocks", "text_analysis"}
 
 
 def quick_cases():
@@ -376,6 +376,7 @@ def test_kernel_rules_differ_by_backend():
 
 @needs("jax")
 @needs("torch")
+@pytest.mark.slow  # about two and a half minutes on two cores
 def test_gpu_script_runs_tiny_on_cpu(tmp_path):
     command = [sys.executable, "-m", "bench.gpu.run", "--size", "tiny", "--batches", "1", "--repeats", "1"]
     command += ["--models", "lstm_nomask", "--tasks", "sentiment", "--output-dir", str(tmp_path)]
