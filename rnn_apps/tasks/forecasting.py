@@ -628,7 +628,7 @@ class PriceFolds:
     folds: list  # samples per split: `windows.ForecastData` (`movement.MovementData` for movement)
     quantiles: tuple[float, ...] = ()
     fold: int = -1
-    prepared: dict = dataclasses.field(default_factory=dict)  # fold -> (train, validation) model inputs
+    prepared: dict = dataclasses.field(default_factory=dict)  # (fold, channels, target) -> (train, validation)
 
     @property
     def samples(self):
@@ -642,12 +642,13 @@ class PriceFolds:
         element-wise operations, and a traced prediction function per fold
         would only add to TensorFlow's retracing count.
         """
-        if self.fold not in self.prepared:
+        key = (self.fold, channels, target)
+        if key not in self.prepared:
             d = self.samples
             prepare = input_model(d.window, channels, target, **scaling(d))
             parts = (raw_inputs(d.train), raw_inputs(d.validation))
-            self.prepared[self.fold] = tuple(keras.ops.convert_to_numpy(prepare(part)) for part in parts)
-        return self.prepared[self.fold]
+            self.prepared[key] = tuple(keras.ops.convert_to_numpy(prepare(part)) for part in parts)
+        return self.prepared[key]
 
     def at(self, fold: int) -> PriceFolds:
         return dataclasses.replace(self, fold=fold)
