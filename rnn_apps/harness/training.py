@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from rnn_apps import errors
+from rnn_apps import errors, io
 from rnn_apps.harness import distribute
 
 
@@ -98,8 +98,9 @@ def fit(
     resumed epoch. A finished run deletes its backup.
 
     Ctrl-C (``KeyboardInterrupt``) during training stops cleanly once an
-    epoch has finished: the weights of the best completed epoch are loaded
-    from the checkpoint and the result is marked ``interrupted``; the backup
+    epoch has finished: the model keeps the weights of its best completed
+    epoch (also written to the checkpoint) and the result is marked
+    ``interrupted``; the backup
     stays, so ``resume=True`` can go on later. Before the first completed
     epoch the interruption is raised again.
 
@@ -109,7 +110,8 @@ def fit(
         validation: validation data, used for early stopping.
         epochs: positive int, most epochs to run.
         output_dir: run folder; writes ``logs/{name}.csv`` and
-            ``checkpoints/{name}.keras`` (best epoch by ``monitor``).
+            ``checkpoints/{name}.keras`` (the best epoch by ``monitor``,
+            written once training ends or is interrupted).
         name: model name used in file names.
         patience: epochs without improvement before stopping.
         monitor: quantity to watch; ``val_*`` metrics are minimized if they
@@ -140,13 +142,10 @@ def fit(
     all_callbacks = [
         # Back up before anything else records the epoch as done.
         keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
+        # Keeps the best epoch's weights in memory; they are written to the
+        # checkpoint once, when training ends or is interrupted (a file per
+        # improving epoch cost a second or more per model).
         stop,
-        keras.callbacks.ModelCheckpoint(
-            checkpoint,
-            monitor=monitor,
-            mode=mode,
-            save_best_only=True,
-        ),
         keras.callbacks.CSVLogger(log_path, append=resumed),
         counter,
         *callbacks,
@@ -168,12 +167,17 @@ def fit(
                     shuffle=False,  # datasets shuffle themselves
                 ).history
             except KeyboardInterrupt:
-                if not (counter.finished or resumed) or not checkpoint.exists():
+                if stop.best_weights is not None:
+                    trained.set_weights(stop.best_weights)
+                elif resumed and checkpoint.exists():
+                    # Interrupted again before an epoch finished: the best of the earlier attempt.
+                    trained.load_weights(checkpoint)
+                else:
                     raise
                 interrupted = True
-                trained.load_weights(checkpoint)
                 history = {}
                 print(f"\ninterrupted: {name} keeps its best completed epoch; --resume continues it", file=sys.stderr)
+            io.save_model(trained, checkpoint)
     seconds = time.perf_counter() - start
     full_history = {key: [float(v) for v in values] for key, values in history.items()}
     if resumed or interrupted:
