@@ -262,6 +262,14 @@ def recipe_page(name: str) -> str:
         parts += _section_markdown(section, collapsed=section.heading in COLLAPSED_SECTIONS)
     has_benchmark = any((ROOT / "bench" / "results").glob(f"{name}-*.md"))
     anchor = f"#{name}" if has_benchmark else ""
+    full = RECORDED / name / FULL_DATA / "results.md"
+    if full.exists():
+        parts += [
+            "## A run on the full dataset",
+            "",
+            f'--8<-- "docs/recorded/{name}/{FULL_DATA}/results.md"',
+            "",
+        ]
     parts += [
         "## Results of the quick run",
         "",
@@ -394,11 +402,6 @@ PUBLIC_REWRITES = (
     # Temporary run folders: any folder will do, runs/ is the recipes' default.
     (re.compile(r"(?<![\w.])/tmp/"), "runs/"),
     (re.compile(r"^Device: (\{.*\})\s*$", re.M), _device_sentence),
-    # Notes addressed to the project's own tracker rather than to readers.
-    (re.compile(r"\s*\(written by hand[^)]*\)"), ""),
-    (re.compile(r"Against the aims of the issue"), "Against the targets"),
-    (re.compile(r"\(issue \d+: "), "(targets: "),
-    (re.compile(r"other engineers' jobs"), "other jobs"),
 )
 
 
@@ -455,9 +458,10 @@ def benchmarks_page() -> str:
             image = f"![{benchmark_title(stem)}: chart](recorded/benchmarks/{stem}.png)"
             body = _insert_after_first_table(body, [image, ""])
         recipe = stem.split("-")[0]
-        anchor = recipe if recipe not in seen else stem
+        # Links name a benchmark by its key, or a recipe's first benchmark by the recipe.
+        anchors = "".join(f'<a id="{anchor}"></a>' for anchor in ([recipe] if recipe not in seen else []) + [stem])
         seen.add(recipe)
-        parts += [f'<a id="{anchor}"></a>', "", f"## {benchmark_title(stem)}", "", body, ""]
+        parts += [anchors, "", f"## {benchmark_title(stem)}", "", body, ""]
     return "\n".join(parts).rstrip() + "\n"
 
 
@@ -621,6 +625,7 @@ exclude_docs: |
   recorded/**/*.json
 theme:
   name: material
+  font: false  # the system fonts: the site loads nothing from other hosts
   features:
     - content.code.copy
     - navigation.sections
@@ -799,11 +804,65 @@ def _held_out(name: str, recipe, cfg, data) -> tuple[list, list[str], str]:
             expected.append(f"{column}: {series[-1]:.2f}")
         note = f"the last {cfg.window} prices before the final {cfg.horizon} step(s) of each series (the test part)"
         return inputs, expected, note + "; expected: the actual price"
-    inputs = recipe.examples()
-    # Sample files are named by their class: a folder per word (speech) or the file itself (video).
-    paths_ = [pathlib.Path(str(item)) for item in inputs]
-    expected = [path.parent.name if path.parent.name != "examples" else path.stem for path in paths_]
-    return inputs, expected, "the recipe's example inputs from the sample"
+    if name == "speech":
+        return _held_out_clips(module, cfg, data)
+    if name == "video":
+        return _held_out_video(module, data)
+    raise ValueError(f"no held-out examples for recipe {name!r}")
+
+
+def _first_of_each_class(labels, count: int) -> list[int]:
+    """Positions of the first item of each of the first ``count`` classes met in ``labels``."""
+    chosen, seen = [], set()
+    for position, label in enumerate(labels):
+        if int(label) not in seen:
+            seen.add(int(label))
+            chosen.append(position)
+    return chosen[:count]
+
+
+def _held_out_clips(module, cfg, data) -> tuple[list, list[str], str]:
+    """Speech: sample files whose clips landed in the test split (found by content)."""
+    import numpy as np
+
+    from rnn_apps import paths
+    from rnn_apps.data import audio
+
+    clips, labels = data.clips.test
+    wanted = _first_of_each_class(labels, 3)
+    found = {}
+    for path in sorted(paths.bundled(module.SAMPLES[cfg.task]).glob("*/*.wav")):
+        clip, _ = audio.load_clip(path, data.clips.sample_rate)
+        for position in wanted:
+            if position not in found and len(clip) == len(clips[position]) and np.array_equal(clip, clips[position]):
+                found[position] = path
+    inputs = [str(found[position]) for position in wanted if position in found]
+    expected = [data.clips.class_names[int(labels[position])] for position in wanted if position in found]
+    return inputs, expected, "sample files of the run's test split, one per word"
+
+
+def _held_out_video(module, data) -> tuple[list, list[str], str]:
+    """Video: test clips of the sample, written as GIF files as a user's clips would come."""
+    import numpy as np
+    from PIL import Image
+
+    from rnn_apps import paths
+
+    _, labels = data.test
+    folder = SCRATCH / "video_held_out"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    inputs, expected = [], []
+    with np.load(paths.bundled(module.SAMPLE), allow_pickle=False) as archive:
+        for position in _first_of_each_class(labels, 3):
+            index = int(re.match(r"clip (\d+)", data.test_sources[position]).group(1))
+            name = data.class_names[int(labels[position])]
+            images = [Image.fromarray(frame[..., 0]) for frame in archive["frames"][index]]
+            gif = folder / f"clip_{index}.gif"
+            images[0].save(gif, save_all=True, append_images=images[1:], duration=100, loop=0)
+            inputs.append(str(gif))
+            expected.append(name)
+    return inputs, expected, "test clips of the run's split, each saved from the sample archive as `clip_<index>.gif`"
 
 
 def _cell(value) -> str:
@@ -815,7 +874,10 @@ def _cell(value) -> str:
         text = ", ".join(f"{key}: {_cell(item)}" for key, item in value.items())
     else:
         text = str(value)
-    text = text.replace(str(ROOT) + os.sep, "").replace("|", "\\|").replace("\n", " ")
+    # Files are named from the scratch folder, or the repository, as a reader's run would name them.
+    for folder in (SCRATCH, ROOT):
+        text = text.replace(str(folder) + os.sep, "")
+    text = text.replace("|", "\\|").replace("\n", " ")
     return text if len(text) <= 160 else text[:75] + " … " + text[-75:]
 
 
@@ -849,8 +911,10 @@ def record_recipe(name: str) -> None:
     subprocess.run(command, cwd=ROOT, check=True)
     report = json.loads((run / "metrics.json").read_text())
     target = RECORDED / name
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
+    target.mkdir(parents=True, exist_ok=True)
+    for old in target.iterdir():
+        if old.is_file():  # the full-data run's folder stays
+            old.unlink()
     images = sorted(image.name for image in run.glob("*.png"))
     for image in images:
         shutil.copyfile(run / image, target / image)
@@ -899,6 +963,65 @@ def record_concept(name: str) -> None:
                 shutil.copyfile(path, target / path.name)
 
 
+# The benchmark whose first run each recipe page pictures (`python docs/build.py --record-full`).
+FULL_DATA_BENCHMARKS = {
+    "sentiment": "sentiment-mr",
+    "text_analysis": "text_analysis-wikiann_en",
+    "speech": "speech-fsdd",
+    "translation": "translation-multi30k",
+    "video": "video-natops",
+    "stocks": "stocks-exchange_rate-h3",
+}
+FULL_DATA = "full_data"  # docs/recorded/<recipe>/full_data/
+
+
+def full_data_argv(key: str, data_dir) -> list[str]:
+    """The recipe flags of the first run of benchmark ``key`` (seed 1, or fold 0 of a cross-validation)."""
+    sys.path.insert(0, str(ROOT))
+    from bench import specs
+
+    spec = specs.BENCHMARKS[key]
+    run = ["--seed", "1", "--folds", str(spec.folds), "--fold", "0"] if spec.folds else ["--seed", "1"]
+    return ["--data", str(pathlib.Path(data_dir) / spec.data), *spec.args, *run]
+
+
+def record_full_data(name: str, data_dir) -> None:
+    """Run the first run of a recipe's benchmark on its full dataset; keep its plots and table for the page."""
+    from rnn_apps.harness import compare
+
+    key = FULL_DATA_BENCHMARKS[name]
+    argv = full_data_argv(key, data_dir)
+    run = SCRATCH / f"{name}_{FULL_DATA}"
+    shutil.rmtree(run, ignore_errors=True)
+    command = [sys.executable, "-m", f"recipes.{name}", *argv, "--verbose", "0", "--output-dir", str(run)]
+    print("+", " ".join(command[1:]), flush=True)
+    subprocess.run(command, cwd=ROOT, check=True)
+    report = json.loads((run / "metrics.json").read_text())
+    target = RECORDED / name / FULL_DATA
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    images = sorted(image.name for image in run.glob("*.png"))
+    for image in images:
+        shutil.copyfile(run / image, target / image)
+    data = pathlib.Path(argv[1]).relative_to(pathlib.Path(data_dir)).as_posix()
+    shown = " ".join(["python -m", f"recipes.{name}", "--data", f"{DATASETS_PLACEHOLDER}/{data}", *argv[2:]])
+    lines = [
+        f"One run of the [`{key}`](../benchmarks.md#{key}) benchmark on its full dataset",
+        f"(`{DATASETS_PLACEHOLDER}`: the folder of the public datasets the benchmark page names), recorded with",
+        f"`python docs/build.py --record-full {name} --data-dir {DATASETS_PLACEHOLDER}`:",
+        "",
+        f"    {shown}",
+        "",
+        compare.markdown_table(report),
+        "",
+    ]
+    for image in images:
+        caption = pathlib.Path(image).stem.replace("_", " ")
+        lines += [f"![{caption}, full data](../recorded/{name}/{FULL_DATA}/{image})", ""]
+    (target / "results.md").write_text("\n".join(lines), encoding="utf-8")
+    (target / "metrics.json").write_text(json.dumps(recorded_report(report), indent=2) + "\n", encoding="utf-8")
+
+
 def record(names=None) -> None:
     """Rerun the quick runs (all recipes, or ``names``), the concept studies and the benchmark charts."""
     chosen = list(names or (*recipes(), *concepts()))
@@ -917,8 +1040,20 @@ def main(argv=None) -> int:
         metavar="NAME",
         help="first rerun the quick runs and concept studies (all, or those named) and rewrite docs/recorded/",
     )
+    parser.add_argument(
+        "--record-full",
+        nargs="+",
+        metavar="NAME",
+        help="first run the named recipes' benchmark (one run) on the full data under --data-dir; keep their plots",
+    )
+    parser.add_argument("--data-dir", help="the public datasets' folder, for --record-full")
     parser.add_argument("--charts", action="store_true", help="first redraw the benchmark charts")
     args = parser.parse_args(argv)
+    if args.record_full:
+        if not args.data_dir:
+            parser.error("--record-full needs --data-dir")
+        for name in args.record_full:
+            record_full_data(name, args.data_dir)
     if args.record is not None:
         record(args.record)
     elif args.charts:

@@ -3,11 +3,13 @@
 import importlib.util
 import json
 import os
+import pathlib
 import re
 import shlex
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from conftest import REPO
 from quick_runs import quick_run
@@ -136,6 +138,55 @@ def test_recorded_run_matches_a_fresh_quick_run(name, tmp_path_factory):
         build.main_recurrent(report) is None
         or f"`{build.main_recurrent(report)}`" in (recorded / "predictions.md").read_text()
     ), hint
+
+
+@pytest.mark.parametrize("name", ["speech", "video"])
+def test_sample_predictions_are_made_on_test_split_inputs(name, monkeypatch, tmp_path):
+    """The page's example inputs come from the run's test split, never from what the model trained on."""
+    from rnn_apps.harness import registry
+
+    monkeypatch.setattr(build, "SCRATCH", tmp_path)
+    recipe = registry.get(name)
+    cfg = recipe.parse(["--quick", "--verbose", "0", "--output-dir", str(tmp_path / "run")])
+    data = recipe.load_data(cfg)
+    inputs, expected, _ = build._held_out(name, recipe, cfg, data)
+    assert len(inputs) >= 2 and len(set(expected)) == len(expected)
+    if name == "speech":
+        from rnn_apps.data import audio
+
+        training = data.clips.train[0]
+        for path, label in zip(inputs, expected):
+            assert pathlib.Path(path).parent.name == label
+            clip, _ = audio.load_clip(path, data.clips.sample_rate)
+            assert not any(len(clip) == len(seen) and np.array_equal(clip, seen) for seen in training)
+    else:
+        from rnn_apps.data import video
+
+        # Read back as `predict` reads a user's clip: they must be test clips, not training ones.
+        clips, _ = video.read_inputs(inputs, video.sidecar(data, cfg.input, cfg.stride, cfg.short_clips))
+        for clip in clips:
+            assert not any(np.array_equal(clip, seen) for seen in data.train[0])
+            assert any(np.array_equal(clip, held) for held in data.test[0])
+
+
+def test_full_data_pictures_rerun_a_benchmark_first_run(tmp_path):
+    """`--record-full` runs what the benchmark's first run ran: its data folder, flags and first seed or fold."""
+    from bench import specs
+    from rnn_apps.harness import registry
+
+    for name, key in build.FULL_DATA_BENCHMARKS.items():
+        spec = specs.BENCHMARKS[key]
+        argv = build.full_data_argv(key, tmp_path)
+        assert spec.recipe == name
+        assert argv[:2] == ["--data", str(tmp_path / spec.data)]
+        assert argv[2 : 2 + len(spec.args)] == list(spec.args)
+        first = ["--seed", "1", "--folds", str(spec.folds), "--fold", "0"] if spec.folds else ["--seed", "1"]
+        assert argv[2 + len(spec.args) :] == first
+        # The recipe takes every flag (parse stops with SystemExit on an unknown one).
+        cfg = registry.get(name).parse([*argv, "--output-dir", str(tmp_path / name)])
+        assert cfg.seed == 1
+    folded = build.full_data_argv("sentiment-mr", tmp_path)
+    assert folded[-4:] == ["--folds", "10", "--fold", "0"]
 
 
 MACHINE_DETAILS = (

@@ -218,14 +218,25 @@ def link_problem(href: str, page: str, folder: pathlib.Path, site_urls: tuple[st
     return None
 
 
+# The one request a page may make off the site: the theme's repository link asks GitHub for the star count.
+OTHER_HOSTS_ALLOWED = ("https://api.github.com/",)
+
+
 def _network_problems(log: list[dict], origin: str) -> list[str]:
-    """Failed or 4xx/5xx requests to ``origin`` (the local server), from Chrome's performance log."""
+    """Failed or 4xx/5xx requests to ``origin`` (the local server), and requests to other hosts.
+
+    The site must work offline, so it may load nothing (fonts, scripts) from
+    elsewhere; the entries come from Chrome's performance log.
+    """
     urls, problems = {}, []
     for entry in log:
         message = json.loads(entry["message"])["message"]
         method, params = message["method"], message.get("params", {})
         if method == "Network.requestWillBeSent":
-            urls[params["requestId"]] = params["request"]["url"]
+            url = urls[params["requestId"]] = params["request"]["url"]
+            remote = url.startswith(("http:", "https:")) and not url.startswith(origin)
+            if remote and not url.startswith(OTHER_HOSTS_ALLOWED):
+                problems.append(f"request to another host: {url}")
         elif method == "Network.responseReceived":
             response = params["response"]
             if response["url"].startswith(origin) and response["status"] >= 400:
@@ -310,7 +321,8 @@ def test_the_check_reports_each_kind_of_breakage(browser, tmp_path):
         ' <a href="https://example.org/">elsewhere</a> <img src="../pixel.svg"></body></html>'
     )
     (tmp_path / "index.html").write_text(
-        "<html><head><link rel='icon' href='data:,'><script src='missing.js'></script></head><body>"
+        "<html><head><link rel='icon' href='data:,'><script src='missing.js'></script>"
+        "<link rel='stylesheet' href='https://fonts.example.org/css?family=Roboto'></head><body>"
         '<a href="good/">fine</a> <a href="good/#top">fine anchor</a>'
         ' <a href="gone/">missing page</a> <a href="good/#nowhere">missing anchor</a>'
         ' <a href="../outside.html">outside</a>'
@@ -330,9 +342,10 @@ def test_the_check_reports_each_kind_of_breakage(browser, tmp_path):
         "request /missing.js: HTTP 404",
         "console error:",
         "boom",
+        "request to another host: https://fonts.example.org/css?family=Roboto",
     ):
         assert expected in text, f"{expected!r} not reported in:\n{text}"
-    assert len(problems) == 7, text
+    assert len(problems) == 8, text
     assert screenshot.read_bytes().startswith(b"\x89PNG")
 
 

@@ -385,26 +385,31 @@ def clip_dataset(inputs, labels, batch_size: int, shuffle: bool = False, seed: i
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def load_sample(path, options: ClipOptions) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
-    """The bundled sample: ``(clips, labels, class_names, groups)``, sampled and resized."""
+def load_sample(path, options: ClipOptions) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """The bundled sample: ``(clips, labels, class_names, groups, indices)``, sampled and resized.
+
+    ``indices`` are the clips' positions in the archive (``--limit`` keeps a
+    seeded subset).
+    """
     with np.load(path, allow_pickle=False) as archive:
         clips, labels = archive["frames"], archive["labels"]
         class_names, groups = [str(n) for n in archive["class_names"]], archive["groups"]
+    indices = np.arange(len(labels))
     if options.limit:
-        keep = np.sort(np.random.default_rng(options.seed).permutation(len(labels))[: options.limit])
-        clips, labels, groups = clips[keep], labels[keep], groups[keep]
+        indices = np.sort(np.random.default_rng(options.seed).permutation(len(labels))[: options.limit])
+        clips, labels, groups = clips[indices], labels[indices], groups[indices]
     frames = options.frames or clips.shape[1]
     prepared = [
         prepare_clip(c, frames, options.stride, options.size, options.channels, options.short_clips, f"clip {i}")[0]
-        for i, c in enumerate(clips)
+        for i, c in zip(indices, clips)
     ]
-    return np.stack(prepared), labels, class_names, groups
+    return np.stack(prepared), labels, class_names, groups, indices
 
 
 def load_sample_clips(path, options: ClipOptions) -> ClipData:
-    """The bundled sample as split clips (grouped by source digit)."""
-    clips, labels, class_names, groups = load_sample(path, options)
-    sources = [f"clip {i} (digit {g})" for i, g in enumerate(groups)]
+    """The bundled sample as split clips (grouped by source digit); sources name the archive's clip index."""
+    clips, labels, class_names, groups, indices = load_sample(path, options)
+    sources = [f"clip {i} (digit {g})" for i, g in zip(indices, groups)]
     return _assemble(pathlib.Path(path).name, clips, labels, class_names, sources, groups, options)
 
 
