@@ -943,6 +943,11 @@ def record_model(name: str, run: pathlib.Path, report: dict) -> None:
     (target / "predictions.md").write_text(predictions, encoding="utf-8")
 
 
+def concept_links(text: str, name: str) -> str:
+    """A study's results, its plot links (beside the results file) made to point where the page finds them."""
+    return re.sub(r"(!\[[^\]]*\]\()([^/():]+\.png\))", rf"\1recorded/{name}/\2", text)
+
+
 def record_concept(name: str) -> None:
     """Run a concept study with its defaults; keep its results, tables and plots in ``docs/recorded/<name>/``."""
     run = SCRATCH / name
@@ -956,8 +961,7 @@ def record_concept(name: str) -> None:
         if path.suffix in (".png", ".json", ".md"):
             text_file = path.suffix == ".md"
             if text_file:
-                # The study links its plots inside its run folder; the page finds them here.
-                text = path.read_text(encoding="utf-8").replace(f"](_run/{name}/", f"](recorded/{name}/")
+                text = concept_links(path.read_text(encoding="utf-8"), name)
                 (target / path.name).write_text(text, encoding="utf-8")
             else:
                 shutil.copyfile(path, target / path.name)

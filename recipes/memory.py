@@ -631,7 +631,7 @@ def _clipping_lines(clipping: dict) -> list[str]:
     for name, history in clipping.items():
         loss, largest_step = history["loss"], max(history["step_norm"])
         lines.append(f"| {name} | {loss[0]:.3g} | {max(loss):.3g} | {np.mean(loss[-10:]):.3g} | {largest_step:.3g} |")
-    return [*lines, "", "![training loss with and without clipping](_run/memory/clipping.png)", ""]
+    return [*lines, "", "![training loss with and without clipping](clipping.png)", ""]
 
 
 def _results_markdown(results: dict) -> str:
@@ -656,13 +656,13 @@ def _results_markdown(results: dict) -> str:
         "",
         *_gradient_table(results["gradient_fresh"]),
         "",
-        "![gradient, fresh layers](_run/memory/gradient_fresh.png)",
+        "![gradient, fresh layers](gradient_fresh.png)",
         "",
         f"The same after training on the adding problem of length {adding['lengths'][-1]}:",
         "",
         *_gradient_table(results["gradient_trained"]),
         "",
-        "![gradient, trained layers](_run/memory/gradient_trained.png)",
+        "![gradient, trained layers](gradient_trained.png)",
         "",
         *_exploding_lines(results["exploding"]),
         *_clipping_lines(results["clipping"]),
@@ -673,7 +673,7 @@ def _results_markdown(results: dict) -> str:
     ]
     for name, values in adding["accuracy"].items():
         lines.append(f"| {name} | " + " | ".join(f"{value:.3f}" for value in values) + " |")
-    lines += ["", "![adding problem](_run/memory/adding_problem.png)", ""]
+    lines += ["", "![adding problem](adding_problem.png)", ""]
     return "\n".join(lines)
 
 

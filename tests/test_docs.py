@@ -189,6 +189,16 @@ def test_full_data_pictures_rerun_a_benchmark_first_run(tmp_path):
     assert folded[-4:] == ["--folds", "10", "--fold", "0"]
 
 
+def test_concept_plot_links_point_into_the_recorded_folder():
+    text = "![adding problem](adding_problem.png) ![web](https://example.org/a.png) [page](gates.md)"
+    assert build.concept_links(text, "memory") == (
+        "![adding problem](recorded/memory/adding_problem.png) ![web](https://example.org/a.png) [page](gates.md)"
+    )
+    recorded = (REPO / "docs" / "recorded" / "memory" / "results.md").read_text()
+    for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", recorded):
+        assert (REPO / "docs" / image).is_file(), image
+
+
 MACHINE_DETAILS = (
     re.compile(r"(?<![\w.])/(?:work|tmp|home|root|Users)/"),
     re.compile(r"shared/datasets"),
