@@ -967,7 +967,7 @@ def record_concept(name: str) -> None:
                 shutil.copyfile(path, target / path.name)
 
 
-# The benchmark whose first run each recipe page pictures (`python docs/build.py --record-full`).
+# The benchmark whose data and flags each recipe page's full-data run uses (`python docs/build.py --record-full`).
 FULL_DATA_BENCHMARKS = {
     "sentiment": "sentiment-mr",
     "text_analysis": "text_analysis-wikiann_en",
@@ -980,7 +980,7 @@ FULL_DATA = "full_data"  # docs/recorded/<recipe>/full_data/
 
 
 def full_data_argv(key: str, data_dir) -> list[str]:
-    """The recipe flags of the first run of benchmark ``key`` (seed 1, or fold 0 of a cross-validation)."""
+    """Recipe flags for one run of benchmark ``key``: its data and flags, seed 1 (fold 0 of a cross-validation)."""
     sys.path.insert(0, str(ROOT))
     from bench import specs
 
@@ -990,7 +990,7 @@ def full_data_argv(key: str, data_dir) -> list[str]:
 
 
 def record_full_data(name: str, data_dir) -> None:
-    """Run the first run of a recipe's benchmark on its full dataset; keep its plots and table for the page."""
+    """Run a recipe once with its benchmark's data and flags (`full_data_argv`); keep the plots and table."""
     from rnn_apps.harness import compare
 
     key = FULL_DATA_BENCHMARKS[name]
@@ -1010,7 +1010,7 @@ def record_full_data(name: str, data_dir) -> None:
     data = pathlib.Path(argv[1]).relative_to(pathlib.Path(data_dir)).as_posix()
     shown = " ".join(["python -m", f"recipes.{name}", "--data", f"{DATASETS_PLACEHOLDER}/{data}", *argv[2:]])
     lines = [
-        f"One run of the [`{key}`](../benchmarks.md#{key}) benchmark on its full dataset",
+        f"One run on the full dataset, with the data and flags of the [`{key}`](../benchmarks.md#{key}) benchmark",
         f"(`{DATASETS_PLACEHOLDER}`: the folder of the public datasets the benchmark page names), recorded with",
         f"`python docs/build.py --record-full {name} --data-dir {DATASETS_PLACEHOLDER}`:",
         "",
@@ -1048,7 +1048,7 @@ def main(argv=None) -> int:
         "--record-full",
         nargs="+",
         metavar="NAME",
-        help="first run the named recipes' benchmark (one run) on the full data under --data-dir; keep their plots",
+        help="first run the named recipes once with their benchmark's data (under --data-dir) and flags",
     )
     parser.add_argument("--data-dir", help="the public datasets' folder, for --record-full")
     parser.add_argument("--charts", action="store_true", help="first redraw the benchmark charts")

@@ -169,8 +169,8 @@ def test_sample_predictions_are_made_on_test_split_inputs(name, monkeypatch, tmp
             assert any(np.array_equal(clip, held) for held in data.test[0])
 
 
-def test_full_data_pictures_rerun_a_benchmark_first_run(tmp_path):
-    """`--record-full` runs what the benchmark's first run ran: its data folder, flags and first seed or fold."""
+def test_full_data_run_takes_the_benchmark_data_and_flags(tmp_path):
+    """`--record-full` runs the recipe on the benchmark's data folder with its flags, seed 1 (and fold 0)."""
     from bench import specs
     from rnn_apps.harness import registry
 
