@@ -9,13 +9,15 @@ with the system ``chromedriver`` (nothing is downloaded at run time). A page fai
   site under a sub-path would resolve it, so a link above the site's root is broken too);
 - an ``<img>`` whose ``naturalWidth`` is 0 once it has loaded or failed;
 - a request for a local resource that failed or answered 400 or more;
+- a request to another host (the site must work offline; `OTHER_HOSTS_ALLOWED`);
 - an error in the browser console.
 
 Chromium resolves no host but 127.0.0.1, so the run is the same with or without a
-network; what the site asks of other hosts (web fonts) is not the site's to check.
+network.
 
-Screenshots of the home page, a recipe page and the gates page (math) go to ``$RNN_APPS_SCREENSHOTS``
-(default: ``screenshots/`` in the temporary build folder). Without Chromium the test
+Screenshots (`SCREENSHOT_PAGES`) of the home page, the sentiment recipe page (its top,
+the model code, the sample predictions, the full-data run) and the gates page's math go
+to ``$RNN_APPS_SCREENSHOTS`` (default: ``screenshots/`` in the temporary build folder). Without Chromium the test
 is skipped, unless ``RNN_APPS_REQUIRE_BROWSER=1`` (set by ``.ci/run``) makes that a failure.
 """
 
@@ -39,8 +41,15 @@ import urllib.parse
 import pytest
 from conftest import REPO
 
-SCREENSHOT_PAGES = {"home.png": "", "recipe-sentiment.png": "recipes/sentiment/", "concepts-gates.png": "gates/"}
-"""Screenshot file name -> page path under the site's root."""
+SCREENSHOT_PAGES = {
+    "home.png": ("", None),
+    "recipe-sentiment.png": ("recipes/sentiment/", None),
+    "recipe-sentiment-models.png": ("recipes/sentiment/", "models"),
+    "recipe-sentiment-predictions.png": ("recipes/sentiment/", "sample-predictions"),
+    "recipe-sentiment-full-data.png": ("recipes/sentiment/", "a-run-on-the-full-dataset"),
+    "concepts-gates.png": ("gates/", "the-lstm-cell"),
+}
+"""Screenshot file name -> (page path under the site's root, the anchor scrolled to the top or None)."""
 
 # Waits for every image (lazy ones made eager) to load or fail, then returns the sources of broken ones.
 BROKEN_IMAGES_SCRIPT = """
@@ -280,10 +289,19 @@ def check_page(driver, page: str, folder: pathlib.Path, site_urls: tuple[str, ..
     return problems
 
 
-def check_site(driver, folder: pathlib.Path, screenshots: dict[str, pathlib.Path] | None = None) -> list[str]:
+SCROLL_SCRIPT = """
+const target = document.getElementById(arguments[0]);
+if (target) { target.scrollIntoView({block: "start"}); window.scrollBy(0, -72); }  // below the fixed header
+return target !== null;
+"""
+
+
+def check_site(driver, folder: pathlib.Path, screenshots: dict[str, list] | None = None) -> list[str]:
     """Every problem on every HTML page of the built site in ``folder``, each as ``page: problem``.
 
-    ``screenshots`` maps a page path to the PNG file to save once it has loaded.
+    ``screenshots`` maps a page path to ``(anchor, PNG path)`` pairs: once the
+    page has loaded, each anchor (or the top, for ``None``) is scrolled into
+    view and the window saved.
     """
     screenshots = screenshots or {}
     published = published_url(folder)
@@ -294,21 +312,24 @@ def check_site(driver, folder: pathlib.Path, screenshots: dict[str, pathlib.Path
         for html_file in sorted(folder.rglob("*.html")):
             page = page_path(html_file, folder)
             problems += [f"{root}{page}: {problem}" for problem in check_page(driver, page, folder, site_urls, root)]
-            if page in screenshots:
-                screenshots[page].parent.mkdir(parents=True, exist_ok=True)
-                assert driver.save_screenshot(str(screenshots[page])), f"no screenshot of {root}{page}"
+            for anchor, path in screenshots.get(page, ()):
+                if anchor:
+                    assert driver.execute_script(SCROLL_SCRIPT, anchor), f"{root}{page} has no #{anchor} to show"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                assert driver.save_screenshot(str(path)), f"no screenshot of {root}{page}"
     return problems
 
 
 def test_every_page_loads_cleanly_in_a_browser(browser, built_site):
     folder = pathlib.Path(os.environ.get("RNN_APPS_SCREENSHOTS") or built_site / "screenshots")
-    screenshots = {page: folder / name for name, page in SCREENSHOT_PAGES.items()}
-    for page in screenshots:
+    screenshots: dict[str, list] = {}
+    for name, (page, anchor) in SCREENSHOT_PAGES.items():
         assert (built_site / page / "index.html").is_file(), f"the site has no page /{page} to screenshot"
+        screenshots.setdefault(page, []).append((anchor, folder / name))
     problems = check_site(browser, built_site, screenshots)
     assert not problems, f"{len(problems)} problems in the built site:\n" + "\n".join(problems)
-    for path in screenshots.values():
-        assert path.read_bytes().startswith(b"\x89PNG"), f"{path} is not a PNG"
+    for name in SCREENSHOT_PAGES:
+        assert (folder / name).read_bytes().startswith(b"\x89PNG"), f"{folder / name} is not a PNG"
 
 
 def test_the_check_reports_each_kind_of_breakage(browser, tmp_path):
@@ -330,7 +351,7 @@ def test_the_check_reports_each_kind_of_breakage(browser, tmp_path):
         "<script>throw new Error('boom');</script></body></html>"
     )
     screenshot = tmp_path / "shots" / "home.png"
-    problems = check_site(browser, tmp_path, {"": screenshot})
+    problems = check_site(browser, tmp_path, {"": [(None, screenshot)]})
     text = "\n".join(problems)
     assert all(problem.startswith("/: ") for problem in problems), text
     for expected in (
