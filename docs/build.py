@@ -1053,6 +1053,9 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help="the public datasets' folder, for --record-full")
     parser.add_argument("--charts", action="store_true", help="first redraw the benchmark charts")
     args = parser.parse_args(argv)
+    from rnn_apps.harness import runtime
+
+    runtime.configure()  # as the command line does: no TensorFlow start-up notices among the build's lines
     if args.record_full:
         if not args.data_dir:
             parser.error("--record-full needs --data-dir")
