@@ -24,6 +24,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _same_random_state_whatever_ran_before():
+    """Seed Python, NumPy and Keras before every test.
+
+    The test workers (pytest-xdist) take the files in a varying order, so a
+    test that draws random initial weights would otherwise start from whatever
+    random state the tests before it left.
+    """
+    import random
+
+    import keras
+    import numpy as np
+
+    random.seed(0)
+    np.random.seed(0)
+    keras.utils.set_random_seed(0)
+
+
 @pytest.fixture(scope="session")
 def configured_runtime():
     """Apply `rnn_apps.harness.runtime.configure`, as the command line does; its return value."""
