@@ -64,17 +64,6 @@ class FitResult:
     interrupted: bool = False
 
 
-class _CountEpochs(keras.callbacks.Callback):
-    """Counts the epochs that finished in this call of ``fit``."""
-
-    def __init__(self):
-        super().__init__()
-        self.finished = 0
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.finished += 1
-
-
 def fit(
     model: keras.Model,
     train,
@@ -137,7 +126,6 @@ def fit(
     resumed = backup.exists()
     log_path = output_dir / "logs" / f"{name}.csv"
     checkpoint = output_dir / "checkpoints" / f"{name}.keras"
-    counter = _CountEpochs()
     stop = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
     all_callbacks = [
         # Back up before anything else records the epoch as done.
@@ -147,7 +135,6 @@ def fit(
         # improving epoch cost a second or more per model).
         stop,
         keras.callbacks.CSVLogger(log_path, append=resumed),
-        counter,
         *callbacks,
     ]
     start = time.perf_counter()
