@@ -733,16 +733,30 @@ def main_recurrent(report: dict) -> str | None:
     return next((name for name in MAIN_RECURRENT if name in report["models"]), None)
 
 
+def copy_plots(run: pathlib.Path, target: pathlib.Path) -> list[str]:
+    """Copy a run folder's PNG plots into ``target``; their names, sorted."""
+    images = sorted(image.name for image in run.glob("*.png"))
+    for image in images:
+        shutil.copyfile(run / image, target / image)
+    return images
+
+
+def plot_lines(folder: str, images: list[str], caption_suffix: str = "") -> list[str]:
+    """Markdown images for plots recorded under ``docs/recorded/<folder>/``, as a recipe page includes them."""
+    lines = []
+    for image in images:
+        caption = pathlib.Path(image).stem.replace("_", " ") + caption_suffix
+        lines += [f"![{caption}](../recorded/{folder}/{image})", ""]
+    return lines
+
+
 def results_markdown(name: str, report: dict, images: list[str]) -> str:
     """The quick run's table, its command and its plots, as included by the recipe page."""
     from rnn_apps.harness import compare
 
     lines = [compare.markdown_table(report), ""]
     lines += ["Command:", "", f"    {report['command']}", ""]
-    for image in images:
-        caption = pathlib.Path(image).stem.replace("_", " ")
-        lines += [f"![{caption}](../recorded/{name}/{image})", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + plot_lines(name, images))
 
 
 def summary_markdown(model) -> str:
@@ -915,9 +929,7 @@ def record_recipe(name: str) -> None:
     for old in target.iterdir():
         if old.is_file():  # the full-data run's folder stays
             old.unlink()
-    images = sorted(image.name for image in run.glob("*.png"))
-    for image in images:
-        shutil.copyfile(run / image, target / image)
+    images = copy_plots(run, target)
     (target / "metrics.json").write_text(json.dumps(recorded_report(report), indent=2) + "\n", encoding="utf-8")
     (target / "results.md").write_text(results_markdown(name, report, images), encoding="utf-8")
     record_model(name, run, report)
@@ -1004,9 +1016,7 @@ def record_full_data(name: str, data_dir) -> None:
     target = RECORDED / name / FULL_DATA
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    images = sorted(image.name for image in run.glob("*.png"))
-    for image in images:
-        shutil.copyfile(run / image, target / image)
+    images = copy_plots(run, target)
     data = pathlib.Path(argv[1]).relative_to(pathlib.Path(data_dir)).as_posix()
     shown = " ".join(["python -m", f"recipes.{name}", "--data", f"{DATASETS_PLACEHOLDER}/{data}", *argv[2:]])
     lines = [
@@ -1018,10 +1028,8 @@ def record_full_data(name: str, data_dir) -> None:
         "",
         compare.markdown_table(report),
         "",
+        *plot_lines(f"{name}/{FULL_DATA}", images, ", full data"),
     ]
-    for image in images:
-        caption = pathlib.Path(image).stem.replace("_", " ")
-        lines += [f"![{caption}, full data](../recorded/{name}/{FULL_DATA}/{image})", ""]
     (target / "results.md").write_text("\n".join(lines), encoding="utf-8")
     (target / "metrics.json").write_text(json.dumps(recorded_report(report), indent=2) + "\n", encoding="utf-8")
 
