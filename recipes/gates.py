@@ -63,6 +63,10 @@ that a fresh cell leans towards keeping.
 import dataclasses
 import pathlib
 
+from rnn_apps.harness import runtime
+
+runtime.configure()  # before Keras loads: TensorFlow starts quietly, plots need no display
+
 import keras
 import numpy as np
 

@@ -29,6 +29,10 @@ import dataclasses
 import math
 import pathlib
 
+from rnn_apps.harness import runtime
+
+runtime.configure()  # before Keras loads: TensorFlow starts quietly, plots need no display
+
 import keras
 import numpy as np
 

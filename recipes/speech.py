@@ -35,62 +35,29 @@ model.predict(samples[None].astype("float32") / 32768)
 ## Setup
 """
 
-import dataclasses
+from rnn_apps.harness import runtime
+
+runtime.configure()  # before Keras loads: TensorFlow starts quietly, plots need no display
 
 import keras
 import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
 from rnn_apps.data import audio, spoken
-from rnn_apps.harness import baselines, cli, compare, config, plots, training
+from rnn_apps.harness import baselines, cli, compare, plots, training
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import ctc, heads
 from rnn_apps.tasks import acoustic, acoustic_inference
 
-SAMPLES = {"keywords": "speech/keywords", "digits": "speech/digits"}
+"""
+## Settings
 
+`SpeechConfig`, in `recipes/configs/speech.py`, declares every setting of the recipe; each
+field is one command-line flag. It lives in a module of its own that imports no Keras, so
+a bad flag is refused before TensorFlow starts.
+"""
 
-@dataclasses.dataclass(frozen=True)
-class SpeechConfig(config.RunConfig):
-    """The speech recipe's settings; every field is a flag (``--mel-bins``)."""
-
-    PRESETS = {
-        "quick": dict(
-            epochs=15, units=32, patience=5, batch_size=16, learning_rate=3e-3, sequences=80, cnn_filters=(16, 32, 64)
-        )
-    }
-
-    epochs: int = config.option(40, "most epochs (early stopping may end sooner)", parse=config.positive_int)
-    batch_size: int = config.option(32, "samples per batch", parse=config.positive_int)
-    units: int = config.option(128, "recurrent units per layer", parse=config.positive_int)
-    patience: int = config.option(6, "early-stopping patience in epochs", parse=config.positive_int)
-    learning_rate: float = config.option(2e-3, "Adam learning rate", parse=config.positive_float)
-    task: str = config.option(
-        "keywords",
-        "keywords: one label per clip; digits: a digit string per clip, trained with CTC",
-        choices=tuple(SAMPLES),
-    )
-    sample_rate: int | None = config.option(
-        None, "rate the models take (default: the data's own)", parse=spoken.sample_rate
-    )
-    clip_seconds: float | None = config.option(
-        None, "longest clip kept (default: longest training clip)", parse=config.positive_float
-    )
-    mel_bins: int = config.option(40, "log-mel features per frame", parse=config.positive_int)
-    dropout: float = config.option(0.2, "input dropout of the encoder", parse=config.fraction)
-    recurrent_dropout: float = config.option(0.0, "state dropout; above 0 rules out cuDNN", parse=config.fraction)
-    cnn_filters: tuple[int, ...] = config.option(
-        (32, 64, 128),
-        "filters of each 2-D CNN block",
-        parse=lambda text: tuple(map(config.positive_int, text.split(","))),
-    )
-    validation_fraction: float = config.option(0.1, "of the training clips", parse=config.fraction)
-    test_fraction: float = config.option(0.1, "of all clips, when the data has no test set", parse=config.fraction)
-    sequences: int = config.option(1200, "digits: training clips to make", parse=config.positive_int)
-    min_digits: int = config.option(2, "digits: fewest words per clip", parse=config.positive_int)
-    max_digits: int = config.option(5, "digits: most words per clip", parse=config.positive_int)
-    beam_width: int = config.option(16, "digits: beam-search width", parse=config.positive_int)
-
+from recipes.configs.speech import SAMPLES, SpeechConfig
 
 """
 ## Data

@@ -38,73 +38,35 @@ window, `(1, window, 1)`, and returns prices; the scaling is inside it.
 ## Setup
 """
 
-import dataclasses
 import math
 import pathlib
+
+from rnn_apps.harness import runtime
+
+runtime.configure()  # before Keras loads: TensorFlow starts quietly, plots need no display
 
 import keras
 import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
 from rnn_apps.data import price_tables, time_splits, windows
-from rnn_apps.harness import cli, config, plots
+from rnn_apps.harness import cli, plots
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import convolutional
 from rnn_apps.tasks import forecast_baselines, forecasting
 
 SAMPLE = "stocks/vega_stocks.csv"
-STOCKNET_DEAD_ZONE = (-0.005, 0.0055)
 
 
-@dataclasses.dataclass(frozen=True)
-class StocksConfig(config.RunConfig):
-    """The stocks recipe's settings; every field is a flag (``--split-dates``)."""
+"""
+## Settings
 
-    PRESETS = {"quick": dict(epochs=3, units=16, filters=16)}
+`StocksConfig`, in `recipes/configs/stocks.py`, declares every setting of the recipe; each
+field is one command-line flag. It lives in a module of its own that imports no Keras, so
+a bad flag is refused before TensorFlow starts.
+"""
 
-    epochs: int = config.option(30, "most epochs (early stopping may end sooner)", parse=config.positive_int)
-    units: int = config.option(32, "recurrent units per layer", parse=config.positive_int)
-    patience: int = config.option(5, "early-stopping patience in epochs", parse=config.positive_int)
-    task: str = config.option("forecast", "what to predict", choices=("forecast", "movement"))
-    window: int = config.option(24, "input prices per sample", parse=config.positive_int)
-    horizon: int = config.option(1, "steps ahead (forecast)", parse=config.positive_int)
-    steps: str = config.option("last", "forecast step HORIZON only, or every step up to it", choices=("last", "all"))
-    target: str = config.option(
-        "log_return",
-        "what the network learns; forecasts are always turned back into prices",
-        choices=("log_return", "price"),
-    )
-    quantiles: str = config.option("", "comma-separated quantile levels, e.g. 0.1,0.5,0.9 (pinball loss)")
-    series: str = config.option(
-        "pooled",
-        "pooled: one model over every series' windows; joint: all series as channels of one window",
-        choices=("pooled", "joint"),
-    )
-    volume: bool = config.option(False, "also feed log traded volume (Yahoo-style files; forecast task)")
-    price_column: str | None = config.option(None, "price column (default: Adj Close, Close or price)")
-    symbols: str | None = config.option(None, "comma-separated series to keep")
-    fill_gaps: bool = config.option(False, "carry the last price over missing prices")
-    validation_fraction: float = config.option(0.15, "of all rows", parse=config.fraction)
-    test_fraction: float = config.option(0.15, "of all rows", parse=config.fraction)
-    gap: int | None = config.option(
-        None, "rows left out between parts (default: the horizon; 0 with --split-dates)", parse=int
-    )
-    split_dates: str | None = config.option(
-        None, "TRAIN_START,VALIDATION_START,TEST_START[,TEST_END]: split by target date instead of fractions"
-    )
-    history: str = config.option(
-        "past",
-        "past: windows may read rows before their part; part: windows lie wholly inside it",
-        choices=("past", "part"),
-    )
-    walk_forward: int = config.option(0, "rolling-origin folds over the test fraction (0: one split)", parse=int)
-    season: int | None = config.option(None, "season length for the seasonal-naive forecast", parse=config.positive_int)
-    up: float = config.option(STOCKNET_DEAD_ZONE[1], "up move above this return", parse=config.finite_float)
-    down: float = config.option(STOCKNET_DEAD_ZONE[0], "down move below this return", parse=config.finite_float)
-    dropout: float = config.option(0.0, "encoder input dropout", parse=config.fraction)
-    filters: int = config.option(32, "causal CNN filters per layer", parse=config.positive_int)
-    kernel_size: int = config.option(3, "causal CNN kernel width", parse=config.positive_int)
-
+from recipes.configs.stocks import StocksConfig
 
 """
 ## Data

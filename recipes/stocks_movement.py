@@ -19,6 +19,10 @@ correlation is 0 for any constant or random guess, and the majority rate of
 the test set is in every row.
 """
 
+from rnn_apps.harness import runtime
+
+runtime.configure()  # before Keras loads: TensorFlow starts quietly, plots need no display
+
 import keras
 import numpy as np
 

@@ -34,6 +34,10 @@ model.predict(clips)   # clips: (n, frames, height, width, channels), 0..255
 
 import dataclasses
 
+from rnn_apps.harness import runtime
+
+runtime.configure()  # before Keras loads: TensorFlow starts quietly, plots need no display
+
 import keras
 import numpy as np
 
@@ -45,69 +49,18 @@ from rnn_apps.layers import heads
 from rnn_apps.tasks import video_inference, video_models
 
 SAMPLE = "video/circling_digits.npz"
-MODEL_CHOICES = ("simple_rnn", "lstm", "gru", "convlstm", "cnn3d", "frame_cnn", "cnn")
 INPUT_MODELS = {"frames": video_models.FRAME_MODELS, "joints": video_models.SEQUENCE_MODELS}
 
 
-@dataclasses.dataclass(frozen=True)
-class VideoConfig(config.RunConfig):
-    """The video recipe's settings; every field is a flag (``--short-clips``)."""
+"""
+## Settings
 
-    MODEL_CHOICES = MODEL_CHOICES
-    PRESETS = {
-        "quick": dict(
-            epochs=7, units=32, learning_rate=3e-3, filters=(8, 16), dense_units=32, convlstm_filters=8, limit=480
-        )
-    }
+`VideoConfig`, in `recipes/configs/video.py`, declares every setting of the recipe; each
+field is one command-line flag. It lives in a module of its own that imports no Keras, so
+a bad flag is refused before TensorFlow starts.
+"""
 
-    model: tuple[str, ...] = config.option(
-        MODEL_CHOICES, "models to train: 'all' or a comma-separated list; naive baselines always run"
-    )
-    epochs: int = config.option(30, "most epochs (early stopping may end sooner)", parse=config.positive_int)
-    batch_size: int = config.option(32, "samples per batch", parse=config.positive_int)
-    patience: int = config.option(6, "early-stopping patience in epochs", parse=config.positive_int)
-    input: str = config.option(
-        "frames",
-        "clips of frames (models simple_rnn, lstm, gru, convlstm, cnn3d, frame_cnn) or body-joint coordinate "
-        "tracks from UEA .ts files (simple_rnn, lstm, gru, cnn); --model all takes those of the input",
-        choices=video.INPUT_KINDS,
-    )
-    frames: int | None = config.option(
-        None, "frames sampled per clip (default: all of the sample, 16)", parse=config.positive_int
-    )
-    stride: int = config.option(1, "step between sampled frames", parse=config.positive_int)
-    size: int | None = config.option(
-        None, "frames are resized to SIZE x SIZE (default: 32 / 64)", parse=video.frame_size
-    )
-    short_clips: str = config.option(
-        "refuse",
-        "a clip shorter than --frames x --stride: refuse it (exit 2) or pad it by repeating its last frame",
-        choices=video.SHORT_CLIPS,
-    )
-    limit: int | None = config.option(None, "use at most this many clips (per split)", parse=config.positive_int)
-    group_pattern: str = config.option(
-        video.UCF_GROUP,
-        "regex over clip file names whose first group names the source video; matching clips are split by source",
-    )
-    data_dir: str | None = config.option(None, "tensorflow-datasets data folder")
-    filters: tuple[int, ...] = config.option(
-        (16, 32, 32), "comma-separated filters of the CNN blocks", parse=video.filter_counts
-    )
-    dense_units: int = config.option(64, "width of the frame vectors", parse=config.positive_int)
-    convlstm_filters: int = config.option(16, "ConvLSTM state channels", parse=config.positive_int)
-    conv3d: str = config.option("conv3d", "kind of 3-D CNN", choices=video_models.CONV3D_KINDS)
-    backbone: str | None = config.option(
-        None,
-        "encode frames with a frozen ImageNet CNN instead (needs --backbone-weights; never downloads)",
-        choices=tuple(video_models.BACKBONES),
-    )
-    backbone_weights: str | None = config.option(None, "local weights file of --backbone (include_top=False)")
-    dropout: float = config.option(0.0, "input dropout of the recurrent layers", parse=config.fraction)
-    recurrent_dropout: float = config.option(
-        0.0, "state dropout; above 0 rules out the fused cuDNN kernel", parse=config.fraction
-    )
-    validation_fraction: float = config.option(0.15, "of the training clips", parse=config.fraction)
-    test_fraction: float = config.option(0.2, "of all clips, when the data has no test set", parse=config.fraction)
+from recipes.configs.video import MODEL_CHOICES, VideoConfig
 
 
 def checked(cfg: VideoConfig) -> VideoConfig:

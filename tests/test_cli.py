@@ -129,3 +129,48 @@ def test_module_entry_point_exits_2_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("python -m recipes.sentiment: error: Expected --data")
+
+
+def _imports_and_errors(arguments):
+    """Run ``python -X importtime ARGUMENTS``: exit status, modules imported, other stderr lines."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", *arguments], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    lines = result.stderr.strip().splitlines()
+    imported = {line.rsplit("|", 1)[1].strip() for line in lines if line.startswith("import time:")}
+    return result.returncode, imported, [line for line in lines if not line.startswith("import time:")], result.stdout
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["-m", "rnn_apps.harness.cli", "run", "sentiment", "--epochs", "0"],
+        ["-m", "rnn_apps.harness.cli", "run", "speech", "--sample-rate", "5"],
+        ["-m", "rnn_apps.harness.cli", "run", "video", "--size", "4096"],
+        ["-m", "rnn_apps.harness.cli", "compare", "--all", "--units", "-1"],
+        ["-m", "recipes.sentiment", "--epochs", "0"],
+        ["-m", "recipes.stocks", "--no-such-flag"],
+    ],
+    ids=["run", "speech", "video", "compare-all", "module", "module-unknown"],
+)
+def test_bad_flag_is_refused_before_keras_or_tensorflow_start(arguments):
+    # Checked from the recipe's Keras-free configuration: one line, exit 2, and
+    # neither Keras nor TensorFlow (nor their start-up notices) ever loaded.
+    code, imported, errors_seen, _ = _imports_and_errors(arguments)
+    assert code == 2
+    assert len(errors_seen) == 1 and ": error: " in errors_seen[0], errors_seen
+    assert not imported & {"keras", "tensorflow", "torch", "jax", "sklearn"}
+
+
+@pytest.mark.parametrize("arguments", [["-m", "rnn_apps.harness.cli", "--help"], ["-m", "recipes.video", "--help"]])
+def test_help_answers_before_keras_or_tensorflow_start(arguments):
+    code, imported, errors_seen, out = _imports_and_errors(arguments)
+    assert code == 0 and "usage:" in out and not errors_seen
+    assert not imported & {"keras", "tensorflow"}
+
+
+def test_every_registered_recipe_has_a_keras_free_configuration():
+    # The light configuration is the class the recipe itself parses with.
+    for name in registry.names():
+        assert registry.config_class(name) is registry.get(name).config_class
+        assert registry.summary(name) == registry.get(name).summary

@@ -7,8 +7,6 @@ clips of each split into many-digit clips for CTC; `datasets` batches clips
 (or series) for ``fit``.
 
 Examples:
-    >>> sample_rate("16000")
-    16000
     >>> transcript_text([3, 1], ["zero", "one", "two", "three"])
     'three one'
     >>> majority_transcript([[1, 2], [1, 1, 1], [2]])
@@ -17,31 +15,12 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import pathlib
 
 import numpy as np
 
 from rnn_apps import errors
 from rnn_apps.data import audio, splits, uea
-
-SAMPLE_RATES = (1_000, 192_000)
-"""Lowest and highest ``--sample-rate`` taken: below, a 25 ms frame holds a handful of samples;
-above, resampling only adds memory, never a band the recordings lack."""
-
-
-def sample_rate(text: str) -> int:
-    """Parse ``--sample-rate``: an integer number of Hz within `SAMPLE_RATES`."""
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
-    if not SAMPLE_RATES[0] <= value <= SAMPLE_RATES[1]:
-        low, high = SAMPLE_RATES
-        raise argparse.ArgumentTypeError(f"expected a rate in Hz from {low} to {high}, received {text!r}")
-    return value
 
 
 def ts_files(source) -> tuple[pathlib.Path, pathlib.Path | None] | None:

@@ -33,7 +33,6 @@ Examples:
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import pathlib
@@ -44,51 +43,18 @@ from sklearn import model_selection
 
 from rnn_apps import errors
 from rnn_apps.data import splits
+from rnn_apps.options import (  # noqa: F401 - part of this module's interface
+    INPUT_KINDS,
+    MAX_FRAME_SIZE,
+    SHORT_CLIPS,
+    UCF_GROUP,
+    filter_counts,
+    frame_size,
+)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".gif")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
-SHORT_CLIPS = ("refuse", "pad")
 TFDS_SOURCES = ("ucf101", "moving_mnist")
-UCF_GROUP = r"_g(\d+)_c\d+"
-"""UCF101 file names (``v_Action_g08_c01.avi``) carry the source video group."""
-
-MAX_FRAME_SIZE = 1024
-"""Largest ``--size``: frames are held in memory, resized, as float32."""
-
-
-def frame_size(text: str) -> int:
-    """Parse ``--size``: a positive integer up to `MAX_FRAME_SIZE`.
-
-    Examples:
-        >>> frame_size("64")
-        64
-    """
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
-    if value > MAX_FRAME_SIZE:
-        raise argparse.ArgumentTypeError(f"expected a frame size up to {MAX_FRAME_SIZE}, received {text!r}")
-    return value
-
-
-def filter_counts(text: str) -> tuple[int, ...]:
-    """Parse ``--filters``: comma-separated positive integers, one per CNN block.
-
-    Examples:
-        >>> filter_counts("8,16")
-        (8, 16)
-    """
-    try:
-        values = tuple(int(value) for value in str(text).split(","))
-    except ValueError:
-        values = ()
-    if not values or any(value <= 0 for value in values):
-        message = str(errors.expected("comma-separated positive integers", text, name="--filters"))
-        raise argparse.ArgumentTypeError(message)
-    return values
 
 
 @dataclasses.dataclass
@@ -636,9 +602,6 @@ def load_ts_split(path, options: ClipOptions) -> ClipData:
     given = (test_inputs, test_labels, [f"test series {i}" for i in range(len(test_labels))])
     return _assemble(name, inputs, labels, class_names, sources, None, options, test_given=given)
 
-
-INPUT_KINDS = ("frames", "joints")
-"""What a video model reads: clips of frames, or joint-coordinate tracks."""
 
 
 def load(

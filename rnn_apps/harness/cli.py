@@ -71,13 +71,21 @@ def run_recipe(recipe, argv=None, prog: str | None = None) -> dict:
     Raises:
         SystemExit: status 2 on a user error, after one message on stderr.
     """
-    runtime.configure()
-    from rnn_apps.harness import distribute
-
     prog = prog or f"python -m recipes.{recipe.name}"
     config = recipe.parse(argv, prog=prog)
     try:
         check_output_dir(config.output_dir)
+    except errors.InputError as error:
+        _fail(prog, error)
+    return run_config(recipe, config, prog)
+
+
+def run_config(recipe, config, prog: str) -> dict:
+    """Run ``recipe`` with a configuration already parsed and checked (`run_recipe` after parsing)."""
+    runtime.configure()
+    from rnn_apps.harness import distribute
+
+    try:
         with distribute.scope(config.distribute) as plan:
             config = spread(config, plan)
             report = recipe.run(config)
@@ -166,10 +174,26 @@ def _recipe_command(command: str, argv: list[str]) -> int:
             )
         names, flags = [argv[0]], argv[1:]
     flags, output = _split_output_dir(flags)
+    # Every recipe's flags are checked, from its Keras-free configuration, before
+    # TensorFlow starts or any recipe trains.
+    runs = []
     for name in names:
-        recipe = registry.get(name)
         folder = os.path.join(output, name) if output and run_all else output
-        run_recipe(recipe, [*flags, *(["--output-dir", folder] if folder else [])], prog=f"rnn-apps {command} {name}")
+        prog = f"rnn-apps {command} {name}"
+        config = config_module.parse_config(
+            registry.config_class(name),
+            [*flags, *(["--output-dir", folder] if folder else [])],
+            recipe=name,
+            prog=prog,
+            description=registry.summary(name),
+        )
+        try:
+            check_output_dir(config.output_dir)
+        except errors.InputError as error:
+            _fail(prog, error)
+        runs.append((name, config, prog))
+    for name, config, prog in runs:
+        run_config(registry.get(name), config, prog)
     return 0
 
 

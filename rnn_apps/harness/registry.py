@@ -12,7 +12,10 @@ only the recipe asked for; the names come in the order they are declared.
 
 from __future__ import annotations
 
+import ast
 import functools
+import importlib.util
+import pathlib
 from importlib import metadata
 
 from rnn_apps import errors
@@ -42,3 +45,41 @@ def get(name: str):
 def names() -> tuple[str, ...]:
     """Registered recipe names, in the order ``rnn-apps list`` and ``compare --all`` use (as declared)."""
     return tuple(_entry_points())
+
+
+CONFIG_GROUP = "rnn_apps.recipe_configs"
+"""Entry points naming each recipe's configuration class, in a module that imports no Keras."""
+
+
+@functools.cache
+def config_class(name: str):
+    """The configuration class of recipe ``name``, without importing the recipe when possible.
+
+    A recipe that registers its configuration under `CONFIG_GROUP` (in a
+    module free of Keras and TensorFlow) has its flags checked before either
+    starts; for any other, the recipe itself is loaded.
+
+    Raises:
+        rnn_apps.errors.InputError: no recipe has that name.
+    """
+    if name not in _entry_points():
+        get(name)  # raises the error that names the recipes
+    configs = {entry.name: entry for entry in metadata.entry_points(group=CONFIG_GROUP)}
+    if name in configs:
+        return configs[name].load()
+    return get(name).config_class
+
+
+@functools.cache
+def summary(name: str) -> str:
+    """The title of recipe ``name`` (its module docstring's first line), read without importing it.
+
+    Examples:
+        >>> summary("sentiment")
+        'Sentiment analysis: recurrent networks against a sentence CNN'
+    """
+    entry = _entry_points()[name]
+    spec = importlib.util.find_spec(entry.module)
+    source = pathlib.Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
+    text = (ast.get_docstring(ast.parse(source)) or "").strip()
+    return text.splitlines()[0].removeprefix("Title:").strip() if text else name

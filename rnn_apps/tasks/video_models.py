@@ -53,6 +53,7 @@ import keras
 
 from rnn_apps import errors
 from rnn_apps.layers import encoders, heads
+from rnn_apps.options import BACKBONES, CONV3D_KINDS
 
 FRAME_MODELS = ("simple_rnn", "lstm", "gru", "convlstm", "cnn3d", "frame_cnn")
 """Model names for clips of frames."""
@@ -62,15 +63,6 @@ FRAME_MODEL_NAMES = {"conv3d": "cnn3d", "2plus1d": "cnn3d", "frame_average": "fr
 
 SEQUENCE_MODELS = ("simple_rnn", "lstm", "gru", "cnn")
 """Model names for sequences of joint coordinates."""
-
-CONV3D_KINDS = ("conv3d", "2plus1d")
-
-BACKBONES = {
-    "mobilenet_v3_small": "MobileNetV3Small",
-    "mobilenet_v2": "MobileNetV2",
-    "efficientnet_b0": "EfficientNetB0",
-}
-"""ImageNet backbones from `keras.applications` that the frame encoder can use."""
 
 
 def frame_encoder(

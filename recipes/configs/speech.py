@@ -1,0 +1,54 @@
+"""The speech recipe's settings: every field of `SpeechConfig` is a flag of ``python -m recipes.speech``.
+
+This module imports nothing heavier than the standard library, so the command line reads it,
+checks the flags and refuses a bad one before Keras and TensorFlow start.
+"""
+
+import dataclasses
+
+from rnn_apps import options
+from rnn_apps.harness import config
+
+SAMPLES = {"keywords": "speech/keywords", "digits": "speech/digits"}
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeechConfig(config.RunConfig):
+    """The speech recipe's settings; every field is a flag (``--mel-bins``)."""
+
+    PRESETS = {
+        "quick": dict(
+            epochs=15, units=32, patience=5, batch_size=16, learning_rate=3e-3, sequences=80, cnn_filters=(16, 32, 64)
+        )
+    }
+
+    epochs: int = config.option(40, "most epochs (early stopping may end sooner)", parse=config.positive_int)
+    batch_size: int = config.option(32, "samples per batch", parse=config.positive_int)
+    units: int = config.option(128, "recurrent units per layer", parse=config.positive_int)
+    patience: int = config.option(6, "early-stopping patience in epochs", parse=config.positive_int)
+    learning_rate: float = config.option(2e-3, "Adam learning rate", parse=config.positive_float)
+    task: str = config.option(
+        "keywords",
+        "keywords: one label per clip; digits: a digit string per clip, trained with CTC",
+        choices=tuple(SAMPLES),
+    )
+    sample_rate: int | None = config.option(
+        None, "rate the models take (default: the data's own)", parse=options.sample_rate
+    )
+    clip_seconds: float | None = config.option(
+        None, "longest clip kept (default: longest training clip)", parse=config.positive_float
+    )
+    mel_bins: int = config.option(40, "log-mel features per frame", parse=config.positive_int)
+    dropout: float = config.option(0.2, "input dropout of the encoder", parse=config.fraction)
+    recurrent_dropout: float = config.option(0.0, "state dropout; above 0 rules out cuDNN", parse=config.fraction)
+    cnn_filters: tuple[int, ...] = config.option(
+        (32, 64, 128),
+        "filters of each 2-D CNN block",
+        parse=lambda text: tuple(map(config.positive_int, text.split(","))),
+    )
+    validation_fraction: float = config.option(0.1, "of the training clips", parse=config.fraction)
+    test_fraction: float = config.option(0.1, "of all clips, when the data has no test set", parse=config.fraction)
+    sequences: int = config.option(1200, "digits: training clips to make", parse=config.positive_int)
+    min_digits: int = config.option(2, "digits: fewest words per clip", parse=config.positive_int)
+    max_digits: int = config.option(5, "digits: most words per clip", parse=config.positive_int)
+    beam_width: int = config.option(16, "digits: beam-search width", parse=config.positive_int)
