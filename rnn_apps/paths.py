@@ -30,3 +30,43 @@ def bundled(relative: str) -> pathlib.Path:
             f"folder holding the samples, or pass --data). Received: no such file"
         )
     return path
+
+
+NAME_MAX = 255
+"""Bytes in one file-name part on the file systems users have (ext4, APFS, NTFS)."""
+
+PATH_MAX = 4096
+
+
+def input_path(value, what: str = "a path to an input file") -> pathlib.Path:
+    """``value`` as a path, refusing what cannot be one before the file system is asked.
+
+    An empty or blank value is not taken as the current folder, and a value
+    with a part over `NAME_MAX` bytes (a sentence given where a file was
+    expected), a NUL byte, or over `PATH_MAX` bytes is refused with one line
+    instead of an ``OSError: File name too long``.
+
+    Raises:
+        rnn_apps.errors.InputError: ``value`` cannot name a file.
+
+    Examples:
+        >>> input_path("clips/a.gif").name
+        'a.gif'
+        >>> try:
+        ...     input_path("  ")
+        ... except errors.InputError as error:
+        ...     print(error)
+        Expected a path to an input file. Received: '  ' (empty)
+    """
+    text = str(value)
+    encoded = os.fsencode(text) if "\0" not in text else b""
+    if not text.strip():
+        problem = "empty"
+    elif "\0" in text or len(encoded) >= PATH_MAX:
+        problem = "not a path"
+    elif max(len(part) for part in encoded.split(b"/")) > NAME_MAX:
+        problem = f"a name part over {NAME_MAX} bytes"
+    else:
+        return pathlib.Path(text)
+    shown = text if len(text) <= 60 else f"{text[:57]}... ({len(text)} characters)"
+    raise errors.InputError(f"Expected {what}. Received: {shown!r} ({problem})")

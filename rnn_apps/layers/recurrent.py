@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 
 import keras
+import numpy as np
 
 from rnn_apps import errors
 from rnn_apps.layers import torch_kernels
@@ -385,3 +386,138 @@ def kernel_report(model, mask_padding: str = "right", backend: str | None = None
     if not found:
         return KernelReport(None, ())
     return KernelReport(not reasons, tuple(reasons))
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskLayout:
+    """Where the masked steps of a ``(batch, time)`` mask sit.
+
+    Attributes:
+        lengths: unmasked steps per row.
+        padding: ``"right"`` (every row's steps come first: what the fused
+            kernels take), ``"left"`` (padding first, then the steps) or
+            ``"gapped"`` (masked steps between unmasked ones).
+        empty_rows: indices of the rows with no unmasked step at all.
+    """
+
+    lengths: tuple[int, ...]
+    padding: str
+    empty_rows: tuple[int, ...]
+
+
+def mask_layout(mask) -> MaskLayout:
+    """Measure a boolean ``(batch, time)`` mask instead of assuming it is right-padded.
+
+    A fully masked row counts against no padding side; it is listed in
+    ``empty_rows`` (cuDNN refuses such a row outright).
+
+    Examples:
+        >>> mask_layout([[True, True, False], [True, False, False]])
+        MaskLayout(lengths=(2, 1), padding='right', empty_rows=())
+        >>> mask_layout([[False, True, True], [False, False, False]])
+        MaskLayout(lengths=(2, 0), padding='left', empty_rows=(1,))
+        >>> mask_layout([[True, False, True]]).padding
+        'gapped'
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 2:
+        raise errors.expected("a (batch, time) mask", f"shape {mask.shape}", name="mask")
+    lengths = mask.sum(axis=1)
+    steps = np.arange(mask.shape[1])
+    right = steps[None, :] < lengths[:, None]
+    left = steps[None, :] >= mask.shape[1] - lengths[:, None]
+    if np.array_equal(mask, right):
+        padding = "right"
+    elif np.array_equal(mask, left):
+        padding = "left"
+    else:
+        padding = "gapped"
+    return MaskLayout(tuple(int(n) for n in lengths), padding, tuple(int(i) for i in np.flatnonzero(lengths == 0)))
+
+
+def padding_mask(model, inputs):
+    """The ``(batch, time)`` mask a model's first mask-making layer computes for ``inputs``, or `None`.
+
+    The layers before it (a text vectorizer, a log-mel front end) run on
+    ``inputs``; nested models are searched. This is the mask the model's
+    recurrent layers receive, so it can be checked before they run.
+
+    Examples:
+        >>> x = keras.Input(shape=(None, 1))
+        >>> m = keras.Model(x, keras.layers.Masking()(x))
+        >>> padding_mask(m, np.array([[[0.0], [2.0], [3.0]]])).tolist()
+        [[False, True, True]]
+    """
+    for layer in model.layers if hasattr(model, "layers") else []:
+        if not (_makes_mask(layer) or (hasattr(layer, "layers") and has_mask(layer))):
+            continue
+        # `Operation.input`: the tensor this layer reads in `model`'s graph (a nested model's own
+        # `input` property names its inner input instead).
+        feed = keras.Operation.input.fget(layer)
+        if any(feed is tensor for tensor in model.inputs):
+            values = inputs
+        else:
+            # A model saved with its input in a list wants the batch in a list too.
+            single = isinstance(model.input, list) and len(model.input) == 1 and not isinstance(inputs, list)
+            values = keras.Model(model.input, feed)([inputs] if single else inputs)
+        if _makes_mask(layer):
+            return keras.ops.convert_to_numpy(layer.compute_mask(values)).astype(bool)
+        return padding_mask(layer, values)
+    return None
+
+
+def use_generic_loop(model) -> int:
+    """Turn off the fused kernel (``use_cudnn=False``) in every LSTM and GRU of ``model``; return how many.
+
+    Call it before the model's first prediction: a compiled predict
+    function keeps the path it was traced with.
+    """
+    count = 0
+    for layer in model.layers if hasattr(model, "layers") else [model]:
+        if isinstance(layer, keras.layers.Bidirectional):
+            inner = [layer.forward_layer, layer.backward_layer]
+        elif hasattr(layer, "layers"):
+            count += use_generic_loop(layer)
+            continue
+        else:
+            inner = [layer]
+        for rnn in inner:
+            if _cell_name(rnn) in ("lstm", "gru"):
+                rnn.use_cudnn = False
+                count += 1
+    return count
+
+
+def guard_fused_kernel(model, inputs, sources, what: str = "an input the model does not mask whole") -> str:
+    """Check the mask ``inputs`` make in ``model`` before any recurrent layer runs on them.
+
+    A fully masked row is refused (the cuDNN kernel fails on it with an
+    `InvalidArgumentError`, and any other path answers from the initial
+    state alone, which says nothing about the input). A left-padded or
+    gapped mask is not assumed away: the model's LSTM and GRU layers are
+    sent to the generic loop, which skips masked steps wherever they sit,
+    so the answer is the one a right-padded batch would get.
+
+    Args:
+        model: a loaded Keras model (models without a mask pass unchecked).
+        inputs: the batch the model is about to predict on.
+        sources: one name per row (texts, file names), for the message.
+        what: what a row must be, for the message.
+
+    Returns:
+        The padding found: ``"right"``, ``"left"``, ``"gapped"``, or
+            ``"none"`` when the model makes no mask.
+
+    Raises:
+        rnn_apps.errors.InputError: a row with no unmasked step.
+    """
+    mask = padding_mask(model, inputs)
+    if mask is None:
+        return "none"
+    layout = mask_layout(mask)
+    if layout.empty_rows:
+        empty = [str(sources[i]) for i in layout.empty_rows]
+        raise errors.expected(what, empty[0] if len(empty) == 1 else empty)
+    if layout.padding != "right":
+        use_generic_loop(model)
+    return layout.padding
