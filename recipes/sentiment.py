@@ -47,7 +47,7 @@ from rnn_apps import backend, errors, io, metrics, paths
 from rnn_apps.data import text
 from rnn_apps.harness import baselines, cli, plots
 from rnn_apps.harness import recipe as harness
-from rnn_apps.layers import heads
+from rnn_apps.layers import heads, recurrent
 
 SAMPLE = "sentiment/amazon_review_snippets.csv"
 
@@ -250,11 +250,20 @@ class SentimentRecipe(harness.Recipe):
         texts = [str(t) for t in texts]
         if not texts:
             raise errors.expected("at least one text", "none")
+        for text_value in texts:
+            if not text_value.strip():
+                raise errors.expected("a text with at least one word", text_value)
         model_path = pathlib.Path(model_path)
         model = harness.load_saved_model(model_path, backend.load_text_model)
         errors.check_model_inputs(model, model_path, ranks=(1,), dtype="string")
         sidecar = model_path.with_suffix(".json")
         class_names = errors.read_json(sidecar, keys=("class_names",))["class_names"] if sidecar.exists() else None
+        # A text of punctuation only ("!!!") becomes a row of padding: refused, never sent to a fused kernel.
+        if isinstance(model, backend.TextModel):
+            core, batch = model.model, model.vectorizer(texts)
+        else:
+            core, batch = model, np.asarray(texts, dtype=object)
+        recurrent.guard_fused_kernel(core, batch, texts, "a text with at least one word (the model drops punctuation)")
         rows = probabilities(model, texts)
         num_classes = 2 if rows.shape[-1] == 1 else rows.shape[-1]
         if class_names is not None and len(class_names) != num_classes:

@@ -289,10 +289,11 @@ class VideoRecipe(harness.Recipe):
         """Label clips or ``.ts`` joint files: one dict per clip (series), ``label``, ``probability``, ``input``."""
         if not inputs:
             raise errors.expected("at least one clip", "none")
+        inputs = [paths.input_path(value, "the path of a clip file or folder (or of a .ts file)") for value in inputs]
         settings = video.read_sidecar(model_path)
         batch, names = video.read_inputs(inputs, settings)
         model = harness.load_saved_model(model_path)
-        probabilities = video_inference.predict_inputs(model, model_path, batch, settings["input"])
+        probabilities = video_inference.predict_inputs(model, model_path, batch, settings["input"], names)
         return video_inference.labelled(probabilities, settings["class_names"], names)
 
     def examples(self) -> list[str]:

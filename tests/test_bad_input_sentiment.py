@@ -139,4 +139,4 @@ def test_predict_refuses_a_broken_sidecar(models, sidecar, message, tmp_path, ca
 
 def test_predict_library(models):
     library_error(sentiment.RECIPE.predict, models["text"], [], match="Expected at least one text. Received: 'none'")
-    assert sentiment.RECIPE.predict(models["text"], ["", 3])[1]["text"] == "3"  # any value is read as its text
+    assert sentiment.RECIPE.predict(models["text"], ["good", 3])[1]["text"] == "3"  # any value is read as its text

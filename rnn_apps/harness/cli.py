@@ -203,9 +203,10 @@ def _predict(args) -> int:
     path = pathlib.Path(args.model)
     if not path.is_file() or path.suffix != ".keras":
         raise errors.expected("an existing .keras model file", str(path), name="--model")
-    if not args.inputs:
+    inputs = predict_inputs(args.inputs)
+    if not inputs:
         raise errors.expected("at least one input to predict", "none")
-    for prediction in recipe.predict(path, args.inputs):
+    for prediction in recipe.predict(path, inputs):
         if args.format == "json":
             print(json.dumps(prediction))
         else:
@@ -213,13 +214,73 @@ def _predict(args) -> int:
     return 0
 
 
+def _input_lines(content: bytes, source: str) -> list[tuple[str, str]]:
+    """``(input, where)`` for each line of a UTF-8 ``-`` or ``@path`` source (split on ``\\n`` only)."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = content[: error.start].count(b"\n") + 1
+        raise errors.expected("UTF-8 text, one input per line", f"{source}, line {line}: {error.reason}") from None
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    return [(line.removesuffix("\r"), f"{source}, line {number}") for number, line in enumerate(lines, 1)]
+
+
+def predict_inputs(values: list[str], stdin=None) -> list[str]:
+    """The inputs of ``rnn-apps predict``: ``-`` and ``@path`` expanded, empty ones refused.
+
+    ``-`` reads standard input and ``@path`` a UTF-8 file, one input per line
+    (a text, or the path of a clip); ``@@...`` is a text that starts with
+    ``@``. Every other value is one input as it stands (each recipe refuses
+    an empty one in its own words).
+
+    Raises:
+        rnn_apps.errors.InputError: an empty or blank line, named by its
+            number, ``-`` twice, or an ``@path`` that cannot be read.
+
+    Examples:
+        >>> import io
+        >>> predict_inputs(["good", "-", "@@home"], stdin=io.BytesIO(b"one\\ntwo\\n"))
+        ['good', 'one', 'two', '@home']
+    """
+    from rnn_apps import paths
+
+    stdin = sys.stdin.buffer if stdin is None else stdin
+    expanded: list[tuple[str, str]] = []
+    if values.count("-") > 1:
+        raise errors.expected("'-' (standard input) at most once", values.count("-"), name="inputs")
+    for value in values:
+        if value == "-":
+            expanded += _input_lines(stdin.read(), "standard input")
+        elif value.startswith("@") and not value.startswith("@@"):
+            source = paths.input_path(value[1:], "@ followed by the path of a file of inputs")
+            try:
+                content = source.read_bytes()
+            except OSError as error:
+                raise errors.expected("@ followed by a readable file of inputs", f"{value} ({error.strerror})") from None
+            expanded += _input_lines(content, str(source))
+        else:
+            expanded.append((value.removeprefix("@"), ""))
+    for value, where in expanded:
+        if where and not value.strip():
+            raise errors.InputError(f"Expected a non-empty line (one input per line). Received: {value!r} ({where})")
+    return [value for value, _ in expanded]
+
+
 def predict_parser() -> ArgumentParser:
     """Parser of ``rnn-apps predict``; inputs may come before or after flags."""
-    parser = ArgumentParser(prog="rnn-apps predict", description="Predict with a saved model on raw inputs.")
+    parser = ArgumentParser(
+        prog="rnn-apps predict",
+        description="Predict with a saved model on raw inputs.",
+        epilog="An INPUT of '-' reads standard input and '@FILE' reads FILE (UTF-8): one input per line, a text "
+        "or the path of a clip, so texts longer than the command line allows can be given. '@@...' is a text "
+        "starting with '@'. Empty inputs are refused.",
+    )
     parser.add_argument("recipe", choices=registry.names())
     parser.add_argument("--model", required=True, help="path of a saved .keras model")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="one line per input")
-    parser.add_argument("inputs", nargs="*", help="raw inputs (texts, file paths)")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="raw inputs (texts, file paths), '-' or '@FILE'")
     return parser
 
 

@@ -26,9 +26,9 @@ import pathlib
 import keras
 import numpy as np
 
-from rnn_apps import errors
+from rnn_apps import errors, paths
 from rnn_apps.data import audio, spoken, uea
-from rnn_apps.layers import ctc, heads
+from rnn_apps.layers import ctc, heads, recurrent
 from rnn_apps.tasks import acoustic
 
 
@@ -251,9 +251,10 @@ def predict(model, info: dict, model_path, inputs) -> list[dict]:
         One dict per clip: ``label`` and ``probability``, or ``transcript``
             (a digits model); and ``input``.
     """
-    inputs = [str(i) for i in inputs]
+    inputs = [str(paths.input_path(i, "the path of a .wav file (or of a .ts file)")) for i in inputs]
     if not inputs:
         raise errors.expected("at least one .wav file", "none")
+    sound = "a clip with sound above the model's silence floor"
     names = info.get("class_names")
     if info["input"] == "frames":
         errors.check_model_inputs(model, model_path, ranks=(3,), dtype="float")
@@ -268,6 +269,7 @@ def predict(model, info: dict, model_path, inputs) -> list[dict]:
         sources = [source for source, _ in rows]
         longest = max(len(series) for _, series in rows)
         batch = uea.pad_series([series for _, series in rows], 0.0, max(info.get("clip_samples") or 0, longest))
+        recurrent.guard_fused_kernel(model, batch, sources, "a series with a step that is not all zeros (padding)")
         probabilities = model.predict_on_batch(batch)
     else:
         errors.check_model_inputs(model, model_path, ranks=(2,), dtype="float")
@@ -276,14 +278,18 @@ def predict(model, info: dict, model_path, inputs) -> list[dict]:
         if info["task"] == "digits":
             front_end = acoustic.FrontEnd(**info["front_end"])
             longest = max(front_end.frame_length, max(len(c) for c in clips))
-            probabilities = model.predict_on_batch(audio.pad_clips(clips, longest))
+            batch = audio.pad_clips(clips, longest)
+            recurrent.guard_fused_kernel(model, batch, sources, sound)
+            probabilities = model.predict_on_batch(batch)
             decoded = ctc.decode(probabilities, front_end.frames([len(c) for c in clips]), "beam_search")
             return [
                 {"transcript": " ".join(names[s] if names else str(s) for s in symbols), "input": source}
                 for symbols, source in zip(decoded, sources)
             ]
         length = info.get("clip_samples") or max(len(c) for c in clips)
-        probabilities = model.predict_on_batch(audio.pad_clips(clips, max(length, max(len(c) for c in clips))))
+        batch = audio.pad_clips(clips, max(length, max(len(c) for c in clips)))
+        recurrent.guard_fused_kernel(model, batch, sources, sound)
+        probabilities = model.predict_on_batch(batch)
     num_classes = 2 if probabilities.shape[-1] == 1 else probabilities.shape[-1]
     labels = heads.probabilities_to_labels(probabilities, num_classes)
     output = []

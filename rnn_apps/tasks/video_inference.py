@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnn_apps import errors
-from rnn_apps.layers import heads
+from rnn_apps.layers import heads, recurrent
 
 
 def predict_probabilities(model, inputs, batch_size: int = 64) -> np.ndarray:
@@ -27,7 +27,7 @@ def predict_probabilities(model, inputs, batch_size: int = 64) -> np.ndarray:
     )
 
 
-def predict_inputs(model, model_path, inputs: list[np.ndarray], input_kind: str) -> np.ndarray:
+def predict_inputs(model, model_path, inputs: list[np.ndarray], input_kind: str, names=None) -> np.ndarray:
     """Check that ``model`` takes ``inputs`` (clips, or joint series of its channel count); predict.
 
     Args:
@@ -35,13 +35,15 @@ def predict_inputs(model, model_path, inputs: list[np.ndarray], input_kind: str)
         model_path: its file, for messages.
         inputs: from `rnn_apps.data.video.read_inputs`.
         input_kind: ``"frames"`` or ``"joints"`` (the sidecar's ``input``).
+        names: one name per input, for messages (`None`: their positions).
 
     Returns:
         Class probabilities, one row per input.
 
     Raises:
-        InputError: a model of another recipe or input kind, or series whose
-            channels differ from the model's.
+        InputError: a model of another recipe or input kind, series whose
+            channels differ from the model's, or a series the model's mask
+            hides whole (`rnn_apps.layers.recurrent.guard_fused_kernel`).
     """
     from rnn_apps.data import uea
 
@@ -50,9 +52,14 @@ def predict_inputs(model, model_path, inputs: list[np.ndarray], input_kind: str)
         errors.check_model_inputs(model, model_path, ranks=(3,), last_dims=(None,))
         if len(channels) != 1 or model.input_shape[-1] not in (None, *channels):
             raise errors.expected(f"joint series with {model.input_shape[-1]} channels (the model's)", sorted(channels))
-        return predict_probabilities(model, uea.pad_series(inputs))
+        batch = uea.pad_series(inputs)
+        what = "a series with a step that is not all zeros (padding)"
+        recurrent.guard_fused_kernel(model, batch, names or list(range(len(inputs))), what)
+        return predict_probabilities(model, batch)
     errors.check_model_inputs(model, model_path, ranks=(5,))
-    return predict_probabilities(model, np.stack(inputs))
+    batch = np.stack(inputs)
+    recurrent.guard_fused_kernel(model, batch, names or list(range(len(inputs))), "a clip the model does not mask whole")
+    return predict_probabilities(model, batch)
 
 
 def labelled(probabilities: np.ndarray, class_names: list[str], names: list[str]) -> list[dict]:
