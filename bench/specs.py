@@ -138,6 +138,9 @@ BENCHMARKS = {
                 "all",
                 "--task",
                 "multiclass",
+                # TREC.train.all is Latin-1 (one 0xf0 byte), which a UTF-8 reader refuses.
+                "--encoding",
+                "latin-1",
                 "--embedding-dropout",
                 "0.25",
                 "--patience",

@@ -174,6 +174,9 @@ class SentimentRecipe(harness.Recipe):
             binary=cfg.task == "binary",
             folds=cfg.folds,
             fold=cfg.fold,
+            encoding=cfg.encoding,
+            validation_source=cfg.validation_data,
+            test_source=cfg.test_data,
         )
         vectorizer = text.make_vectorizer(splits.train[0], vocabulary_size=cfg.vocabulary_size)
         longest = int(text.vectorize(vectorizer, splits.train[0], cfg.sequence_length).row_lengths().numpy().max())

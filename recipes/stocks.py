@@ -49,7 +49,7 @@ import keras
 import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
-from rnn_apps.data import price_tables, time_splits, windows
+from rnn_apps.data import price_tables, splits, time_splits, windows
 from rnn_apps.harness import cli, plots
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import convolutional
@@ -90,8 +90,11 @@ training rows.
 
 def read_table(cfg: StocksConfig) -> price_tables.PriceTable:
     """The prices of ``--data``; what was fixed on the way in is printed as notices."""
+    splits.refuse_given_parts(cfg, "its parts are cut from --data in time order; choose them with --split-dates")
     source = paths.bundled(SAMPLE) if cfg.data == "sample" else cfg.data
-    table = price_tables.read(source, price_column=cfg.price_column, symbols=cfg.symbols, fill_gaps=cfg.fill_gaps)
+    table = price_tables.read(
+        source, price_column=cfg.price_column, symbols=cfg.symbols, fill_gaps=cfg.fill_gaps, encoding=cfg.encoding
+    )
     for notice in table.notices:
         print(f"notice: {notice}")
     return table

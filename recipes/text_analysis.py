@@ -200,6 +200,9 @@ class TextAnalysisRecipe(harness.Recipe):
             test_fraction=cfg.test_fraction,
             seed=cfg.seed,
             strict_iob=cfg.strict_iob,
+            encoding=cfg.encoding,
+            validation_source=cfg.validation_data,
+            test_source=cfg.test_data,
         )
         vocabulary = token_vocabulary.TaggingVocabulary.from_sentences(
             [tokens for tokens, _ in tagged.train],

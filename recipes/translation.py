@@ -220,6 +220,9 @@ class TranslationRecipe(harness.Recipe):
             seed=cfg.seed,
             max_pairs=cfg.max_pairs,
             test_limit=cfg.test_limit,
+            encoding=cfg.encoding,
+            validation_source=cfg.validation_data,
+            test_source=cfg.test_data,
         )
         vocabularies = parallel.make_vocabularies(splits, cfg.vocabulary_size, cfg.min_frequency)
         # Decoding time grows with the target length: no longer than the longest training target.

@@ -42,7 +42,7 @@ import keras
 import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
-from rnn_apps.data import video
+from rnn_apps.data import splits, video
 from rnn_apps.harness import baselines, cli, config, plots
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import heads
@@ -217,6 +217,7 @@ class VideoRecipe(harness.Recipe):
         return super().run(checked(cfg))
 
     def load_data(self, cfg: VideoConfig) -> video.ClipData:
+        splits.refuse_given_parts(cfg, "its parts are split from --data, grouped by source video or stratified")
         # The sampling and split flags have the names of ClipOptions' fields.
         fields = [field.name for field in dataclasses.fields(video.ClipOptions) if hasattr(cfg, field.name)]
         options = video.ClipOptions(**{name: getattr(cfg, name) for name in fields})

@@ -36,9 +36,9 @@ def test_flags(argv, message, tmp_path, capsys):
 
 # Each user-file layout the loader reads, broken in the ways files break.
 FILES = [
-    ("unclosed.csv", 'text,label\n"an unclosed quote,1\nfine,0\n', "Expected a well-formed UTF-8 .csv file"),
-    ("binary.csv", bytes(range(256)) * 4, "Expected a well-formed UTF-8 .csv file"),
-    ("latin1.tsv", "text\tlabel\ncaf\xe9\t1\n".encode("latin-1"), "Expected a well-formed UTF-8 .tsv file"),
+    ("unclosed.csv", 'text,label\n"an unclosed quote,1\nfine,0\n', "Expected a well-formed .csv file"),
+    ("binary.csv", bytes(range(256)) * 4, "Expected text in utf-8 (give the file's encoding with --encoding"),
+    ("latin1.tsv", "text\tlabel\ncaf\xe9\t1\n".encode("latin-1"), "Received: 'latin1.tsv, line 2: byte 0xe9"),
     ("empty.csv", "", "Received: 'an empty file'"),
     ("header_only.csv", "text,label\n", "Expected at least one labelled row in header_only.csv. Received: 'none'"),
     ("no_labels.csv", "text,label\na,\nb,\n", "Expected at least one labelled row in no_labels.csv"),
@@ -47,9 +47,9 @@ FILES = [
     ("infinite.csv", "text,label\na,inf\nb,1\n", "Expected whole-number class labels in column 'label'"),
     ("one_per_class.csv", "text,label\na,pos\nb,neg\n", "Expected enough rows of every class to hold out a test"),
     ("three.csv", "text,label\n" + "".join(f"t{i},{i % 3}\n" for i in range(30)), "Expected binary labels"),
-    ("notes.txt", "some text", "Expected --data to be a .csv or .tsv file, rt-polarity.pos/.neg, or a folder"),
-    ("labels.all", "onlyalabel\n", "Expected 'label text' on every line of labels.all. Received: \"line 1"),
-    ("blank.all", "\n\n", "Expected labelled lines in blank.all. Received: 'an empty file'"),
+    ("notes.txt", "some text", "Expected --data to be one of these layouts: a .csv or .tsv file"),
+    ("labels.all", "onlyalabel\n", "Expected labelled lines ('label text') in labels.all. Received: 'only labels"),
+    ("blank.all", "\n\n", "Expected labelled lines ('label text') in blank.all. Received: 'an empty file'"),
 ]
 
 
@@ -63,12 +63,12 @@ def test_malformed_files(filename, content, message, tmp_path, capsys):
 def test_malformed_folders(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert "Received: 'class folders []'" in run_error("sentiment", ["--data", str(empty)], tmp_path, capsys)
+    assert "(class folders [])'" in run_error("sentiment", ["--data", str(empty)], tmp_path, capsys)
     one = tmp_path / "one_class" / "pos"
     one.mkdir(parents=True)
     (one / "a.txt").write_text("good")
     line = run_error("sentiment", ["--data", str(one.parent)], tmp_path, capsys)
-    assert "Received: \"class folders ['pos']\"" in line
+    assert "one_class (class folders ['pos'])" in line
     polarity = tmp_path / "polarity"
     polarity.mkdir()
     for name in ("rt-polarity.pos", "rt-polarity.neg"):
@@ -76,9 +76,10 @@ def test_malformed_folders(tmp_path, capsys):
     assert "Expected labelled texts in polarity" in run_error("sentiment", ["--data", str(polarity)], tmp_path, capsys)
     trec = tmp_path / "trec"
     trec.mkdir()
-    (trec / "TREC.train.all").write_text("DESC what is it ?\nNUM\n")
+    (trec / "TREC.train.all").write_text("DESC\nNUM\n")
     (trec / "TREC.test.all").write_text("DESC why ?\n")
-    assert "line 2: 'NUM'" in run_error("sentiment", ["--data", str(trec)], tmp_path, capsys)
+    line = run_error("sentiment", ["--data", str(trec)], tmp_path, capsys)
+    assert "in TREC.train.all. Received: 'only labels, on 2 line(s)'" in line
 
 
 def test_own_test_set_with_folds(tmp_path, capsys):
@@ -89,7 +90,7 @@ def test_own_test_set_with_folds(tmp_path, capsys):
             for i in range(6):
                 (root / part / label / f"{i}.txt").write_text(f"{label} review {i}")
     line = run_error("sentiment", ["--data", str(root), "--folds", "3"], tmp_path, capsys)
-    assert "Expected a source without its own test set for --folds. Received: 'imdb'" in line
+    assert "Expected a source without its own validation or test part for --folds. Received: 'imdb'" in line
 
 
 def test_tensorflow_datasets_without_text(tmp_path, capsys):

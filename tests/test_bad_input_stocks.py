@@ -68,7 +68,7 @@ def test_flags(argv, message, tmp_path, capsys):
 PRICES = [f"{date},{100 + i}" for i, date in enumerate(DATES)]
 FILES = [
     ("empty.csv", None, "Expected a CSV file with rows. Received:"),
-    ("binary.csv", bytes(range(256)) * 4, "Expected a readable CSV file. Received:"),
+    ("binary.csv", bytes(range(256)) * 4, "Received: 'binary.csv, line 2: byte 0x80 is not utf-8'"),
     ("text.csv", [*PRICES[:5], "2020-01-06,abc", *PRICES[6:]], "Expected numeric prices. Received: \"'abc' in column"),
     ("inf.csv", [*PRICES[:5], "2020-01-06,inf", *PRICES[6:]], "Expected finite prices. Received: \"'inf' in column"),
     ("negative.csv", [*PRICES[:5], "2020-01-06,-1", *PRICES[6:]], "Expected positive prices for log-returns"),

@@ -36,7 +36,7 @@ FILES = [
     ("empty.conll", "", "Expected tagged sentences in empty.conll. Received: 'none'"),
     ("blank.conll", "\n \n\t\n", "Expected tagged sentences in blank.conll. Received: 'none'"),
     ("docstart.conll", "-DOCSTART- O\n\n", "Expected tagged sentences in docstart.conll"),
-    ("binary.conll", bytes(range(256)) * 2, "Expected a token and a tag in column -1 on line 1 of binary.conll"),
+    ("binary.conll", bytes(range(256)) * 2, "Received: 'binary.conll, line 2: byte 0x80 is not utf-8'"),
     ("tokens_only.conll", "John\nlives\n\n", "Expected a token and a tag in column -1 on line 1"),
     ("ragged.conll", "John B-PER\nlives\n\n", "on line 2 of ragged.conll"),
     ("one.conll", "John B-PER\n\n", "Expected enough sentences in one.conll for train, validation and test parts"),
@@ -73,10 +73,7 @@ def test_folders(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     line = run_error("text_analysis", ["--data", str(empty)], tmp_path, capsys)
-    assert (
-        f"Expected a file whose name contains 'train' in {empty} (and optionally 'dev' and 'test'). Received: []"
-        in line
-    )
+    assert "Expected --data to be one of these layouts: a CoNLL-style column file" in line and "holding []" in line
     folder = tmp_path / "split"
     folder.mkdir()
     (folder / "train.conll").write_text(SENTENCES)

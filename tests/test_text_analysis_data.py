@@ -109,7 +109,7 @@ def test_plain_tags_keep_their_names(tmp_path):
 
 def test_folder_without_a_train_file(tmp_path):
     write(tmp_path, "notes.txt", "a O\n")
-    with pytest.raises(errors.InputError, match="a file whose name contains 'train'"):
+    with pytest.raises(errors.InputError, match="a folder of such files whose names hold train"):
         tagging_data.load_tagging(tmp_path)
 
 

@@ -144,17 +144,17 @@ def test_labelled_lines_folder_keeps_its_test_file(tmp_path):
         "".join(f"{i % 3} question number {i} caf\xe9 ?\n" for i in range(30)).encode("latin-1")
     )
     (tmp_path / "Q.test.all").write_text("".join(f"{i % 3} held out {i}\n" for i in range(6)))
-    data = text.load_text_classification(tmp_path)
+    data = text.load_text_classification(tmp_path, encoding="latin-1")
     assert data.class_names == ["0", "1", "2"]
     assert data.sizes() == {"train": 27, "validation": 3, "test": 6}
     assert list(data.test[1]) == [0, 1, 2, 0, 1, 2]
     assert any("café" in t for t in data.train[0])
 
 
-def test_labelled_lines_file_with_a_bare_label_is_refused(tmp_path):
+def test_labelled_lines_file_with_only_bare_labels_is_refused(tmp_path):
     path = tmp_path / "bad.all"
-    path.write_text("1 fine line\n0\n")
-    with pytest.raises(errors.InputError, match="line 2"):
+    path.write_text("1\n0\n")
+    with pytest.raises(errors.InputError, match="only labels, on 2 line"):
         text.load_text_classification(path)
 
 

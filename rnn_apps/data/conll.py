@@ -11,9 +11,13 @@
   lines, multi-word token ranges (``1-2``) and empty nodes (``1.1``) are
   skipped.
 
-A line with fewer columns than the tag column, or an unknown tag column
-name, is an `InputError` naming where. Every reader returns a list of
-`Sentence`: ``(tokens, tags)``.
+Files are decoded with one codec (``--encoding``, default UTF-8; see
+`rnn_apps.data.text_files`), byte-order marks ignored, lines split at
+``"\n"`` only. A byte that does not decode, a line with fewer columns than
+the tag column, a token line whose column count differs from the file's
+first token line (``General I-ORG EXTRA`` in a two-column file), or an
+unknown tag column name, is an `InputError` naming where. Every reader
+returns a list of `Sentence`: ``(tokens, tags)``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import pathlib
 import re
 
 from rnn_apps import errors
+from rnn_apps.data import text_files
 
 DOCSTART = "-DOCSTART-"
 CONLLU_COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
@@ -54,50 +59,64 @@ def _strip_language_prefix(sentences: list[Sentence]) -> list[Sentence]:
     return [([token[cut:] for token in tokens], tags) for tokens, tags in sentences]
 
 
-def read_column_file(path, tag_column=None) -> list[Sentence]:
+def read_column_file(path, tag_column=None, encoding: str = text_files.DEFAULT_ENCODING) -> list[Sentence]:
     """Read a CoNLL-style column file (or the WikiANN layout).
 
     Args:
         path: the file.
         tag_column: 0-based column of the tag (negative counts from the
             end); default the last column.
+        encoding: the file's codec.
 
     Returns:
         ``(tokens, tags)`` per sentence.
+
+    Raises:
+        rnn_apps.errors.InputError: bytes that do not decode, or a token
+            line without the tag column or with another column count than
+            the file's first token line (naming the line).
     """
     path = pathlib.Path(path)
     index = _column_index(tag_column, None, -1)
     sentences, tokens, tags = [], [], []
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, 1):
-            fields = line.split()
-            if not fields:
-                if tokens:
-                    sentences.append((tokens, tags))
-                tokens, tags = [], []
-                continue
-            if fields[0] == DOCSTART:
-                continue
-            if len(fields) < 2 or not (-len(fields) <= index < len(fields)) or index in (0, -len(fields)):
-                raise errors.expected(
-                    f"a token and a tag in column {index} on line {number} of {path.name} "
-                    "(whitespace-separated; choose the column with --tag-column)",
-                    line.rstrip("\n"),
-                )
-            tokens.append(fields[0])
-            tags.append(fields[index])
+    columns = None
+    for number, line in enumerate(text_files.read_lines(path, encoding), 1):
+        fields = line.split()
+        if not fields:
+            if tokens:
+                sentences.append((tokens, tags))
+            tokens, tags = [], []
+            continue
+        if fields[0] == DOCSTART:
+            continue
+        if len(fields) < 2 or not (-len(fields) <= index < len(fields)) or index in (0, -len(fields)):
+            raise errors.expected(
+                f"a token and a tag in column {index} on line {number} of {path.name} "
+                "(whitespace-separated; choose the column with --tag-column)",
+                line,
+            )
+        columns = columns or (len(fields), number)
+        if len(fields) != columns[0]:
+            # An extra or missing column would shift the tag column and make words into tags.
+            raise errors.expected(
+                f"{columns[0]} columns on every token line of {path.name}, as on line {columns[1]}",
+                f"{len(fields)} on line {number}: {line[:80]!r}",
+            )
+        tokens.append(fields[0])
+        tags.append(fields[index])
     if tokens:
         sentences.append((tokens, tags))
     return _strip_language_prefix(sentences)
 
 
-def read_conllu(path, tag_column=None) -> list[Sentence]:
+def read_conllu(path, tag_column=None, encoding: str = text_files.DEFAULT_ENCODING) -> list[Sentence]:
     """Read a CoNLL-U file: the word forms and, by default, their universal POS tags.
 
     Args:
         path: a ``.conllu`` file.
         tag_column: ``"upos"`` (default), ``"xpos"``, another CoNLL-U column
             name, or a 0-based column number.
+        encoding: the file's codec.
 
     Returns:
         ``(tokens, tags)`` per sentence.
@@ -111,33 +130,31 @@ def read_conllu(path, tag_column=None) -> list[Sentence]:
             name="--tag-column",
         )
     sentences, tokens, tags = [], [], []
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                if tokens:
-                    sentences.append((tokens, tags))
-                tokens, tags = [], []
-                continue
-            if line.startswith("#"):
-                continue
-            fields = line.split("\t")
-            if len(fields) != len(CONLLU_COLUMNS):
-                raise errors.expected(
-                    f"10 tab-separated CoNLL-U columns on line {number} of {path.name}", f"{len(fields)} columns"
-                )
-            if not fields[0].isdigit():  # multi-word ranges (1-2) and empty nodes (1.1)
-                continue
-            tokens.append(fields[1])
-            tags.append(fields[index])
+    for number, line in enumerate(text_files.read_lines(path, encoding), 1):
+        if not line.strip():
+            if tokens:
+                sentences.append((tokens, tags))
+            tokens, tags = [], []
+            continue
+        if line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != len(CONLLU_COLUMNS):
+            raise errors.expected(
+                f"10 tab-separated CoNLL-U columns on line {number} of {path.name}", f"{len(fields)} columns"
+            )
+        if not fields[0].isdigit():  # multi-word ranges (1-2) and empty nodes (1.1)
+            continue
+        tokens.append(fields[1])
+        tags.append(fields[index])
     if tokens:
         sentences.append((tokens, tags))
     return sentences
 
 
-def read_tagged_file(path, tag_column=None) -> list[Sentence]:
-    """Read a column file or, for ``.conllu``, a CoNLL-U file."""
+def read_tagged_file(path, tag_column=None, encoding: str = text_files.DEFAULT_ENCODING) -> list[Sentence]:
+    """Read a column file or, for ``.conllu``, a CoNLL-U file, decoded with ``encoding``."""
     path = pathlib.Path(path)
     if path.suffix.lower() == ".conllu":
-        return read_conllu(path, tag_column)
-    return read_column_file(path, tag_column)
+        return read_conllu(path, tag_column, encoding)
+    return read_column_file(path, tag_column, encoding)

@@ -25,7 +25,6 @@ Examples:
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import pathlib
 import re
 
@@ -34,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnn_apps import errors
+from rnn_apps.data import text_files
 
 START = "[start]"
 END = "[end]"
@@ -76,13 +76,8 @@ class ParallelData:
         return {"train": len(self.train[0]), "validation": len(self.validation[0]), "test": len(self.test[0])}
 
 
-def _read_lines(path: pathlib.Path) -> list[str]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as handle:
-            return [line.rstrip("\r\n") for line in handle]
-    except (OSError, UnicodeDecodeError) as error:
-        raise errors.expected("a readable UTF-8 text file", f"{path} ({error})") from None
+def _read_lines(path: pathlib.Path, encoding: str) -> list[str]:
+    return text_files.read_lines(path, encoding)
 
 
 def _check_pairs(sources, targets, where_source: str, where_target: str):
@@ -118,7 +113,7 @@ def _choose_split(files, prefix: str) -> str | None:
     return candidates[0] if candidates else None
 
 
-def _read_folder(folder: pathlib.Path, source_lang, target_lang, validation_fraction, seed):
+def _read_folder(folder: pathlib.Path, source_lang, target_lang, validation_fraction, seed, encoding, given=()):
     files = _split_files(folder)
     train_split = _choose_split(files, "train")
     if train_split is None:
@@ -145,12 +140,14 @@ def _read_folder(folder: pathlib.Path, source_lang, target_lang, validation_frac
                     lang,
                 )
             paths.append(files[split][lang])
-        sources, targets = _read_lines(paths[0]), _read_lines(paths[1])
+        sources, targets = _read_lines(paths[0], encoding), _read_lines(paths[1], encoding)
         _check_pairs(sources, targets, str(paths[0]), str(paths[1]))
         parts[role] = (sources, targets)
-    if parts["test"] is None:
-        raise errors.expected("test.<lang> (or test*.<lang>) files beside train.<lang>", f"none in {folder}")
-    if parts["validation"] is None:
+    if parts["test"] is None and "test" not in given:
+        raise errors.expected(
+            "test.<lang> (or test*.<lang>) files beside train.<lang>, or --test-data", f"none in {folder}"
+        )
+    if parts["validation"] is None and "validation" not in given:
         parts["train"], parts["validation"] = _split_on_sources(*parts["train"], validation_fraction, seed)
     return source_lang, target_lang, parts
 
@@ -171,9 +168,10 @@ def _split_on_sources(sources, targets, fraction: float, seed: int):
     return keep, out
 
 
-def _read_tsv(path: pathlib.Path, validation_fraction, test_fraction, seed):
+def _tsv_pairs(path: pathlib.Path, encoding: str) -> tuple[list[str], list[str]]:
+    """Every ``source<TAB>target`` pair of a file, unsplit."""
     sources, targets = [], []
-    for number, line in enumerate(_read_lines(path), start=1):
+    for number, line in enumerate(_read_lines(path, encoding), start=1):
         if not line.strip():
             raise errors.expected("a tab-separated sentence pair on every line", f"an empty line {number} in {path}")
         columns = line.split("\t")
@@ -183,9 +181,39 @@ def _read_tsv(path: pathlib.Path, validation_fraction, test_fraction, seed):
             )
         sources.append(columns[0].strip())
         targets.append(columns[1].strip())
-    rest, test = _split_on_sources(sources, targets, test_fraction, seed)
-    train, validation = _split_on_sources(*rest, validation_fraction, seed + 1)
+    if not sources:
+        raise errors.expected("at least one sentence pair", f"an empty file {path}")
+    return sources, targets
+
+
+def _read_tsv(path: pathlib.Path, validation_fraction, test_fraction, seed, encoding, given=()):
+    rest, test = _tsv_pairs(path, encoding), None
+    if "test" not in given:
+        rest, test = _split_on_sources(*rest, test_fraction, seed)
+    train, validation = rest, None
+    if "validation" not in given:
+        train, validation = _split_on_sources(*rest, validation_fraction, seed + 1)
     return {"train": train, "validation": validation, "test": test}
+
+
+def _read_given(path: pathlib.Path, source_lang, target_lang, encoding: str, flag: str):
+    """The pairs of one part given on its own: a TSV file, or line-aligned ``PATH.<lang>[.gz]`` files."""
+    if path.is_file():
+        return _tsv_pairs(path, encoding)
+    found = []
+    for lang in (source_lang, target_lang):
+        candidates = [path.with_name(f"{path.name}.{lang}{end}") for end in ("", ".gz")] if lang else []
+        found.append(next((file for file in candidates if file.is_file()), None))
+    if None in found:
+        raise errors.expected(
+            "a TSV file of source<TAB>target lines, or a path PREFIX with line-aligned PREFIX.<lang> files "
+            f"(such as multi30k/val for val.de and val.en) for languages {source_lang} and {target_lang}",
+            str(path),
+            name=flag,
+        )
+    sources, targets = (_read_lines(file, encoding) for file in found)
+    _check_pairs(sources, targets, str(found[0]), str(found[1]))
+    return sources, targets
 
 
 def _read_tfds(name: str, source_lang, target_lang, validation_fraction, seed, data_dir=None):
@@ -238,6 +266,9 @@ def load_parallel(
     seed: int = 42,
     max_pairs: int | None = None,
     data_dir: str | None = None,
+    encoding: str = text_files.DEFAULT_ENCODING,
+    validation_source=None,
+    test_source=None,
 ) -> ParallelData:
     """Load sentence pairs from a folder, a TSV file or tensorflow-datasets.
 
@@ -253,23 +284,32 @@ def load_parallel(
         seed: split seed.
         max_pairs: keep at most this many training pairs (the first ones).
         data_dir: tensorflow-datasets data folder.
+        encoding: the codec of the files (byte-order marks are ignored).
+        validation_source: the validation pairs as a part of their own: a
+            TSV file, or a path prefix of line-aligned ``PREFIX.<lang>``
+            files (``multi30k/val``); it replaces the validation split.
+        test_source: the same for the test pairs.
 
     Returns:
         A `ParallelData`.
 
     Raises:
         InputError: unequal line counts, empty lines, a language with no
-            file, an unknown dataset name.
+            file, an unknown dataset name, bytes that do not decode.
     """
+    text_files.check_encoding(encoding)
     path = pathlib.Path(str(source))
+    given = {part for part, value in (("validation", validation_source), ("test", test_source)) if value is not None}
     if path.is_dir():
-        source_lang, target_lang, parts = _read_folder(path, source_lang, target_lang, validation_fraction, seed)
+        source_lang, target_lang, parts = _read_folder(
+            path, source_lang, target_lang, validation_fraction, seed, encoding, given
+        )
         label = path.resolve()
         # Multi30k keeps its files in raw/ or tok/: name the dataset, not only that folder.
         label = f"{label.parent.name}/{label.name}" if label.name in ("raw", "tok") else label.name
         name = f"{label} {source_lang}->{target_lang}"
     elif path.is_file():
-        parts = _read_tsv(path, validation_fraction, test_fraction, seed)
+        parts = _read_tsv(path, validation_fraction, test_fraction, seed, encoding, given)
         source_lang, target_lang = source_lang or "source", target_lang or "target"
         name = path.name
     elif "/" in str(source) and not str(source).startswith((".", "/")) and not path.suffix:
@@ -284,6 +324,10 @@ def load_parallel(
             str(source),
             name="--data",
         )
+    for part, value in (("validation", validation_source), ("test", test_source)):
+        if value is not None:
+            parts[part] = _read_given(pathlib.Path(value), source_lang, target_lang, encoding, f"--{part}-data")
+            name += f", {part} from {pathlib.Path(value).name}"
     if max_pairs:
         parts["train"] = (parts["train"][0][:max_pairs], parts["train"][1][:max_pairs])
     for role in ("train", "validation", "test"):
@@ -302,6 +346,7 @@ def load_training_pairs(
     seed: int = 42,
     max_pairs: int | None = None,
     test_limit: int | None = None,
+    **sources,
 ) -> ParallelData:
     """`load_parallel`, then the pairs a translation model trains and is scored on.
 
@@ -317,6 +362,8 @@ def load_training_pairs(
             ``test_fraction``, ``seed``).
         max_pairs: keep at most this many training pairs (after dropping).
         test_limit: score at most this many test pairs.
+        **sources: ``encoding``, ``validation_source``, ``test_source``, as
+            for `load_parallel`.
 
     Returns:
         A `ParallelData`.
@@ -328,6 +375,7 @@ def load_training_pairs(
         validation_fraction=validation_fraction,
         test_fraction=test_fraction,
         seed=seed,
+        **sources,
     )
     for part in ("train", "validation"):
         pairs, dropped = drop_wordless(getattr(data, part))

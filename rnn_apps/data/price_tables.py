@@ -12,12 +12,14 @@ The leak-free path from a table to training windows continues in
 from __future__ import annotations
 
 import dataclasses
+import io
 import pathlib
 
 import numpy as np
 import pandas as pd
 
 from rnn_apps import errors
+from rnn_apps.data import text_files
 
 PRICE_COLUMNS = ("adj close", "adj_close", "adjclose", "close", "price", "value")
 """Price column names, in order of preference (case-insensitive)."""
@@ -191,23 +193,27 @@ def _parse_frame(frame: pd.DataFrame, source: str, default_name: str, price_colu
     return prices, volume, notices
 
 
-def _read_file(path: pathlib.Path, price_column: str | None):
+def _read_file(path: pathlib.Path, price_column: str | None, encoding: str):
+    # Decoded here, whole, so a byte that does not decode is named with its line wherever it is.
+    content = text_files.read_text(path, encoding)
     try:
-        first_line = pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].tolist()
+        first_line = pd.read_csv(io.StringIO(content), header=None, nrows=1, dtype=str).iloc[0].tolist()
     except (pd.errors.EmptyDataError, IndexError):
         raise errors.expected("a CSV file with rows", f"{path} (empty)") from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as error:
+    except pd.errors.ParserError as error:
         raise errors.expected("a readable CSV file", f"{path} ({error})") from None
     stem = path.name.split(".")[0]
-    if all(_is_number(str(value)) for value in first_line):
-        # A headerless numeric matrix: one column per series, no dates.
-        if price_column is not None:
-            raise errors.expected("no --price-column for a headerless matrix (its columns have no names)", price_column)
-        matrix = _numeric(pd.read_csv(path, header=None, dtype=str), str(path))
-        matrix.columns = [f"{stem}_{index}" for index in range(matrix.shape[1])]
-        return matrix, None, []
     try:
-        frame = pd.read_csv(path, dtype=str, skipinitialspace=True)
+        if all(_is_number(str(value)) for value in first_line):
+            # A headerless numeric matrix: one column per series, no dates.
+            if price_column is not None:
+                raise errors.expected(
+                    "no --price-column for a headerless matrix (its columns have no names)", price_column
+                )
+            matrix = _numeric(pd.read_csv(io.StringIO(content), header=None, dtype=str), str(path))
+            matrix.columns = [f"{stem}_{index}" for index in range(matrix.shape[1])]
+            return matrix, None, []
+        frame = pd.read_csv(io.StringIO(content), dtype=str, skipinitialspace=True)
     except pd.errors.ParserError as error:
         raise errors.expected("a readable CSV file", f"{path} ({error})") from None
     return _parse_frame(frame, str(path), stem, price_column)
@@ -234,6 +240,7 @@ def load_prices(
     price_column: str | None = None,
     symbols: list[str] | None = None,
     fill_gaps: bool = False,
+    encoding: str = text_files.DEFAULT_ENCODING,
 ) -> PriceTable:
     """Read a price table from a file or a directory of files and check it.
 
@@ -260,6 +267,8 @@ def load_prices(
             headerless matrix).
         symbols: keep only these series, in this order.
         fill_gaps: forward-fill missing prices inside a series.
+        encoding: the codec of the files (a byte that does not decode is
+            an error naming its line; byte-order marks are ignored).
 
     Returns:
         A `PriceTable`.
@@ -277,7 +286,7 @@ def load_prices(
             raise errors.expected("a directory holding .csv files", str(path), name="--data")
         frames, volumes = [], []
         for file in files:
-            frame, volume, found = _read_file(file, price_column)
+            frame, volume, found = _read_file(file, price_column, encoding)
             frames.append(frame)
             volumes.append(volume)
             notices += found
@@ -290,7 +299,7 @@ def load_prices(
         if all(v is not None for v in volumes):
             volume = pd.concat(volumes, axis=1, join="outer").reindex(prices.index)
     else:
-        prices, volume, notices = _read_file(path, price_column)
+        prices, volume, notices = _read_file(path, price_column, encoding)
     if prices.shape[1] == 0:
         raise errors.expected("at least one price column", str(path), name="--data")
     if symbols:
@@ -352,6 +361,7 @@ def read(
     price_column: str | None = None,
     symbols: str | None = None,
     fill_gaps: bool = False,
+    encoding: str = text_files.DEFAULT_ENCODING,
 ) -> PriceTable:
     """`load_prices` from a recipe's flags: ``yfinance:TICKER`` downloads, ``symbols`` is comma-separated text.
 
@@ -360,6 +370,7 @@ def read(
         price_column: as in `load_prices`.
         symbols: ``"AAPL,MSFT"``: the series to keep, in this order.
         fill_gaps: as in `load_prices`.
+        encoding: as in `load_prices`.
 
     Raises:
         rnn_apps.errors.InputError: no series name in ``symbols``, or
@@ -370,7 +381,7 @@ def read(
         raise errors.expected("comma-separated series names", symbols, name="--symbols")
     if str(source).startswith("yfinance:"):
         source = download_yfinance(str(source).split(":", 1)[1])
-    return load_prices(source, price_column=price_column, symbols=names, fill_gaps=fill_gaps)
+    return load_prices(source, price_column=price_column, symbols=names, fill_gaps=fill_gaps, encoding=encoding)
 
 
 def download_yfinance(ticker: str) -> pathlib.Path:

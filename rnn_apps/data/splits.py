@@ -113,3 +113,21 @@ def cross_validation_split(
         ) from None
     train, validation = _split(rest, labels, validation_fraction, seed, True, "validation")
     return SplitIndices(np.sort(train), np.sort(validation), np.sort(test))
+
+
+def refuse_given_parts(settings, reason: str) -> None:
+    """Raise `InputError` if ``--validation-data`` or ``--test-data`` is given to a recipe that cannot take them.
+
+    Args:
+        settings: a recipe's configuration (``validation_data`` and
+            ``test_data`` attributes).
+        reason: how that recipe's parts are made instead, for the message.
+
+    Examples:
+        >>> import types
+        >>> refuse_given_parts(types.SimpleNamespace(validation_data=None, test_data=None), "split by time")
+    """
+    for part in ("validation", "test"):
+        given = getattr(settings, f"{part}_data", None)
+        if given is not None:
+            raise errors.expected(f"no --{part}-data for this recipe ({reason})", given, name=f"--{part}-data")

@@ -17,15 +17,22 @@ Sources, all returning the same `TaggingData`:
 - a tensorflow-datasets name with a ``tokens`` sequence and tag sequences,
   such as ``conll2003`` (``--tag-column ner``, ``pos`` or ``chunks``).
 
-A file gives one split; a folder gives up to three, found by name
-(``train``, ``dev``/``valid``, ``test``; CoNLL-2003's ``eng.testa`` is the
-validation part and ``eng.testb`` the test part). Missing parts are held out of the
-training sentences at random with the given seed.
+A file gives one split; a folder gives up to three, found by the words in
+their names (``train``, ``dev``/``valid``, ``test``: ``eng.train`` /
+``eng.dev`` / ``eng.test``, ``en_ewt-ud-train.conllu``; CoNLL-2003's
+``eng.testa`` is the validation part and ``eng.testb`` the test part).
+``validation_source`` and ``test_source`` (``--validation-data``,
+``--test-data``) give a part as a file of its own. Missing parts are held
+out of the training sentences at random with the given seed. Files are
+decoded with ``encoding`` (``--encoding``), byte-order marks ignored.
 
 Bad input and what happens:
 
-- a line with fewer columns than the tag column, or a tensorflow-datasets
-  example with more or fewer tags than tokens: `InputError` naming where;
+- a line with fewer columns than the tag column, a token line with another
+  column count than the file's first, bytes that do not decode, or a
+  tensorflow-datasets example with more or fewer tags than tokens:
+  `InputError` naming where;
+- a folder without a train file: `InputError` listing the accepted layouts;
 - an unknown tag column name: `InputError` listing the ones there are;
 - no sentences at all: `InputError`;
 - empty sentences (no tokens, possible in tensorflow-datasets): dropped,
@@ -41,15 +48,22 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 import re
-import sys
 
 import numpy as np
 
 from rnn_apps import errors
-from rnn_apps.data import conll, iob
+from rnn_apps.data import conll, iob, text_files
 
 TFDS_TAG_PREFERENCE = ("ner", "tags", "ner_tags", "upos", "pos", "chunks")
 SPLIT_NAMES = {"train": ("train",), "validation": ("dev", "valid", "validation", "testa"), "test": ("test", "testb")}
+LAYOUTS = (
+    "a CoNLL-style column file (token first, tag last or --tag-column, a blank line between sentences)",
+    "a .conllu file",
+    "a folder of such files whose names hold train, dev (or valid, validation, testa) and test (or testb), "
+    "such as eng.train/eng.dev/eng.test or en_ewt-ud-train.conllu; dev and test optional",
+    "a tensorflow-datasets name such as conll2003",
+)
+"""Every source layout `load_tagging` reads, for the message that refuses another."""
 
 
 def check_sentence(tokens, tags, where: str) -> None:
@@ -65,9 +79,8 @@ def check_sentence(tokens, tags, where: str) -> None:
         raise errors.expected(f"one tag per token in {where}", f"{len(tokens)} tokens and {len(tags)} tags")
 
 
-def notice(message: str) -> None:
-    """Print a one-line notice about the data on stderr."""
-    print(f"notice: {message}", file=sys.stderr)
+notice = text_files.notice
+"""Print a one-line notice about the data on stderr."""
 
 
 def _split_files(folder: pathlib.Path) -> dict[str, pathlib.Path]:
@@ -190,6 +203,9 @@ def load_tagging(
     seed: int = 0,
     strict_iob: bool = False,
     tfds_data_dir: str | None = None,
+    encoding: str = text_files.DEFAULT_ENCODING,
+    validation_source=None,
+    test_source=None,
 ) -> TaggingData:
     """Load tagged sentences from a file, a folder or tensorflow-datasets.
 
@@ -203,6 +219,10 @@ def load_tagging(
         seed: seed of those random hold-outs.
         strict_iob: refuse invalid IOB transitions instead of repairing them.
         tfds_data_dir: tensorflow-datasets data folder (default: its own).
+        encoding: the codec of the files.
+        validation_source: a file holding the validation sentences; it
+            replaces the part found in a folder or held out.
+        test_source: the same for the test sentences.
 
     Returns:
         A `TaggingData`.
@@ -210,25 +230,37 @@ def load_tagging(
     Raises:
         rnn_apps.errors.InputError: see the module docstring.
     """
+    text_files.check_encoding(encoding)
     path = pathlib.Path(source)
     tag_names = None
     if path.is_file():
-        parts = {"train": conll.read_tagged_file(path, tag_column)}
+        parts = {"train": conll.read_tagged_file(path, tag_column, encoding)}
         name = path.name
     elif path.is_dir():
         files = _split_files(path)
         if "train" not in files:
             raise errors.expected(
-                f"a file whose name contains 'train' in {path} (and optionally 'dev' and 'test')",
-                sorted(child.name for child in path.iterdir())[:10],
+                f"one of these layouts: {'; '.join(LAYOUTS)}",
+                f"{path} holding {sorted(child.name for child in path.iterdir())[:10]}",
+                name="--data",
             )
-        parts = {part: conll.read_tagged_file(file, tag_column) for part, file in files.items()}
+        parts = {part: conll.read_tagged_file(file, tag_column, encoding) for part, file in files.items()}
         name = path.name
     elif "/" in str(source) or pathlib.Path(str(source)).suffix:
         raise errors.expected("an existing file or folder", str(source), name="--data")
     else:
         parts, tag_names = _load_tfds(str(source), tag_column, tfds_data_dir)
         name = str(source)
+    for part, given in (("validation", validation_source), ("test", test_source)):
+        if given is None:
+            continue
+        flag = f"--{part}-data"
+        if not pathlib.Path(given).is_file():
+            raise errors.expected("an existing CoNLL-style or .conllu file", str(given), name=flag)
+        parts[part] = conll.read_tagged_file(given, tag_column, encoding)
+        if not any(tokens for tokens, _ in parts[part]):
+            raise errors.expected(f"tagged sentences in {pathlib.Path(given).name} ({flag})", "none")
+        name += f", {part} from {pathlib.Path(given).name}"
 
     empty = 0
     for part in list(parts):

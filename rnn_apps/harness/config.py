@@ -44,6 +44,8 @@ import sys
 import typing
 from collections.abc import Callable, Sequence
 
+from rnn_apps.data import text_files
+
 MODEL_CHOICES = ("simple_rnn", "lstm", "gru", "cnn")
 """The models every recipe trains: the three recurrent cells and the CNN baseline."""
 
@@ -117,6 +119,21 @@ def int_list(text: str) -> tuple[int, ...]:
     return values
 
 
+def encoding_name(text: str) -> str:
+    """Parse ``--encoding``: a text codec Python knows (``utf-8``, ``latin-1``, ``cp1252``, ``utf-16``, ...).
+
+    Examples:
+        >>> encoding_name("cp1252")
+        'cp1252'
+    """
+    try:
+        return text_files.check_encoding(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a text encoding Python knows (utf-8, latin-1, cp1252, utf-16, ...), received {text!r}"
+        ) from None
+
+
 def model_list(text: str, choices: Sequence[str] = MODEL_CHOICES) -> tuple[str, ...]:
     """Parse ``--model``: ``all`` or a comma-separated list of model names.
 
@@ -180,6 +197,18 @@ class RunConfig:
 
     data: str = option(
         "sample", "'sample' (the bundled sample), a tensorflow-datasets name, or a path to your own files"
+    )
+    validation_data: str | None = option(
+        None, "your own validation part, read like --data; replaces the validation part split from --data"
+    )
+    test_data: str | None = option(
+        None, "your own test part, read like --data; replaces the test part split from --data"
+    )
+    encoding: str = option(
+        text_files.DEFAULT_ENCODING,
+        "encoding of your text files (any codec Python knows: latin-1, cp1252, utf-16, ...); byte-order marks are "
+        "ignored",
+        parse=encoding_name,
     )
     model: tuple[str, ...] = option(
         MODEL_CHOICES, "models to train: 'all' or a comma-separated list; naive baselines always run"
