@@ -287,6 +287,47 @@ def _prose_sections(path: pathlib.Path) -> list[str]:
     return [section.prose for section in literate_sections(path)[1]]
 
 
+ENCODINGS_AND_PARTS = """\
+## Encodings, own parts and folder layouts
+
+These flags are shared by every recipe:
+
+- `--encoding NAME` (default `utf-8`): the codec of your text files (CSV/TSV,
+  `label text` lines, CoNLL and CoNLL-U, parallel text, price tables); any
+  codec Python knows (`latin-1`, `cp1252`, `utf-16`, ...), an unknown one is
+  refused. Byte-order marks are ignored, at the start of a file and of any
+  line. A byte that does not decode, wherever it is, stops the run with one
+  line naming the file and the line and suggesting `--encoding`. Lines end
+  at `\\n` (or `\\r\\n`) only, so a byte such as 0x85 inside a cp1252 line stays
+  in that line. The `rt-polarity.pos`/`.neg` files are read as Latin-1, as
+  they are shipped, unless `--encoding` names another codec than `utf-8`.
+- `--validation-data PATH` and `--test-data PATH`: a validation or test
+  part of your own, read like `--data` (sentiment: a CSV/TSV or `label text`
+  file, or a folder of class sub-folders; text_analysis: a column or
+  `.conllu` file; translation: a TSV file, or a path prefix such as
+  `multi30k/val` for line-aligned `val.de` and `val.en`). A given part
+  replaces the part that would be split from `--data`; the console's data
+  line and `metrics.json` (`dataset`, `sizes`, `config.validation_data`,
+  `config.test_data`) say so. Speech, video and stocks cut their parts from
+  `--data` themselves (stratified, grouped by source video, or in time order
+  with `--split-dates`) and refuse these flags.
+- Folder layouts with their own parts: sentiment takes a folder holding
+  train, dev (or `valid`, `validation`) and test files, found by the words in
+  their names: `stsa.binary.train`/`.dev`/`.test` (`label text` lines),
+  `train.csv`/`dev.csv`/`test.csv` (or `.tsv`), `TREC.train.all`/
+  `TREC.test.all`; text_analysis the same with column files (`eng.train`/
+  `eng.dev`/`eng.test`, CoNLL-2003's `eng.testa`/`eng.testb`,
+  `en_ewt-ud-train.conllu`); translation a folder of `train.<lang>`,
+  `val.<lang>`, `test*.<lang>` files. Dev and test files are optional; a part
+  that is missing is held out of the training part. A folder in no accepted
+  layout is refused with a message that lists every layout.
+- A `label text` line with a label and no text is left out, with one notice
+  counting such lines; a CoNLL token line with another number of columns than
+  the file's first token line is refused with its line number.
+"""
+"""The shared section of the data-sources page on --encoding, --validation-data / --test-data and folder layouts."""
+
+
 def data_sources_page() -> str:
     """Every recipe's "## Data" section, one after another, with the shared rules first."""
     parts = [
@@ -304,6 +345,8 @@ def data_sources_page() -> str:
         "3. A path to your own files, in the formats each recipe lists below.",
         "",
         "Real benchmark data is read the same way, in place; see the [benchmark results](benchmarks.md).",
+        "",
+        *ENCODINGS_AND_PARTS.splitlines(),
         "",
     ]
     for name in recipes():
