@@ -11,6 +11,7 @@ import sys
 import time
 
 import keras
+import numpy as np
 import pytest
 from conftest import REPO
 
@@ -215,3 +216,65 @@ def test_no_pickle_of_user_files_anywhere():
             if needle in text:
                 offenders.append(f"{path.relative_to(REPO)}: {needle}")
     assert not offenders
+
+
+class _Killed(Exception):
+    """Stands for the process dying: raised after an epoch's backup was written."""
+
+
+class _KillAfter(keras.callbacks.Callback):
+    def __init__(self, epoch: int):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise _Killed
+
+
+def _seeded_fit(folder, resume=False, callbacks=(), known_length=True):
+    """A small shuffled, dropout-regularised LSTM run, built from scratch as a new process would."""
+    import numpy as np
+    import tensorflow as tf
+
+    from rnn_apps.harness import training
+
+    training.set_seed(7)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(192, 10, 3)).astype("float32")
+    y = (x[:, :4, 0].sum(axis=1) > 0).astype("float32")
+    train = tf.data.Dataset.from_tensor_slices((x[:128], y[:128])).shuffle(128, seed=3).batch(16)
+    if not known_length:  # as bucketed text batches are
+        train = train.filter(lambda inputs, labels: True)
+    validation = tf.data.Dataset.from_tensor_slices((x[128:], y[128:])).batch(32)
+    inputs = keras.Input((10, 3))
+    hidden = keras.layers.LSTM(8, dropout=0.3)(inputs)
+    outputs = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Dropout(0.3)(hidden))
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.Adam(0.02), "binary_crossentropy")
+    fitted = training.fit(
+        model, train, validation, name="lstm", epochs=12, output_dir=folder, patience=2, verbose=0,
+        resume=resume, callbacks=callbacks,
+    )  # fmt: skip
+    return fitted, model.get_weights()
+
+
+@pytest.mark.parametrize("known_length", [True, False], ids=["known-length", "unknown-length"])
+def test_an_interrupted_and_resumed_run_equals_the_uninterrupted_run(known_length, tmp_path):
+    # Killed after epoch 3 and resumed in a fresh start: the same epochs, the
+    # same early stop, the same best epoch and the same final weights (the
+    # data order, the dropout masks and the early-stopping state all go on).
+    whole, whole_weights = _seeded_fit(tmp_path / "whole", known_length=known_length)
+    assert 4 < whole.epochs_run < 12, "the run must stop early, after the kill point"
+    with pytest.raises(_Killed):
+        _seeded_fit(tmp_path / "parts", callbacks=[_KillAfter(2)], known_length=known_length)
+    resumed, resumed_weights = _seeded_fit(tmp_path / "parts", resume=True, known_length=known_length)
+    assert resumed.epochs_run == whole.epochs_run
+    assert resumed.best_epoch == whole.best_epoch
+    for key, values in whole.history.items():
+        np.testing.assert_allclose(resumed.history[key], values, rtol=1e-5, err_msg=key)
+    for ours, theirs in zip(resumed_weights, whole_weights):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
+    saved = keras.models.load_model(tmp_path / "parts" / "checkpoints" / "lstm.keras")
+    for ours, theirs in zip(saved.get_weights(), whole_weights):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)

@@ -10,6 +10,7 @@ median of several repetitions.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import pathlib
 import shutil
@@ -41,6 +42,127 @@ def set_seed(seed: int, deterministic: bool = True) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+
+
+STOPPING_STATE = "early_stopping.json"
+BEST_WEIGHTS = "best.weights.npz"
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Early stopping whose state survives a killed run.
+
+    After every epoch the counters (best value, best epoch, epochs without
+    improvement) go to ``FOLDER/early_stopping.json``, and the best weights,
+    when they change, to ``FOLDER/best.weights.npz``; ``FOLDER`` is the
+    `keras.callbacks.BackupAndRestore` folder, so the state is saved with
+    the epoch it belongs to and deleted with it. When training begins and
+    that folder holds a state saved for the epoch the backup restores, the
+    state is read back: a resumed run stops at the epoch an uninterrupted
+    run would, and keeps the same best weights.
+    """
+
+    def __init__(self, folder: str | os.PathLike, **options):
+        super().__init__(**options)
+        self.folder = pathlib.Path(folder)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        state_path = self.folder / STOPPING_STATE
+        if not state_path.is_file() or _epochs_backed_up(self.folder) is None:
+            return
+        state = json.loads(state_path.read_text())
+        if state.get("epoch") != _epochs_backed_up(self.folder):
+            return  # saved for another epoch than the backup's: start afresh
+        self.wait, self.stopped_epoch, self.best_epoch = state["wait"], state["stopped_epoch"], state["best_epoch"]
+        self.best = state["best"]
+        weights_path = self.folder / BEST_WEIGHTS
+        if self.restore_best_weights and weights_path.is_file():
+            with np.load(weights_path) as stored:
+                self.best_weights = [stored[f"w{i}"] for i in range(len(stored.files))]
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if not self.folder.is_dir():
+            return  # no backup of this epoch to go with
+        if self.restore_best_weights and self.best_epoch == epoch and self.best_weights is not None:
+            with io.atomic_path(self.folder / BEST_WEIGHTS, suffix=".npz") as temporary:
+                np.savez(temporary, **{f"w{i}": value for i, value in enumerate(self.best_weights)})
+        best = None if self.best is None else float(self.best)
+        state = {"epoch": epoch + 1, "wait": self.wait, "stopped_epoch": self.stopped_epoch}
+        io.write_json(self.folder / STOPPING_STATE, state | {"best_epoch": self.best_epoch, "best": best})
+
+
+RANDOM_STATE = "random_state.npz"
+
+
+class RandomStateBackup(keras.callbacks.Callback):
+    """Keeps the random-number state of dropout and noise layers with the epoch backup.
+
+    `keras.callbacks.BackupAndRestore` saves the model's weights and the
+    optimizer, but not the seed-generator states of layers that draw random
+    numbers (a model's ``variables`` that are not among its ``weights``). A
+    resumed run would then draw the dropout masks of epoch 1 again; with the
+    state saved after each epoch in ``FOLDER/random_state.npz`` and read back
+    when training begins, it draws those of the epoch it resumes.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        super().__init__()
+        self.folder = pathlib.Path(folder)
+
+    def _states(self) -> dict:
+        # Keyed by position: variable names carry a counter that differs between processes.
+        weights = {id(variable) for variable in self.model.weights}
+        states = [variable for variable in self.model.variables if id(variable) not in weights]
+        return {f"state{i}": variable for i, variable in enumerate(states)}
+
+    def on_train_begin(self, logs=None):
+        path = self.folder / RANDOM_STATE
+        epochs = _epochs_backed_up(self.folder)
+        if not path.is_file() or epochs is None:
+            return
+        with np.load(path) as stored:
+            if int(stored["epoch"]) != epochs:
+                return
+            for name, variable in self._states().items():
+                if name in stored.files and tuple(stored[name].shape) == tuple(variable.shape):
+                    variable.assign(stored[name])
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.folder.is_dir():
+            return
+        values = {name: keras.ops.convert_to_numpy(variable.value) for name, variable in self._states().items()}
+        with io.atomic_path(self.folder / RANDOM_STATE, suffix=".npz") as temporary:
+            np.savez(temporary, epoch=np.int64(epoch + 1), **values)
+
+
+def _epochs_backed_up(folder: pathlib.Path) -> int | None:
+    """Completed epochs recorded by the `keras.callbacks.BackupAndRestore` in ``folder``, if any."""
+    metadata = folder / "training_metadata.json"
+    if not metadata.is_file():
+        return None
+    return int(json.loads(metadata.read_text()).get("epoch", 0))
+
+
+def _replay_data_order(train, epochs: int | None) -> None:
+    """Draw ``epochs`` passes of a shuffling `tf.data.Dataset` so a resumed run sees the next epoch's order.
+
+    A dataset that shuffles with a fixed seed draws a new order for each pass;
+    a fresh process would start again from the first. Reading the passes the
+    interrupted run already trained on (inputs only, no model) puts the
+    shuffle where an uninterrupted run would be.
+    """
+    if not epochs or type(train).__module__.split(".")[0] != "tensorflow":
+        return
+    # Keras's epoch loop opens one pass per epoch, and for a dataset of known
+    # length it opens the next pass as soon as an epoch ends (then drops it
+    # when the next epoch opens its own), so each epoch draws two orders.
+    known_length = int(train.cardinality()) >= 0
+    for _ in range(epochs):
+        for _ in train:
+            pass
+        if known_length:
+            iter(train)
 
 
 @dataclasses.dataclass
@@ -81,10 +203,13 @@ def fit(
     """Train ``model`` with early stopping, a checkpoint and a CSV log.
 
     After every epoch the model, optimizer and epoch counter are backed up
-    (`keras.callbacks.BackupAndRestore`), so a run that was killed can go on
-    from its last completed epoch with ``resume=True``; the CSV log then
-    continues where it stopped. Early stopping counts patience from the
-    resumed epoch. A finished run deletes its backup.
+    (`keras.callbacks.BackupAndRestore`), with the early-stopping state and
+    best weights (`ResumableEarlyStopping`) and the random state of dropout
+    layers (`RandomStateBackup`), so a run that was killed can go on from
+    its last completed epoch with ``resume=True``. The resumed run replays
+    the data order of the epochs done, so it ends at the same epoch with the
+    same weights as a run that was never interrupted; the CSV log continues
+    where it stopped. A finished run deletes its backup.
 
     Ctrl-C (``KeyboardInterrupt``) during training stops cleanly once an
     epoch has finished: the model keeps the weights of its best completed
@@ -126,10 +251,13 @@ def fit(
     resumed = backup.exists()
     log_path = output_dir / "logs" / f"{name}.csv"
     checkpoint = output_dir / "checkpoints" / f"{name}.keras"
-    stop = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
+    stop = ResumableEarlyStopping(backup, monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
+    if resumed:
+        _replay_data_order(train, _epochs_backed_up(backup))
     all_callbacks = [
         # Back up before anything else records the epoch as done.
         keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
+        RandomStateBackup(backup),
         # Keeps the best epoch's weights in memory; they are written to the
         # checkpoint once, when training ends or is interrupted (a file per
         # improving epoch cost a second or more per model).
