@@ -278,3 +278,59 @@ def test_an_interrupted_and_resumed_run_equals_the_uninterrupted_run(known_lengt
     saved = keras.models.load_model(tmp_path / "parts" / "checkpoints" / "lstm.keras")
     for ours, theirs in zip(saved.get_weights(), whole_weights):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
+
+
+def _refused(main, argv, capsys) -> str:
+    """Run ``main(argv)``, expect exit status 2; its one line of error."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1, lines
+    return lines[0]
+
+
+QUICK_CNN = ["--quick", "--model", "cnn", "--epochs", "1", "--verbose", "0"]
+
+
+def test_resume_reuses_only_a_run_of_the_same_fingerprint(tmp_path, review_csv, capsys):
+    out = tmp_path / "run"
+    sentiment.main([*QUICK_CNN, "--output-dir", str(out)])
+    fingerprint = json.loads((out / "run.json").read_text())
+    assert fingerprint["recipe"] == "sentiment" and fingerprint["config"]["units"] == 32
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    # Other settings, other data, another recipe: refused, naming what differs, nothing touched.
+    line = _refused(sentiment.main, [*QUICK_CNN, "--units", "8", "--resume", "--output-dir", str(out)], capsys)
+    assert "Expected --resume over a run of the same recipe" in line and "units: 32 -> 8" in line
+    line = _refused(sentiment.main, [*QUICK_CNN, "--data", str(review_csv), "--resume", "--output-dir", str(out)], capsys)
+    assert "data: sample -> " in line and "reviews.csv (sha256 " in line
+    stocks = importlib.import_module("recipes.stocks")
+    line = _refused(stocks.main, ["--quick", "--model", "cnn", "--resume", "--output-dir", str(out)], capsys)
+    assert "recipe: sentiment -> stocks" in line
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+    # The same configuration resumes: the finished model is read back.
+    again = sentiment.main([*QUICK_CNN, "--resume", "--output-dir", str(out)])
+    assert "cnn: finished in the interrupted run, not trained again" in capsys.readouterr().out
+    assert again["models"]["cnn"]["metrics"] == json.loads(before[out / "metrics.json"])["models"]["cnn"]["metrics"]
+
+
+def test_resume_over_a_folder_without_a_fingerprint_is_refused(tmp_path, capsys):
+    (tmp_path / "partial").mkdir()
+    (tmp_path / "partial" / "cnn.json").write_text("{}")
+    line = _refused(sentiment.main, [*QUICK_CNN, "--resume", "--output-dir", str(tmp_path)], capsys)
+    assert "run.json" in line
+
+
+def test_a_run_into_another_configurations_folder_is_refused_unless_overwritten(tmp_path, capsys):
+    out = tmp_path / "run"
+    sentiment.main([*QUICK_CNN, "--output-dir", str(out)])
+    line = _refused(sentiment.main, ["--quick", "--model", "lstm", "--epochs", "1", "--output-dir", str(out)], capsys)
+    assert "--overwrite" in line and "model: [\"cnn\"] -> [\"lstm\"]" in line
+    assert (out / "models" / "cnn.keras").exists()
+    report = sentiment.main(["--quick", "--model", "lstm", "--epochs", "1", "--verbose", "0", "--overwrite",
+                             "--output-dir", str(out)])  # fmt: skip
+    assert set(report["models"]) == {"lstm", "majority"}
+    assert not (out / "models" / "cnn.keras").exists() and not (out / "logs" / "cnn.csv").exists()
+    assert json.loads((out / "run.json").read_text())["config"]["model"] == ["lstm"]
+    # The same configuration again needs no flag.
+    sentiment.main(["--quick", "--model", "lstm", "--epochs", "1", "--verbose", "0", "--output-dir", str(out)])

@@ -24,7 +24,7 @@ import sys
 
 from rnn_apps import errors
 from rnn_apps.harness import config as config_module
-from rnn_apps.harness import registry, runtime
+from rnn_apps.harness import registry, runs, runtime
 
 ArgumentParser = config_module.ArgumentParser
 
@@ -88,6 +88,7 @@ def run_config(recipe, config, prog: str) -> dict:
     try:
         with distribute.scope(config.distribute) as plan:
             config = spread(config, plan)
+            runs.claim(recipe.name, config)
             report = recipe.run(config)
     except errors.InputError as error:
         _fail(prog, error)

@@ -396,6 +396,9 @@ def train_each(
         b: finished in the interrupted run, not trained again
         [{'loss': [1.0]}, {'loss': [1.0]}]
     """
+    from rnn_apps.harness import runs
+
+    runs.begin(output_dir)
     if not resume:
         clear_partial(output_dir)
     finished = []

@@ -229,6 +229,11 @@ class RunConfig:
         "continue an interrupted run in --output-dir: finished models are kept, the interrupted one goes on "
         "from its last completed epoch",
     )
+    overwrite: bool = option(
+        False,
+        "replace a run of another recipe or configuration in --output-dir: its results, models, plots and logs "
+        "are deleted once the new run's data has been read",
+    )
     distribute: str = option(
         "none",
         "spread training over local devices (mirrored) or processes and machines (multi-worker, JAX backend, "
@@ -249,7 +254,7 @@ class RunConfig:
 
     def settings(self) -> dict:
         """The model and data settings of the run, for ``metrics.json`` (no paths, no console options)."""
-        skip = {"data", "output_dir", "verbose", "command", "resume", "preset", "quick"}
+        skip = {"data", "output_dir", "verbose", "command", "resume", "overwrite", "preset", "quick"}
         return {key: value for key, value in dataclasses.asdict(self).items() if key not in skip}
 
 

@@ -33,8 +33,10 @@ START_UP_NOTICES = re.compile(
 """Lines TensorFlow's C++ code prints while it starts, whatever ``TF_CPP_MIN_LOG_LEVEL`` says.
 
 A TensorFlow build with CUDA support reports, on a machine without a GPU
+    r"|oneDNN custom operations are on"
 driver, that it found none (``cudart_stub``, ``cuInit``); every build names
-the CPU instructions it was not compiled for. These lines come from before
+the CPU instructions it was not compiled for, and says that its oneDNN
+kernels are on. These lines come from before
 TensorFlow's logging is set up (tensorflow/tensorflow#100442), so only the
 process's standard error can hold them back: `configure` does so during the
 import and the first device query, and prints every other line it caught."""
