@@ -308,9 +308,11 @@ These flags are shared by every recipe:
   `multi30k/val` for line-aligned `val.de` and `val.en`). A given part
   replaces the part that would be split from `--data`; the console's data
   line and `metrics.json` (`dataset`, `sizes`, `config.validation_data`,
-  `config.test_data`) say so. Speech, video and stocks cut their parts from
-  `--data` themselves (stratified, grouped by source video, or in time order
-  with `--split-dates`) and refuse these flags.
+  `config.test_data`) say so. Speech takes a WAV folder laid out like
+  `--data` (one sub-folder per label, or FSDD file names); its labels must be
+  among the training data's, and the clips of the part it replaces join the
+  training part. Stocks cuts its parts from `--data` in time order (choose
+  them with `--split-dates`) and refuses these flags.
 - Folder layouts with their own parts: sentiment takes a folder holding
   train, dev (or `valid`, `validation`) and test files, found by the words in
   their names: `stsa.binary.train`/`.dev`/`.test` (`label text` lines),

@@ -43,7 +43,7 @@ import keras
 import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
-from rnn_apps.data import audio, splits, spoken
+from rnn_apps.data import audio, spoken
 from rnn_apps.harness import baselines, cli, compare, plots, training
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import ctc, heads
@@ -194,10 +194,10 @@ class SpeechRecipe(harness.Recipe):
         if cfg.min_digits > cfg.max_digits:
             found = f"{cfg.min_digits} > {cfg.max_digits}"
             raise errors.expected("--min-digits <= --max-digits", found, name="--min-digits")
-        splits.refuse_given_parts(cfg, "its parts are split from --data, stratified, or are its own test split")
         source = paths.bundled(SAMPLES[cfg.task]) if cfg.data == "sample" else cfg.data
         split = (cfg.validation_fraction, cfg.test_fraction, cfg.seed)
-        clips = spoken.load(source, cfg.sample_rate, *split, waveforms=cfg.task == "digits")
+        own = {"validation_source": cfg.validation_data, "test_source": cfg.test_data}
+        clips = spoken.load(source, cfg.sample_rate, *split, waveforms=cfg.task == "digits", **own)
         return acoustic_inference.prepare(clips, cfg.clip_seconds, cfg.mel_bins)
 
     def describe(self, data: Data) -> str:

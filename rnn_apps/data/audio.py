@@ -363,6 +363,46 @@ def load_tfds(name, target_rate=None, validation_fraction=0.1, test_fraction=0.1
     return AudioClassificationData(name, class_names, rate, train, validation, test)
 
 
+def with_own_part(data: AudioClassificationData, part: str, source) -> AudioClassificationData:
+    """``data`` with its ``part`` (``validation`` or ``test``) read from the user's own folder.
+
+    ``source`` is a folder laid out as ``--data`` takes it: one subfolder per
+    label, or FSDD file names (every file counts, whatever its index). Its
+    clips are resampled to ``data``'s rate, and its labels must be among the
+    training data's classes. The clips of the part it replaces join the
+    training part, so no clip is left unused.
+
+    Raises:
+        rnn_apps.errors.InputError: ``source`` is not such a folder, holds
+            no clips, or holds a label the training data lacks.
+    """
+    flag = f"--{part}-data"
+    path = pathlib.Path(source)
+    if not path.is_dir():
+        raise errors.expected("a folder of .wav files (one subfolder per label, or FSDD names)", str(source), name=flag)
+    files = fsdd_files(path)
+    if files:
+        names = [FSDD_NAME.match(item.name).group(1) for item in files]
+    else:
+        files, names = [], []
+        for label in _class_folders(path):
+            found = sorted((path / label).glob("*.wav"))
+            files += found
+            names += [label] * len(found)
+    if not files:
+        raise errors.expected("one subfolder per label holding .wav files, or FSDD names", str(path), name=flag)
+    unknown = sorted(set(names) - set(data.class_names))
+    if unknown:
+        raise errors.expected(f"labels of the training data in {flag}, among {data.class_names}", unknown[:10])
+    clips, _ = _read_files(files, data.sample_rate)
+    labels = np.array([data.class_names.index(name) for name in names], dtype="int64")
+    replaced_clips, replaced_labels = getattr(data, part)
+    train = (list(data.train[0]) + list(replaced_clips), np.concatenate([data.train[1], replaced_labels]))
+    return dataclasses.replace(
+        data, name=f"{data.name}, {part} from {path.name}", train=train, **{part: (clips, labels)}
+    )
+
+
 def load_audio_classification(
     source,
     sample_rate: int | None = None,

@@ -97,6 +97,8 @@ def load(
     test_fraction: float = 0.1,
     seed: int = 0,
     waveforms: bool = False,
+    validation_source=None,
+    test_source=None,
 ) -> audio.AudioClassificationData:
     """Load and split the clips (or ``.ts`` series) that ``source`` names.
 
@@ -106,6 +108,9 @@ def load(
         sample_rate: resample clips to this rate (default: the data's own).
         validation_fraction, test_fraction, seed: the split.
         waveforms: refuse ``.ts`` series (a task that needs audio).
+        validation_source, test_source: the user's own validation or test
+            part, a WAV folder laid out like ``source``
+            (`rnn_apps.data.audio.with_own_part`); audio sources only.
 
     Raises:
         rnn_apps.errors.InputError: for a source that cannot be read, or
@@ -124,6 +129,12 @@ def load(
             test_fraction=test_fraction,
             seed=seed,
         )
+    for part, given in (("validation", validation_source), ("test", test_source)):
+        if given is None:
+            continue
+        if series is not None:
+            raise errors.expected(f"audio for --data with --{part}-data (.ts files bring their own parts)", source)
+        data = audio.with_own_part(data, part, given)
     if data.num_classes < 2:
         raise errors.expected("two labels or more", data.class_names)
     if waveforms and data.sample_rate is None:
