@@ -76,7 +76,7 @@ def sentiment(folder: pathlib.Path, calls: int) -> dict:
     from recipes import sentiment as recipe
 
     return saved_model_latency(
-        "sentiment", folder, calls, lambda model, path: lambda: recipe.predict_probabilities(model, [SENTENCE])
+        "sentiment", folder, calls, lambda model, path: lambda: recipe.probabilities(model, [SENTENCE])
     )
 
 
