@@ -15,11 +15,15 @@ Examples:
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import json
 import os
 import re
 import sys
 import tempfile
+
+from rnn_apps import errors
 
 TENSORFLOW_LOG_LEVEL = "2"
 """``TF_CPP_MIN_LOG_LEVEL`` set by `configure` when the user has not set one: warnings and errors only."""
@@ -29,11 +33,11 @@ _DISPLAY_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY")
 START_UP_NOTICES = re.compile(
     r"cudart_stub|cuInit|cpu_feature_guard|All log messages before absl::InitializeLog"
     r"|To enable the following instructions|Unable to register cu(DNN|BLAS|FFT) factory|TF-TRT Warning"
+    r"|oneDNN custom operations are on"
 )
 """Lines TensorFlow's C++ code prints while it starts, whatever ``TF_CPP_MIN_LOG_LEVEL`` says.
 
 A TensorFlow build with CUDA support reports, on a machine without a GPU
-    r"|oneDNN custom operations are on"
 driver, that it found none (``cudart_stub``, ``cuInit``); every build names
 the CPU instructions it was not compiled for, and says that its oneDNN
 kernels are on. These lines come from before
@@ -42,9 +46,17 @@ process's standard error can hold them back: `configure` does so during the
 import and the first device query, and prints every other line it caught."""
 
 
+KERAS_BACKENDS = ("tensorflow", "jax", "torch", "numpy", "openvino")
+"""The Keras 3 backends, each named as the package Keras imports for it."""
+
+
 def configure() -> bool:
     """Set up the process for a command-line run; safe to call more than once.
 
+    0. The Keras backend the process will use must be one Keras knows, and
+       its package must import (`check_backend`); otherwise one line on
+       standard error and exit status 2, before Keras is imported (whose
+       own failure is a traceback).
     1. ``TF_CPP_MIN_LOG_LEVEL`` defaults to ``2``, unless the user set it:
        TensorFlow's C++ start-up notices (CPU instruction sets, oneDNN,
        missing CUDA drivers) would otherwise bury the recipes' own tables.
@@ -67,12 +79,77 @@ def configure() -> bool:
     Returns:
         Whether the PyTorch fused-kernel route is installed.
     """
+    try:
+        check_backend()
+    except errors.InputError as error:
+        print(f"{os.path.basename(sys.argv[0]) or 'rnn-apps'}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TENSORFLOW_LOG_LEVEL)
     _choose_headless_plotting()
     _start_tensorflow_quietly()
     from rnn_apps.layers import torch_kernels
 
     return torch_kernels.install()
+
+
+def chosen_backend() -> tuple[str, str]:
+    """The Keras backend this process will get, found as Keras finds it but without importing Keras.
+
+    ``KERAS_BACKEND`` first, then the ``backend`` entry of ``keras.json`` in
+    ``KERAS_HOME`` (``~/.keras``, or ``/tmp/.keras`` when the home folder
+    cannot be written), else TensorFlow.
+
+    Returns:
+        The backend's name and the setting it came from (for messages).
+    """
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"], "KERAS_BACKEND"
+    home = os.path.expanduser("~")
+    folder = os.environ.get("KERAS_HOME") or os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
+    path = os.path.join(folder, "keras.json")
+    try:
+        with open(path, encoding="utf-8") as file:
+            name = json.load(file).get("backend")
+    except (OSError, ValueError, AttributeError):
+        name = None
+    if isinstance(name, str) and name:
+        return name, f'"backend" in {path}'
+    return "tensorflow", "the default backend"
+
+
+def check_backend() -> str:
+    """Check that Keras can start: a known backend whose package imports.
+
+    Keras imports the backend's package when it is first imported itself; a
+    missing package (``KERAS_BACKEND=jax`` without JAX installed) would be an
+    `ImportError` traceback there. TensorFlow is only looked up here, since
+    `configure` imports it with its start-up notices held back.
+
+    Returns:
+        The backend's name.
+
+    Raises:
+        InputError: the backend is unknown or its package does not import.
+
+    Examples:
+        >>> check_backend() in KERAS_BACKENDS
+        True
+    """
+    name, source = chosen_backend()
+    if name not in KERAS_BACKENDS:
+        raise errors.expected(f"one of {list(KERAS_BACKENDS)}", name, name=source)
+    try:
+        if name == "tensorflow":
+            if importlib.util.find_spec(name) is None:
+                raise ModuleNotFoundError(f"No module named {name!r}")
+        else:
+            importlib.import_module(name)
+    except ImportError as error:
+        raise errors.InputError(
+            f"Expected the {name} package for {source}={name!r} (`pip install {name}`, or choose an installed "
+            f"backend). Received: {error}"
+        ) from None
+    return name
 
 
 def has_display() -> bool:
