@@ -42,7 +42,7 @@ import keras
 import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
-from rnn_apps.data import splits, video
+from rnn_apps.data import video
 from rnn_apps.harness import baselines, cli, config, plots
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import heads
@@ -217,11 +217,18 @@ class VideoRecipe(harness.Recipe):
         return super().run(checked(cfg))
 
     def load_data(self, cfg: VideoConfig) -> video.ClipData:
-        splits.refuse_given_parts(cfg, "its parts are split from --data, grouped by source video or stratified")
         # The sampling and split flags have the names of ClipOptions' fields.
         fields = [field.name for field in dataclasses.fields(video.ClipOptions) if hasattr(cfg, field.name)]
         options = video.ClipOptions(**{name: getattr(cfg, name) for name in fields})
-        data = video.load(cfg.data, options, cfg.input, sample=paths.bundled(SAMPLE), data_dir=cfg.data_dir)
+        data = video.load(
+            cfg.data,
+            options,
+            cfg.input,
+            sample=paths.bundled(SAMPLE),
+            data_dir=cfg.data_dir,
+            validation_source=cfg.validation_data,
+            test_source=cfg.test_data,
+        )
         if cfg.input == "frames" and not cfg.backbone:
             height, width = data.train[0].shape[2:4]
             video_models.check_frame_size(height, width, cfg.filters, convlstm="convlstm" in cfg.model)
@@ -231,9 +238,12 @@ class VideoRecipe(harness.Recipe):
         if data.padded:
             print(f"notice: {data.padded} clip(s) shorter than asked were padded by repeating their last frame")
         kind = "frames" if data.train[0].ndim == 5 else "joints"
+        split = "grouped by source" if data.grouped else "stratified"
+        if len(data.given) == 2:
+            split = "none (validation and test parts given)"
         return (
             f"{data.name}, input {kind}, classes {data.class_names}, clips {data.sizes()}, "
-            f"shape {data.train[0].shape[1:]}, split {'grouped by source' if data.grouped else 'stratified'}"
+            f"shape {data.train[0].shape[1:]}, split {split}"
         )
 
     def task(self, cfg: VideoConfig) -> str:

@@ -73,6 +73,8 @@ class ClipData:
             index), for plots.
         grouped: whether the split kept clip sources apart.
         padded: clips padded because they were shorter than asked.
+        given: the parts given by the user (``"validation"``, ``"test"``),
+            not split from the source.
     """
 
     name: str
@@ -83,6 +85,7 @@ class ClipData:
     test_sources: list[str] = dataclasses.field(default_factory=list)
     grouped: bool = False
     padded: int = 0
+    given: tuple[str, ...] = ()
 
     @property
     def num_classes(self) -> int:
@@ -288,27 +291,41 @@ def split_clips(labels, groups, validation_fraction, test_fraction, seed) -> tup
     return splits.stratified_split(labels, validation_fraction, test_fraction, seed), False
 
 
-def _assemble(name, inputs, labels, class_names, sources, groups, options, test_given=None, padded=0) -> ClipData:
-    """Split (or take the given test part) and package a `ClipData`."""
+def _assemble(name, inputs, labels, class_names, sources, groups, options, given=None, padded=0) -> ClipData:
+    """Split what is not given and package a `ClipData`.
+
+    ``given`` maps ``"validation"`` and/or ``"test"`` to ``(inputs, labels,
+    sources)`` of a part the source has (an official test split) or the user
+    gave; the split of ``inputs`` then holds back only the missing part, with
+    its own fraction. Without ``given`` the split is the usual one.
+    """
     labels = np.asarray(labels, dtype="int64")
     counts = np.bincount(labels, minlength=len(class_names))
     if len(class_names) < 2 or (counts == 0).any():
         raise errors.expected("at least two classes, each with clips", dict(zip(class_names, counts.tolist())))
-    if test_given is None:
+    given = dict(given or {})
+    everything, nothing = np.arange(len(labels)), np.array([], dtype="int64")
+    if not given:
         parts, grouped = split_clips(labels, groups, options.validation_fraction, options.test_fraction, options.seed)
-        test = (inputs[parts.test], labels[parts.test])
-        test_sources = [sources[i] for i in parts.test]
+        held = {"validation": parts.validation, "test": parts.test}
+    elif len(given) == 1:
+        missing = "test" if "validation" in given else "validation"
+        fraction = getattr(options, f"{missing}_fraction")
+        parts, grouped = splits.SplitIndices(everything, nothing, nothing), False
+        if fraction:  # --test-fraction 0 leaves no test part, as it does without given parts
+            parts, grouped = split_clips(labels, groups, fraction, 0.0, options.seed)
+        held = {missing: parts.validation}
     else:
-        parts, grouped = split_clips(labels, groups, options.validation_fraction, 0.0, options.seed)
-        test_inputs, test_labels, test_sources = test_given
-        test = (test_inputs, np.asarray(test_labels, dtype="int64"))
+        parts, grouped, held = splits.SplitIndices(everything, nothing, nothing), False, {}
+    for part, indices in held.items():
+        given[part] = (inputs[indices], labels[indices], [sources[i] for i in indices])
     return ClipData(
         name=name,
         class_names=list(class_names),
         train=(inputs[parts.train], labels[parts.train]),
-        validation=(inputs[parts.validation], labels[parts.validation]),
-        test=test,
-        test_sources=list(test_sources),
+        validation=(given["validation"][0], np.asarray(given["validation"][1], dtype="int64")),
+        test=(given["test"][0], np.asarray(given["test"][1], dtype="int64")),
+        test_sources=list(given["test"][2]),
         grouped=grouped,
         padded=padded,
     )
@@ -372,27 +389,40 @@ def load_sample(path, options: ClipOptions) -> tuple[np.ndarray, np.ndarray, lis
     return np.stack(prepared), labels, class_names, groups, indices
 
 
-def load_sample_clips(path, options: ClipOptions) -> ClipData:
-    """The bundled sample as split clips (grouped by source digit); sources name the archive's clip index."""
+def load_sample_clips(path, options: ClipOptions, given_parts: dict | None = None) -> ClipData:
+    """The bundled sample as split clips (grouped by source digit); sources name the archive's clip index.
+
+    ``given_parts`` maps ``"validation"`` / ``"test"`` to a folder of class
+    subfolders of clips (`given_clips`) that replaces that part.
+    """
     clips, labels, class_names, groups, indices = load_sample(path, options)
     sources = [f"clip {i} (digit {g})" for i, g in zip(indices, groups)]
-    return _assemble(pathlib.Path(path).name, clips, labels, class_names, sources, groups, options)
+    given, padded = _given_clip_parts(given_parts, class_names, clips.shape[1:], options)
+    return _assemble(pathlib.Path(path).name, clips, labels, class_names, sources, groups, options, given, padded)
 
 
-def list_clip_files(root: pathlib.Path) -> tuple[list[pathlib.Path], list[int], list[str]]:
+def list_clip_files(
+    root: pathlib.Path, minimum: int = 2, flag: str = "--data"
+) -> tuple[list[pathlib.Path], list[int], list[str]]:
     """Clips of a folder with one subfolder per label: ``(paths, labels, class_names)``.
 
     A clip is a video file or a folder of frame images.
 
+    Args:
+        root: the folder.
+        minimum: label folders it must hold (a given validation or test
+            part may hold fewer classes than training).
+        flag: the flag that named the folder, for messages.
+
     Raises:
-        InputError: fewer than two label folders, or a label folder with no clip.
+        InputError: fewer than ``minimum`` label folders, or a label folder with no clip.
     """
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if len(class_dirs) < 2:
+    if len(class_dirs) < minimum:
         raise errors.expected(
-            "a folder with one subfolder of clips per label (two or more)",
+            f"a folder with one subfolder of clips per label ({'two' if minimum == 2 else minimum} or more)",
             f"{len(class_dirs)} subfolders in {root}",
-            name="--data",
+            name=flag,
         )
     paths, labels = [], []
     for label, class_dir in enumerate(class_dirs):
@@ -434,12 +464,89 @@ def source_groups(names: list[str], pattern: str | None) -> np.ndarray | None:
     return np.unique(keys, return_inverse=True)[1].astype("int64")
 
 
-def load_directory(root, options: ClipOptions) -> ClipData:
+PART_FLAGS = {"validation": "--validation-data", "test": "--test-data"}
+
+
+def _known_labels(names, class_names, part: str, where) -> list[int]:
+    """Indices of ``names`` in the training data's ``class_names``; a name training lacks is refused."""
+    unknown = sorted({str(name) for name in names} - set(class_names))
+    if unknown:
+        raise errors.expected(
+            f"only classes of the training data {class_names} in {PART_FLAGS[part]}",
+            f"{', '.join(unknown[:10])} (in {where})",
+        )
+    return [class_names.index(str(name)) for name in names]
+
+
+def given_clips(path, part: str, class_names: list[str], shape: tuple, options: ClipOptions):
+    """A validation or test part of your own: a folder with one subfolder of clips per label.
+
+    The clips are read as the training clips were: ``shape[0]`` frames,
+    ``options.stride`` apart, ``options.short_clips`` for short ones, and
+    converted to the training clips' channels; when those frames are square
+    the given frames are resized to them (as ``rnn-apps predict video``
+    does), else they must already have their size.
+
+    Args:
+        path: the folder (``--validation-data`` / ``--test-data``).
+        part: ``"validation"`` or ``"test"``, for messages.
+        class_names: the training data's classes; labels index this list.
+        shape: ``(frames, height, width, channels)`` of the training clips.
+        options: the sampling options of ``--data``.
+
+    Returns:
+        ``(clips, labels, sources, padded)``.
+
+    Raises:
+        InputError: not a folder of class subfolders, a class folder named
+            after no training class, or clips of another frame size.
+    """
+    flag, root = PART_FLAGS[part], pathlib.Path(path)
+    if not root.is_dir():
+        raise errors.expected("a folder with one subfolder of clips per label", str(path), name=flag)
+    paths, folder_labels, folder_names = list_clip_files(root, minimum=1, flag=flag)
+    known = _known_labels(folder_names, class_names, part, root)
+    frames, height, width, channels = shape
+    clips, padded = [], 0
+    for clip_path in paths:
+        clip, was_padded = prepare_clip(
+            read_video(clip_path),
+            frames,
+            options.stride,
+            height if height == width else None,
+            channels,
+            options.short_clips,
+            str(clip_path),
+        )
+        if clip.shape[1:3] != (height, width):
+            raise errors.expected(
+                f"clips with frames of {height}x{width}, as the training clips (pass --size to resize both)",
+                f"{clip.shape[1]}x{clip.shape[2]} in {clip_path}",
+                name=flag,
+            )
+        clips.append(clip)
+        padded += was_padded
+    sources = [f"{p.parent.name}/{p.name}" for p in paths]
+    return np.stack(clips), np.asarray([known[i] for i in folder_labels], dtype="int64"), sources, padded
+
+
+def _given_clip_parts(given_parts, class_names, shape, options) -> tuple[dict, int]:
+    """`given_clips` of every given part: ``({part: (clips, labels, sources)}, clips padded)``."""
+    given, padded = {}, 0
+    for part, path in (given_parts or {}).items():
+        clips, labels, sources, was_padded = given_clips(path, part, class_names, shape, options)
+        given[part], padded = (clips, labels, sources), padded + was_padded
+    return given, padded
+
+
+def load_directory(root, options: ClipOptions, given_parts: dict | None = None) -> ClipData:
     """Clips from a folder tree ``root/<label>/<clip>``, sampled, resized and split.
 
     Without ``options.size`` every decoded frame must have the same size.
     Without ``options.channels`` clips keep 3 channels (grey clips are
-    repeated) so colour and grey files can be mixed.
+    repeated) so colour and grey files can be mixed. ``given_parts`` maps
+    ``"validation"`` / ``"test"`` to a folder of the same layout
+    (`given_clips`) that replaces that part.
     """
     root = pathlib.Path(root)
     paths, labels, class_names = list_clip_files(root)
@@ -460,7 +567,10 @@ def load_directory(root, options: ClipOptions) -> ClipData:
         )
     names = [f"{p.parent.name}/{p.name}" for p in paths]
     groups = source_groups([p.name for p in paths], options.group_pattern)
-    return _assemble(root.name, np.stack(clips), labels, class_names, names, groups, options, padded=padded)
+    given, given_padded = _given_clip_parts(given_parts, class_names, shapes[0], options)
+    return _assemble(
+        root.name, np.stack(clips), labels, class_names, names, groups, options, given, padded + given_padded
+    )
 
 
 def _brightness_centroid(clip: np.ndarray) -> np.ndarray:
@@ -518,7 +628,9 @@ def tfds_clips(name: str, split: str, options: ClipOptions, data_dir: str | None
     return np.stack(clips), np.asarray(labels, dtype="int64"), padded
 
 
-def load_tfds(name: str, options: ClipOptions, data_dir: str | None = None) -> ClipData:
+def load_tfds(
+    name: str, options: ClipOptions, data_dir: str | None = None, given_parts: dict | None = None
+) -> ClipData:
     """``ucf101`` or ``moving_mnist`` through tensorflow-datasets, split.
 
     - ``ucf101``: 101 actions, its first official train/test split (which
@@ -530,6 +642,11 @@ def load_tfds(name: str, options: ClipOptions, data_dir: str | None = None) -> C
       the net horizontal drift of its centre of brightness between the
       first and last sampled frame, so, as in the bundled sample, only the
       frame order tells the classes apart. Split stratified here.
+
+    ``given_parts`` maps ``"validation"`` / ``"test"`` to a folder of class
+    subfolders of clips (`given_clips`, named after the classes above) that
+    replaces that part; a given test part replaces UCF101's own, which is
+    then not read.
     """
     import tensorflow_datasets as tfds
 
@@ -539,69 +656,116 @@ def load_tfds(name: str, options: ClipOptions, data_dir: str | None = None) -> C
         tracks = centroid_tracks(clips)
         labels = (tracks[:, -1, 1] > tracks[:, 0, 1]).astype("int64")
         sources = [f"sequence {i}" for i in range(len(labels))]
-        return _assemble(name, clips, labels, ["leftward", "rightward"], sources, None, options, padded=padded)
+        class_names = ["leftward", "rightward"]
+        given, given_padded = _given_clip_parts(given_parts, class_names, clips.shape[1:], options)
+        return _assemble(name, clips, labels, class_names, sources, None, options, given, padded + given_padded)
     class_names = tfds.builder(name, data_dir=data_dir).info.features["label"].names
     train_clips, train_labels, padded = tfds_clips(name, "train", options, data_dir)
-    test_clips, test_labels, padded_test = tfds_clips(name, "test", options, data_dir)
     present = np.unique(train_labels)
     remap = np.full(len(class_names), -1)
     remap[present] = np.arange(len(present))
-    keep = np.isin(test_labels, present)
-    sources = [f"test #{i}" for i in np.flatnonzero(keep)]
+    kept_names = [class_names[i] for i in present]
+    given, given_padded = _given_clip_parts(given_parts, kept_names, train_clips.shape[1:], options)
+    if "test" not in given:
+        test_clips, test_labels, padded_test = tfds_clips(name, "test", options, data_dir)
+        keep = np.isin(test_labels, present)
+        sources = [f"test #{i}" for i in np.flatnonzero(keep)]
+        given["test"] = (test_clips[keep], remap[test_labels[keep]], sources)
+        given_padded += padded_test
     return _assemble(
         name,
         train_clips,
         remap[train_labels],
-        [class_names[i] for i in present],
+        kept_names,
         [f"train #{i}" for i in range(len(train_labels))],
         None,
         options,
-        test_given=(test_clips[keep], remap[test_labels[keep]], sources),
-        padded=padded + padded_test,
+        given,
+        padded=padded + given_padded,
     )
 
 
-def load_ts_split(path, options: ClipOptions) -> ClipData:
+def given_tracks(path, part: str, class_names: list[str], channels: int):
+    """A validation or test part of your own for joint tracks: a labelled UEA ``.ts`` file.
+
+    Args:
+        path: the file (``--validation-data`` / ``--test-data``).
+        part: ``"validation"`` or ``"test"``, for messages.
+        class_names: the training data's classes; labels index this list.
+        channels: the training tracks' channel count.
+
+    Returns:
+        ``(series, labels, sources)``: variable-length ``(time, channels)``
+            series, int64 labels and a name for each.
+
+    Raises:
+        InputError: not a labelled ``.ts`` file, a label training lacks, or
+            another channel count.
+    """
+    from rnn_apps.data import uea
+
+    flag, path = PART_FLAGS[part], pathlib.Path(path)
+    if not path.is_file():
+        raise errors.expected("a .ts file of joint tracks for --input joints", str(path), name=flag)
+    content = uea.read_ts(path)
+    if any(label is None for label in content.labels):
+        raise errors.expected("a .ts file with class labels (@classLabel true ...)", str(path), name=flag)
+    if content.num_channels != channels:
+        raise errors.expected(f"{channels} channels, as the training tracks", content.num_channels, name=flag)
+    labels = np.asarray(_known_labels(content.labels, class_names, part, path.name), dtype="int64")
+    return content.series, labels, [f"{part} series {i}" for i in range(len(labels))]
+
+
+def load_ts_split(path, options: ClipOptions, given_parts: dict | None = None) -> ClipData:
     """Joint tracks from UEA ``.ts`` files.
 
     ``path`` is a ``.ts`` file (split stratified here) or a folder holding
     ``*_TRAIN.ts`` and ``*_TEST.ts`` (the official split is kept; the
-    validation part comes from the training file).
+    validation part comes from the training file). ``given_parts`` maps
+    ``"validation"`` / ``"test"`` to a ``.ts`` file (`given_tracks`) that
+    replaces that part; a given test file replaces the folder's, which is
+    then not read. Every part is padded to the longest series of all.
     """
     from rnn_apps.data import uea
 
+    given_parts = dict(given_parts or {})
     path = pathlib.Path(path)
+    test = None
     if path.is_dir():
         train_files, test_files = sorted(path.glob("*_TRAIN.ts")), sorted(path.glob("*_TEST.ts"))
-        if len(train_files) != 1 or len(test_files) != 1:
+        if len(train_files) != 1 or (len(test_files) != 1 and "test" not in given_parts):
             raise errors.expected(
                 "a folder with one *_TRAIN.ts and one *_TEST.ts file",
                 f"{[p.name for p in train_files + test_files]} in {path}",
                 name="--data",
             )
-        train, test = uea.read_ts(train_files[0]), uea.read_ts(test_files[0])
-        class_names = list(dict.fromkeys(train.class_names + [n for n in test.class_names]))
+        train = uea.read_ts(train_files[0])
+        class_names = train.class_names
+        if "test" not in given_parts:
+            test = uea.read_ts(test_files[0])
+            class_names = list(dict.fromkeys(train.class_names + [n for n in test.class_names]))
         name = train_files[0].name.removesuffix("_TRAIN.ts")
     else:
-        train, test = uea.read_ts(path), None
+        train = uea.read_ts(path)
         class_names, name = train.class_names, path.stem
     if any(label is None for label in train.labels):
         raise errors.expected("a .ts file with class labels (@classLabel true ...)", str(path), name="--data")
     if test is not None and any(label is None for label in test.labels):
         raise errors.expected("a test .ts file with class labels (@classLabel true ...)", str(test_files[0]))
-    length = max(int(train.lengths.max()), int(test.lengths.max()) if test else 0)
     if test is not None and test.num_channels != train.num_channels:
         raise errors.expected(f"{train.num_channels} channels in the test file", test.num_channels)
+    given = {}
+    if test is not None:
+        test_labels = [class_names.index(label) for label in test.labels]
+        given["test"] = (test.series, test_labels, [f"test series {i}" for i in range(len(test_labels))])
+    for part, given_path in given_parts.items():
+        given[part] = given_tracks(given_path, part, class_names, train.num_channels)
+    length = max(len(series) for series in [*train.series, *(s for part in given.values() for s in part[0])])
+    given = {part: (uea.pad_series(series, length=length), *rest) for part, (series, *rest) in given.items()}
     inputs = uea.pad_series(train.series, length=length)
     labels = [class_names.index(label) for label in train.labels]
     sources = [f"series {i}" for i in range(len(labels))]
-    if test is None:
-        return _assemble(name, inputs, labels, class_names, sources, None, options)
-    test_inputs = uea.pad_series(test.series, length=length)
-    test_labels = [class_names.index(label) for label in test.labels]
-    given = (test_inputs, test_labels, [f"test series {i}" for i in range(len(test_labels))])
-    return _assemble(name, inputs, labels, class_names, sources, None, options, test_given=given)
-
+    return _assemble(name, inputs, labels, class_names, sources, None, options, given)
 
 
 def load(
@@ -610,8 +774,17 @@ def load(
     input_kind: str = "frames",
     sample: str | os.PathLike | None = None,
     data_dir: str | None = None,
+    validation_source: str | os.PathLike | None = None,
+    test_source: str | os.PathLike | None = None,
 ) -> ClipData:
     """The split clips (or joint tracks) that a ``--data`` value names.
+
+    A given validation or test part is read like ``source``: a folder with
+    one subfolder of clips per label, or for joints from ``.ts`` files a
+    ``.ts`` file (the bundled sample's joints are the `centroid_tracks` of
+    the given clips). Its labels must be classes of the training data; it
+    replaces the part that would be split off (or the source's own test
+    part), and the data's name says where it came from.
 
     Args:
         source: ``"sample"`` (the bundled file ``sample``), one of
@@ -623,28 +796,45 @@ def load(
             are the `centroid_tracks` of its clips.
         sample: path of the bundled sample.
         data_dir: tensorflow-datasets data folder.
+        validation_source: your own validation part (``--validation-data``).
+        test_source: your own test part (``--test-data``).
 
     Raises:
-        InputError: a source that does not exist or does not fit the input kind.
+        InputError: a source that does not exist or does not fit the input
+            kind, or a given part that does not exist, does not fit, or
+            holds a class the training data lacks.
     """
     errors.check_choice(input_kind, INPUT_KINDS, "--input")
+    given_parts = {
+        part: path for part, path in (("validation", validation_source), ("test", test_source)) if path is not None
+    }
+    for part, path in given_parts.items():
+        if not pathlib.Path(path).exists():
+            raise errors.expected("an existing file or folder", str(path), name=PART_FLAGS[part])
+    data = _load(source, options, input_kind, sample, data_dir, given_parts)
+    names = "".join(f", {part} from {pathlib.Path(path).name}" for part, path in given_parts.items())
+    return dataclasses.replace(data, name=data.name + names, given=tuple(given_parts)) if names else data
+
+
+def _load(source, options, input_kind, sample, data_dir, given_parts) -> ClipData:
+    """`load` without the checks of the given parts' paths and their names."""
     if source == "sample":
-        clips = load_sample_clips(sample, options)
+        clips = load_sample_clips(sample, options, given_parts)
         return clips if input_kind == "frames" else as_tracks(clips)
     if source in TFDS_SOURCES:
         if input_kind == "joints":
             raise errors.expected("a .ts file or folder for --input joints", source, name="--data")
-        return load_tfds(source, options, data_dir=data_dir)
+        return load_tfds(source, options, data_dir=data_dir, given_parts=given_parts)
     path = pathlib.Path(source)
     if not path.exists():
         raise errors.expected(
             f"an existing file or folder, 'sample', or one of {list(TFDS_SOURCES)}", source, name="--data"
         )
     if input_kind == "joints":
-        return load_ts_split(path, options)
+        return load_ts_split(path, options, given_parts)
     if not path.is_dir():
         raise errors.expected("a folder with one subfolder of clips per label", source, name="--data")
-    return load_directory(path, options)
+    return load_directory(path, options, given_parts)
 
 
 def as_tracks(clips: ClipData) -> ClipData:
