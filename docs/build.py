@@ -311,7 +311,14 @@ These flags are shared by every recipe:
   `config.test_data`) say so. Speech takes a WAV folder laid out like
   `--data` (one sub-folder per label, or FSDD file names); its labels must be
   among the training data's, and the clips of the part it replaces join the
-  training part. Stocks cuts its parts from `--data` in time order (choose
+  training part. Video takes a folder with one sub-folder of clips per
+  label (with `--input joints` on `.ts` data, a labelled `.ts` file); its
+  clips are sampled as the training clips (`--frames`, `--stride`,
+  `--short-clips`, their channels, and resized to their frame size when it
+  is square), its class folders must be named after training classes, the
+  clips of the part it replaces join the training part, and a given test
+  part replaces UCF101's or a `*_TEST.ts` file's own. Stocks cuts its
+  parts from `--data` in time order (choose
   them with `--split-dates`) and refuses these flags.
 - Folder layouts with their own parts: sentiment takes a folder holding
   train, dev (or `valid`, `validation`) and test files, found by the words in
