@@ -113,7 +113,8 @@ def spread(config, plan):
 
     ``--batch-size`` is per replica, so the global batch grows with the
     replica count; a worker other than the chief writes beside the chief's
-    output folder. Both are recorded in ``metrics.json``.
+    output folder. Both are recorded in ``metrics.json``, with what happens
+    to a batch that does not split evenly over the replicas.
 
     Returns:
         The adapted configuration (a new instance).
@@ -123,6 +124,7 @@ def spread(config, plan):
         per_replica_batch_size=config.batch_size,
         global_batch_size=config.batch_size * plan.replicas,
         batch_size=config.batch_size * plan.replicas,
+        partial_batches=plan.partial_batches,
     )
     if plan.workers > 1:
         from rnn_apps.harness import distribute

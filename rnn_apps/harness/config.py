@@ -251,6 +251,9 @@ class RunConfig:
     replicas: int = option(1, "devices or processes training together", flag=False)
     per_replica_batch_size: int | None = option(None, "--batch-size as given", flag=False)
     global_batch_size: int | None = option(None, "batch size over all replicas", flag=False)
+    partial_batches: str | None = option(
+        None, "what happens to a batch that does not split evenly over the replicas", flag=False
+    )
 
     def settings(self) -> dict:
         """The model and data settings of the run, for ``metrics.json`` (no paths, no console options)."""

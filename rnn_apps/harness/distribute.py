@@ -5,7 +5,8 @@
 - ``none``: one device (the default).
 - ``mirrored``: data parallelism over the local devices. TensorFlow backend:
   `tf.distribute.MirroredStrategy` over the GPUs (or the CPU devices when
-  there is no GPU); JAX backend: `keras.distribution.DataParallel`.
+  there is no GPU); JAX backend: `keras.distribution.DataParallel`
+  (`EvenDataParallel`, which cuts batches to split evenly; see below).
 - ``multi-worker``: data parallelism over several processes or machines.
   JAX backend: `keras.distribution.initialize` (the cluster comes from the
   ``KERAS_DISTRIBUTION_JOB_ADDRESSES``, ``KERAS_DISTRIBUTION_NUM_PROCESSES``
@@ -17,7 +18,20 @@
   workers; keras-team/keras#20585 is open), so this choice is refused on
   the TensorFlow backend with a message that says so.
 
-The PyTorch backend offers neither through Keras, so it accepts only ``none``.
+The PyTorch backend offers neither through Keras (Keras 3's distribution API
+has no PyTorch implementation), so it accepts only ``none``; anything else
+is refused before a file is written.
+
+JAX places a batch on the devices only when its rows divide evenly among
+them, so on JAX every training and validation batch keeps the largest
+multiple of the replica count of its rows: the last batch of an epoch (and
+with bucketing by length, the last batch of each bucket) loses at most
+``replicas - 1`` samples, which a later epoch's shuffle may include. Each
+process of a multi-worker run takes its slice of every batch itself, so
+no batch size has to be read from the dataset (bucketed datasets hide it).
+TensorFlow's strategy splits uneven batches itself and leaves nothing out.
+What was done is written into ``metrics.json`` (``config.partial_batches``).
+Test metrics are computed on one device, on every sample.
 
 `--batch-size` is the batch of one replica: the global batch is that times
 the number of replicas, which is how data parallelism is usually scaled
@@ -66,12 +80,15 @@ class Plan:
         replicas: model copies that each take a batch per step.
         worker: index of this worker (0 outside multi-worker runs).
         workers: number of workers.
+        partial_batches: what happens to a batch whose rows do not split
+            evenly over the replicas (`None` on one device).
     """
 
     kind: str
     replicas: int = 1
     worker: int = 0
     workers: int = 1
+    partial_batches: str | None = None
 
     @property
     def is_chief(self) -> bool:
@@ -140,8 +157,50 @@ def _tensorflow_plan(kind: str):
         gpus = tf.config.list_logical_devices("GPU")
         devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
         strategy = tf.distribute.MirroredStrategy(devices=devices)
-        return Plan(kind, replicas=strategy.num_replicas_in_sync), strategy.scope
+        uneven = "split unevenly over the replicas by tf.distribute; no sample left out"
+        return Plan(kind, replicas=strategy.num_replicas_in_sync, partial_batches=uneven), strategy.scope
     raise AssertionError(f"unreachable: {kind} is refused by check_kind on TensorFlow")
+
+
+class EvenDataParallel(keras.distribution.DataParallel):
+    """`keras.distribution.DataParallel` whose batches always split evenly over the devices.
+
+    Keras's own `DataParallel` hands a dataset's batches to JAX as they
+    come, so a last batch whose rows do not divide by the device count
+    fails (`IndivisibleError`); over several processes it rebatches and
+    shards by a batch size read from the dataset's graph, which a dataset
+    bucketed by length does not show ("batch size of the input dataset is
+    unknown"). This one cuts every batch of a `tf.data.Dataset` to a
+    multiple of the replicas and gives each process its slice
+    (`rnn_apps.data.replica_batches.even_batches`); other inputs go to
+    Keras unchanged.
+    """
+
+    def distribute_dataset(self, dataset):
+        import tensorflow as tf
+
+        from rnn_apps.data import replica_batches
+
+        if not isinstance(dataset, tf.data.Dataset):
+            return super().distribute_dataset(dataset)
+        return replica_batches.even_batches(dataset, self.num_model_replicas, self.num_processes, self.data_shard_id)
+
+
+def dropped_rows(replicas: int) -> str:
+    """The ``config.partial_batches`` line of a JAX run over ``replicas`` devices.
+
+    Examples:
+        >>> dropped_rows(2).split("; ")[0]
+        'last rows dropped: every batch keeps a multiple of 2 rows'
+    """
+    if replicas == 1:
+        return "one replica: every batch is kept whole"
+    samples = "sample" if replicas == 2 else "samples"
+    return (
+        f"last rows dropped: every batch keeps a multiple of {replicas} rows; at most {replicas - 1} {samples} "
+        "per batch (the last partial batch, or the last of each length bucket) left out of that epoch's training "
+        "and validation; test metrics use every sample"
+    )
 
 
 def _jax_plan(kind: str):
@@ -160,7 +219,7 @@ def _jax_plan(kind: str):
         keras.distribution.initialize()
         worker, workers = jax.process_index(), jax.process_count()
     devices = keras.distribution.list_devices()
-    distribution = keras.distribution.DataParallel(devices=devices)
+    distribution = EvenDataParallel(devices=devices)
 
     @contextlib.contextmanager
     def jax_scope():
@@ -171,7 +230,8 @@ def _jax_plan(kind: str):
         finally:
             keras.distribution.set_distribution(previous)
 
-    return Plan(kind, replicas=len(devices), worker=worker, workers=workers), jax_scope
+    plan = Plan(kind, replicas=len(devices), worker=worker, workers=workers, partial_batches=dropped_rows(len(devices)))
+    return plan, jax_scope
 
 
 @contextlib.contextmanager
