@@ -34,9 +34,7 @@ def _check_flags_early() -> None:
     name = _started_as_recipe()
     if name is None:
         return
-    config.parse_config(
-        registry.config_class(name), sys.argv[1:], recipe=name, description=registry.summary(name)
-    )
+    config.parse_config(registry.config_class(name), sys.argv[1:], recipe=name, description=registry.summary(name))
 
 
 _check_flags_early()

@@ -164,7 +164,10 @@ def test_library_predict_refuses_empty_inputs(models):
 @pytest.mark.parametrize("name, model", [("speech", "waveform"), ("video", "clip")])
 @pytest.mark.parametrize(
     "argument, problem",
-    [("a long sentence given where a file was expected " * 6, "a name part over 255 bytes"), ("x" * 5000, "not a path")],
+    [
+        ("a long sentence given where a file was expected " * 6, "a name part over 255 bytes"),
+        ("x" * 5000, "not a path"),
+    ],
     ids=["300-characters", "5000-characters"],
 )
 def test_an_argument_that_cannot_be_a_path_is_one_line(name, model, argument, problem, models, capsys):

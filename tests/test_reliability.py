@@ -302,7 +302,9 @@ def test_resume_reuses_only_a_run_of_the_same_fingerprint(tmp_path, review_csv, 
     # Other settings, other data, another recipe: refused, naming what differs, nothing touched.
     line = _refused(sentiment.main, [*QUICK_CNN, "--units", "8", "--resume", "--output-dir", str(out)], capsys)
     assert "Expected --resume over a run of the same recipe" in line and "units: 32 -> 8" in line
-    line = _refused(sentiment.main, [*QUICK_CNN, "--data", str(review_csv), "--resume", "--output-dir", str(out)], capsys)
+    line = _refused(
+        sentiment.main, [*QUICK_CNN, "--data", str(review_csv), "--resume", "--output-dir", str(out)], capsys
+    )
     assert "data: sample -> " in line and "reviews.csv (sha256 " in line
     stocks = importlib.import_module("recipes.stocks")
     line = _refused(stocks.main, ["--quick", "--model", "cnn", "--resume", "--output-dir", str(out)], capsys)
@@ -325,7 +327,7 @@ def test_a_run_into_another_configurations_folder_is_refused_unless_overwritten(
     out = tmp_path / "run"
     sentiment.main([*QUICK_CNN, "--output-dir", str(out)])
     line = _refused(sentiment.main, ["--quick", "--model", "lstm", "--epochs", "1", "--output-dir", str(out)], capsys)
-    assert "--overwrite" in line and "model: [\"cnn\"] -> [\"lstm\"]" in line
+    assert "--overwrite" in line and 'model: ["cnn"] -> ["lstm"]' in line
     assert (out / "models" / "cnn.keras").exists()
     report = sentiment.main(["--quick", "--model", "lstm", "--epochs", "1", "--verbose", "0", "--overwrite",
                              "--output-dir", str(out)])  # fmt: skip

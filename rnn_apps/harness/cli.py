@@ -261,7 +261,9 @@ def predict_inputs(values: list[str], stdin=None) -> list[str]:
             try:
                 content = source.read_bytes()
             except OSError as error:
-                raise errors.expected("@ followed by a readable file of inputs", f"{value} ({error.strerror})") from None
+                raise errors.expected(
+                    "@ followed by a readable file of inputs", f"{value} ({error.strerror})"
+                ) from None
             expanded += _input_lines(content, str(source))
         else:
             expanded.append((value.removeprefix("@"), ""))

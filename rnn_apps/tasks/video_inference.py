@@ -58,7 +58,9 @@ def predict_inputs(model, model_path, inputs: list[np.ndarray], input_kind: str,
         return predict_probabilities(model, batch)
     errors.check_model_inputs(model, model_path, ranks=(5,))
     batch = np.stack(inputs)
-    recurrent.guard_fused_kernel(model, batch, names or list(range(len(inputs))), "a clip the model does not mask whole")
+    recurrent.guard_fused_kernel(
+        model, batch, names or list(range(len(inputs))), "a clip the model does not mask whole"
+    )
     return predict_probabilities(model, batch)
 
 
