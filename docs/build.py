@@ -73,6 +73,7 @@ API_MODULES = (
     "tasks.forecasting",
     "tasks.forecast_baselines",
     "data.text",
+    "data.text_files",
     "data.splits",
     "data.audio",
     "data.spoken",
@@ -89,9 +90,11 @@ API_MODULES = (
     "data.time_splits",
     "data.windows",
     "data.movement",
+    "data.replica_batches",
     "harness.recipe",
     "harness.config",
     "harness.registry",
+    "harness.runs",
     "harness.runtime",
     "harness.cli",
     "harness.training",
@@ -104,6 +107,7 @@ API_MODULES = (
     "io",
     "errors",
     "paths",
+    "options",
 )
 """Modules with an API page, under ``rnn_apps``: building blocks, task builders, data, harness, utilities."""
 
