@@ -45,7 +45,7 @@ def even_batches(dataset: tf.data.Dataset, replicas: int, processes: int = 1, pr
 
     Returns:
         A prefetched `tf.data.Dataset` with the element structure of
-        ``dataset``.
+            ``dataset``.
 
     Examples:
         >>> batches = tf.data.Dataset.range(7).batch(3)
