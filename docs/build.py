@@ -226,6 +226,27 @@ def _recorded_include(name: str, file: str) -> str:
     return f'--8<-- "docs/recorded/{name}/{file}"'
 
 
+def _with_settings_code(code: str, name: str) -> str:
+    """``code`` with its import of ``recipes.configs.<name>`` replaced by that module's code.
+
+    A recipe imports its configuration from that Keras-free module; its page
+    shows the class itself (below the module's docstring, headed by its
+    path), so the reader sees every setting and preset.
+    """
+    path = ROOT / "recipes" / "configs" / f"{name}.py"
+    if not path.exists():
+        return code
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    start = tree.body[0].end_lineno if tree.body and _is_prose(tree.body[0]) else 0
+    body = "\n".join(source.splitlines()[start:]).strip("\n")
+    lines = [
+        f"# recipes/configs/{name}.py\n{body}" if line.startswith(f"from recipes.configs.{name} import") else line
+        for line in code.splitlines()
+    ]
+    return "\n".join(lines)
+
+
 def recipe_page(name: str) -> str:
     """The committed page of one recipe.
 
@@ -263,6 +284,8 @@ def recipe_page(name: str) -> str:
         "",
     ]
     for section in rest:
+        if section.heading == "Settings":
+            section = dataclasses.replace(section, code=_with_settings_code(section.code, name))
         parts += _section_markdown(section, collapsed=section.heading in COLLAPSED_SECTIONS)
     has_benchmark = any((ROOT / "bench" / "results").glob(f"{name}-*.md"))
     anchor = f"#{name}" if has_benchmark else ""
