@@ -1,7 +1,8 @@
 """Flag parsers and choices that the recipes' configurations take from the readers and model builders.
 
 They live here, apart from the modules that use them, because this module
-imports nothing but the standard library and `rnn_apps.errors`: a recipe's
+imports nothing but the standard library, `rnn_apps.errors` and the flag
+parsers of `rnn_apps.harness.config` (themselves free of heavy imports): a recipe's
 configuration (``recipes/configs/``) reads its choices from here, so the
 command line checks every flag before NumPy, scikit-learn or Keras start
 (a refused flag answers in a fraction of a second). The reader and builder
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 
 from rnn_apps import errors
+from rnn_apps.harness.config import positive_int
 
 SAMPLE_RATES = (1_000, 192_000)
 """Lowest and highest ``--sample-rate`` taken: below, a 25 ms frame holds a handful of samples;
@@ -45,19 +47,9 @@ BACKBONES = {
 """ImageNet backbones from `keras.applications` that the frame encoder can use."""
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
-    return value
-
-
 def sample_rate(text: str) -> int:
     """Parse ``--sample-rate``: an integer number of Hz within `SAMPLE_RATES`."""
-    value = _positive(text)
+    value = positive_int(text)
     if not SAMPLE_RATES[0] <= value <= SAMPLE_RATES[1]:
         low, high = SAMPLE_RATES
         raise argparse.ArgumentTypeError(f"expected a rate in Hz from {low} to {high}, received {text!r}")
@@ -66,7 +58,7 @@ def sample_rate(text: str) -> int:
 
 def frame_size(text: str) -> int:
     """Parse ``--size``: a positive integer up to `MAX_FRAME_SIZE`."""
-    value = _positive(text)
+    value = positive_int(text)
     if value > MAX_FRAME_SIZE:
         raise argparse.ArgumentTypeError(f"expected a frame size up to {MAX_FRAME_SIZE}, received {text!r}")
     return value

@@ -72,12 +72,18 @@ def run_recipe(recipe, argv=None, prog: str | None = None) -> dict:
         SystemExit: status 2 on a user error, after one message on stderr.
     """
     prog = prog or f"python -m recipes.{recipe.name}"
-    config = recipe.parse(argv, prog=prog)
+    config = checked_config(recipe.config_class, argv, recipe.name, prog, recipe.summary)
+    return run_config(recipe, config, prog)
+
+
+def checked_config(config_class, argv, name: str, prog: str, description: str):
+    """Parse ``argv`` into ``config_class`` and check its output folder; exit 2 with one line if either fails."""
+    config = config_module.parse_config(config_class, argv, recipe=name, prog=prog, description=description)
     try:
         check_output_dir(config.output_dir)
     except errors.InputError as error:
         _fail(prog, error)
-    return run_config(recipe, config, prog)
+    return config
 
 
 def run_config(recipe, config, prog: str) -> dict:
@@ -183,17 +189,8 @@ def _recipe_command(command: str, argv: list[str]) -> int:
     for name in names:
         folder = os.path.join(output, name) if output and run_all else output
         prog = f"rnn-apps {command} {name}"
-        config = config_module.parse_config(
-            registry.config_class(name),
-            [*flags, *(["--output-dir", folder] if folder else [])],
-            recipe=name,
-            prog=prog,
-            description=registry.summary(name),
-        )
-        try:
-            check_output_dir(config.output_dir)
-        except errors.InputError as error:
-            _fail(prog, error)
+        argv_of_recipe = [*flags, *(["--output-dir", folder] if folder else [])]
+        config = checked_config(registry.config_class(name), argv_of_recipe, name, prog, registry.summary(name))
         runs.append((name, config, prog))
     for name, config, prog in runs:
         run_config(registry.get(name), config, prog)

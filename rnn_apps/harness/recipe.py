@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from rnn_apps import errors, io
-from rnn_apps.harness import compare, training
+from rnn_apps.harness import compare, registry, training
 from rnn_apps.harness import config as config_module
 
 
@@ -84,8 +84,7 @@ class Recipe:
     def summary(self) -> str:
         """The first line of the recipe module's docstring (its title)."""
         module = sys.modules.get(type(self).__module__)
-        text = (getattr(module, "__doc__", None) or type(self).__doc__ or "").strip()
-        return text.splitlines()[0].removeprefix("Title:").strip() if text else self.name
+        return registry.title(getattr(module, "__doc__", None) or type(self).__doc__, self.name)
 
     # Hooks a recipe implements -------------------------------------------------
 

@@ -81,5 +81,15 @@ def summary(name: str) -> str:
     entry = _entry_points()[name]
     spec = importlib.util.find_spec(entry.module)
     source = pathlib.Path(spec.origin).read_text(encoding="utf-8") if spec and spec.origin else ""
-    text = (ast.get_docstring(ast.parse(source)) or "").strip()
-    return text.splitlines()[0].removeprefix("Title:").strip() if text else name
+    return title(ast.get_docstring(ast.parse(source)), name)
+
+
+def title(docstring: str | None, fallback: str) -> str:
+    """A recipe's title: the first line of its module docstring, without ``Title:``; ``fallback`` if none.
+
+    Examples:
+        >>> title("Title: Sentiment analysis\nDescription: ...", "sentiment"), title(None, "sentiment")
+        ('Sentiment analysis', 'sentiment')
+    """
+    text = (docstring or "").strip()
+    return text.splitlines()[0].removeprefix("Title:").strip() if text else fallback

@@ -21,7 +21,6 @@ folder as it was.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -31,9 +30,6 @@ import shutil
 from rnn_apps import errors, io
 
 RUN_FILE = "run.json"
-
-IGNORED = frozenset({"output_dir", "resume", "overwrite", "verbose", "command", "quick", "preset"})
-"""Settings that do not change what a run computes (console, folder, how the flags were spelled)."""
 
 DATA_FIELDS = ("data", "validation_data", "test_data")
 
@@ -83,9 +79,11 @@ def fingerprint(recipe: str, config) -> dict:
     """What identifies a run: recipe, data identity, settings that change results, versions."""
     import keras
 
-    values = json.loads(json.dumps(dataclasses.asdict(config), default=str))
-    settings = {key: value for key, value in values.items() if key not in IGNORED and key not in DATA_FIELDS}
-    data = {key: data_identity(values.get(key)) for key in DATA_FIELDS if values.get(key) is not None}
+    # RunConfig.settings leaves out what does not change results (folder, console, how flags were spelled).
+    settings = json.loads(json.dumps(config.settings(), default=str))
+    settings = {key: value for key, value in settings.items() if key not in DATA_FIELDS}
+    given = {key: getattr(config, key, None) for key in DATA_FIELDS}
+    data = {key: data_identity(str(value)) for key, value in given.items() if value is not None}
     return {
         "recipe": recipe,
         "data": data,
@@ -169,20 +167,19 @@ def claim(recipe: str, config) -> None:
         raise errors.expected("--resume or --overwrite, not both", "both", name="flags")
     current = fingerprint(recipe, config)
     stored = stored_fingerprint(folder)
+    found = differences(stored, current) if stored is not None else []
     if config.resume:
         if stored is None and _has_run_files(folder):
             raise errors.expected(
                 f"a run folder with {RUN_FILE} to resume (it names the configuration the run was made with)",
                 f"{folder} without one; run without --resume to start afresh",
             )
-        found = differences(stored, current) if stored is not None else []
         if found:
             raise errors.expected(
                 "--resume over a run of the same recipe, data, settings and versions",
                 f"{folder} holding a run that differs in {'; '.join(found)}",
             )
     elif not overwrite:
-        found = differences(stored, current) if stored is not None else []
         other_recipe = _recipe_of_report(folder)
         if stored is None and other_recipe not in (None, recipe):
             found = [f"recipe: {other_recipe} -> {recipe}"]

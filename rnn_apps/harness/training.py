@@ -68,10 +68,11 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
         state_path = self.folder / STOPPING_STATE
-        if not state_path.is_file() or _epochs_backed_up(self.folder) is None:
+        epochs = _epochs_backed_up(self.folder)
+        if not state_path.is_file() or epochs is None:
             return
         state = json.loads(state_path.read_text())
-        if state.get("epoch") != _epochs_backed_up(self.folder):
+        if state.get("epoch") != epochs:
             return  # saved for another epoch than the backup's: start afresh
         self.wait, self.stopped_epoch, self.best_epoch = state["wait"], state["stopped_epoch"], state["best_epoch"]
         self.best = state["best"]
@@ -258,9 +259,11 @@ def fit(
         # Back up before anything else records the epoch as done.
         keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
         RandomStateBackup(backup),
-        # Keeps the best epoch's weights in memory; they are written to the
-        # checkpoint once, when training ends or is interrupted (a file per
-        # improving epoch cost a second or more per model).
+        # Keeps the best epoch's weights in memory; the checkpoint is written
+        # once, when training ends or is interrupted (a .keras file per
+        # improving epoch cost a second or more per model). For --resume the
+        # best weights also go beside the backup as a plain .npz when they
+        # change (about 20 ms for 2.7M parameters).
         stop,
         keras.callbacks.CSVLogger(log_path, append=resumed),
         *callbacks,
