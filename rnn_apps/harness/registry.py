@@ -88,7 +88,7 @@ def title(docstring: str | None, fallback: str) -> str:
     """A recipe's title: the first line of its module docstring, without ``Title:``; ``fallback`` if none.
 
     Examples:
-        >>> title("Title: Sentiment analysis\nDescription: ...", "sentiment"), title(None, "sentiment")
+        >>> title("Title: Sentiment analysis", "sentiment"), title(None, "sentiment")
         ('Sentiment analysis', 'sentiment')
     """
     text = (docstring or "").strip()
