@@ -391,11 +391,8 @@ def with_own_part(data: AudioClassificationData, part: str, source) -> AudioClas
             names += [label] * len(found)
     if not files:
         raise errors.expected("one subfolder per label holding .wav files, or FSDD names", str(path), name=flag)
-    unknown = sorted(set(names) - set(data.class_names))
-    if unknown:
-        raise errors.expected(f"labels of the training data in {flag}, among {data.class_names}", unknown[:10])
+    labels = np.array(splits.known_labels(names, data.class_names, part, path), dtype="int64")
     clips, _ = _read_files(files, data.sample_rate)
-    labels = np.array([data.class_names.index(name) for name in names], dtype="int64")
     replaced_clips, replaced_labels = getattr(data, part)
     train = (list(data.train[0]) + list(replaced_clips), np.concatenate([data.train[1], replaced_labels]))
     return dataclasses.replace(

@@ -131,3 +131,28 @@ def refuse_given_parts(settings, reason: str) -> None:
         given = getattr(settings, f"{part}_data", None)
         if given is not None:
             raise errors.expected(f"no --{part}-data for this recipe ({reason})", given, name=f"--{part}-data")
+
+
+def known_labels(names, class_names: list[str], part: str, where) -> list[int]:
+    """Indices of ``names`` in the training data's ``class_names``, for a part given by ``--{part}-data``.
+
+    Args:
+        names: the label of each row of the given part.
+        class_names: the training data's classes.
+        part: ``validation`` or ``test``.
+        where: the given file or folder, for the message.
+
+    Raises:
+        rnn_apps.errors.InputError: a label the training data lacks.
+
+    Examples:
+        >>> known_labels(["b", "a", "b"], ["a", "b"], "test", "dev")
+        [1, 0, 1]
+    """
+    unknown = sorted({str(name) for name in names} - set(class_names))
+    if unknown:
+        raise errors.expected(
+            f"only classes of the training data {class_names} in --{part}-data",
+            f"{', '.join(unknown[:10])} (in {where})",
+        )
+    return [class_names.index(str(name)) for name in names]

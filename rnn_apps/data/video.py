@@ -467,17 +467,6 @@ def source_groups(names: list[str], pattern: str | None) -> np.ndarray | None:
 PART_FLAGS = {"validation": "--validation-data", "test": "--test-data"}
 
 
-def _known_labels(names, class_names, part: str, where) -> list[int]:
-    """Indices of ``names`` in the training data's ``class_names``; a name training lacks is refused."""
-    unknown = sorted({str(name) for name in names} - set(class_names))
-    if unknown:
-        raise errors.expected(
-            f"only classes of the training data {class_names} in {PART_FLAGS[part]}",
-            f"{', '.join(unknown[:10])} (in {where})",
-        )
-    return [class_names.index(str(name)) for name in names]
-
-
 def given_clips(path, part: str, class_names: list[str], shape: tuple, options: ClipOptions):
     """A validation or test part of your own: a folder with one subfolder of clips per label.
 
@@ -505,7 +494,7 @@ def given_clips(path, part: str, class_names: list[str], shape: tuple, options: 
     if not root.is_dir():
         raise errors.expected("a folder with one subfolder of clips per label", str(path), name=flag)
     paths, folder_labels, folder_names = list_clip_files(root, minimum=1, flag=flag)
-    known = _known_labels(folder_names, class_names, part, root)
+    known = splits.known_labels(folder_names, class_names, part, root)
     frames, height, width, channels = shape
     clips, padded = [], 0
     for clip_path in paths:
@@ -712,7 +701,7 @@ def given_tracks(path, part: str, class_names: list[str], channels: int):
         raise errors.expected("a .ts file with class labels (@classLabel true ...)", str(path), name=flag)
     if content.num_channels != channels:
         raise errors.expected(f"{channels} channels, as the training tracks", content.num_channels, name=flag)
-    labels = np.asarray(_known_labels(content.labels, class_names, part, path.name), dtype="int64")
+    labels = np.asarray(splits.known_labels(content.labels, class_names, part, path.name), dtype="int64")
     return content.series, labels, [f"{part} series {i}" for i in range(len(labels))]
 
 
