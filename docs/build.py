@@ -103,6 +103,7 @@ API_MODULES = (
     "harness.baselines",
     "harness.plots",
     "metrics",
+    "streaming",
     "backend",
     "io",
     "errors",

@@ -39,3 +39,35 @@ def wrap(encoder_output_fn, input_shape, name="wrapped", dtype="float32"):
     """A model whose body is one encoder call, for testing tensor factories."""
     inputs = keras.Input(shape=input_shape, dtype=dtype)
     return keras.Model(inputs, encoder_output_fn(inputs), name=name)
+
+
+def check_streaming(model: keras.Model, sequences, per_step: bool = False, rtol: float = 1e-5, atol: float = 1e-6):
+    """Feeding ``sequences`` one step at a time gives what the whole model gives.
+
+    Args:
+        model: a Functional recurrent model (`rnn_apps.streaming.step_model` derives its step model).
+        sequences: one array (or a list, one per model input) with time on axis 1.
+        per_step: the model returns one output per step (a tagger, a CTC
+            model): step ``t`` is compared with the whole sequence's output at
+            ``t``; otherwise with the model's output on the first ``t + 1`` steps.
+
+    Returns:
+        The streamed outputs, one per step.
+    """
+    from rnn_apps import streaming
+
+    sequences = list(sequences) if isinstance(sequences, (list, tuple)) else [sequences]
+    stream = streaming.Stream(model, batch_size=sequences[0].shape[0])
+    streamed = stream.run(*sequences)
+
+    def whole(parts):
+        return keras.ops.convert_to_numpy(model.predict_on_batch(parts[0] if len(parts) == 1 else parts))
+
+    every_step = whole(sequences) if per_step else None
+    for t, output in enumerate(streamed):
+        if per_step:
+            expected = every_step[:, t : t + 1]
+        else:
+            expected = whole([sequence[:, : t + 1] for sequence in sequences])
+        np.testing.assert_allclose(np.asarray(output), expected, rtol=rtol, atol=atol, err_msg=f"step {t}")
+    return streamed
