@@ -32,6 +32,7 @@ FACTORY_TESTS = [
     "tests/test_text_analysis_crf.py",
     "tests/test_translation_models.py",
     "tests/test_torch_kernels.py",
+    "tests/test_streaming.py",
 ]
 
 # Tests that cannot pass on a backend, with the reason (node-id prefixes).
