@@ -7,7 +7,10 @@ the same flags with the same parser (`recipe_parser`). ``rnn-apps`` adds:
 - ``rnn-apps compare <recipe> [flags]`` or ``rnn-apps compare --all [flags]``:
   train every model of one or all recipes and print the comparison tables;
 - ``rnn-apps predict <recipe> --model PATH INPUT...``: load a saved model in
-  this process and predict on raw inputs.
+  this process and predict on raw inputs;
+- ``rnn-apps stream <recipe> --model PATH INPUT...``: run a saved recurrent
+  model one step at a time, carrying its state, and print the prediction
+  after every step (`rnn_apps.streaming`).
 
 A user error (bad flag, missing file, malformed data) prints one line naming
 what was expected and what came in, and exits with status 2; nothing is
@@ -214,6 +217,46 @@ def _predict(args) -> int:
     return 0
 
 
+def _stream(args) -> int:
+    runtime.configure()
+    recipe = registry.get(args.recipe)
+    path = pathlib.Path(args.model)
+    if not path.is_file() or path.suffix != ".keras":
+        raise errors.expected("an existing .keras model file", str(path), name="--model")
+    if not args.inputs:
+        raise errors.expected("at least one input to stream ('-' reads standard input)", "none")
+    for row in recipe.stream(path, stream_inputs(args.inputs)):
+        if args.format == "json":
+            print(json.dumps(row), flush=True)
+        else:
+            print("\t".join(str(value) for value in row.values()), flush=True)
+    return 0
+
+
+def stream_inputs(values: list[str], stdin=None):
+    """The inputs of ``rnn-apps stream``, read lazily: ``-`` yields standard input line by line as it comes.
+
+    ``@path`` and ``@@...`` mean what they mean for `predict_inputs`; blank
+    lines of standard input are skipped (a pause in a stream is not an
+    input).
+
+    Examples:
+        >>> import io
+        >>> list(stream_inputs(["1.5", "-"], stdin=io.StringIO("2.0\\n\\n2.5\\n")))
+        ['1.5', '2.0', '2.5']
+    """
+    if values.count("-") > 1:
+        raise errors.expected("'-' (standard input) at most once", values.count("-"), name="inputs")
+    for value in values:
+        if value != "-":
+            yield from predict_inputs([value])
+            continue
+        for line in stdin if stdin is not None else sys.stdin:
+            line = line.rstrip("\r\n")
+            if line.strip():
+                yield line
+
+
 def _input_lines(content: bytes, source: str) -> list[tuple[str, str]]:
     """``(input, where)`` for each line of a UTF-8 ``-`` or ``@path`` source (split on ``\\n`` only)."""
     try:
@@ -286,6 +329,24 @@ def predict_parser() -> ArgumentParser:
     return parser
 
 
+def stream_parser() -> ArgumentParser:
+    """Parser of ``rnn-apps stream``; inputs may come before or after flags."""
+    parser = ArgumentParser(
+        prog="rnn-apps stream",
+        description="Run a saved recurrent model one step at a time, carrying its state, and print the "
+        "prediction after each step (a word, an audio chunk, a frame, a price).",
+        epilog="An INPUT of '-' reads standard input line by line as it arrives (stocks: one price per line); "
+        "'@FILE' reads FILE, one input per line. Bidirectional models need the whole input and are refused.",
+    )
+    parser.add_argument("recipe", choices=registry.names())
+    parser.add_argument("--model", required=True, help="path of a saved .keras model")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="one line per step")
+    parser.add_argument(
+        "inputs", nargs="*", metavar="INPUT", help="raw inputs (texts, file paths, prices), '-' or '@FILE'"
+    )
+    return parser
+
+
 def main(argv=None) -> int:
     """Entry point of the ``rnn-apps`` command."""
     parser = ArgumentParser(prog="rnn-apps", description="Recurrent-network applications in Keras 3.")
@@ -295,12 +356,15 @@ def main(argv=None) -> int:
     commands.add_parser("run", help="run one recipe: rnn-apps run RECIPE [recipe flags]")
     commands.add_parser("compare", help="train every model of a recipe and compare: compare (RECIPE | --all) [flags]")
     commands.add_parser("predict", help="predict on raw inputs: predict RECIPE --model PATH INPUT...")
+    commands.add_parser("stream", help="predict step by step, carrying the state: stream RECIPE --model PATH INPUT...")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] in (["run"], ["compare"]):
             return _recipe_command(argv[0], argv[1:])
         if argv[:1] == ["predict"]:
             return _predict(predict_parser().parse_intermixed_args(argv[1:]))
+        if argv[:1] == ["stream"]:
+            return _stream(stream_parser().parse_intermixed_args(argv[1:]))
         args = parser.parse_args(argv)
         return args.handler(args)
     except errors.InputError as error:

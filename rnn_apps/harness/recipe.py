@@ -12,7 +12,10 @@ A recipe is a `Recipe` subclass with a typed configuration (a
   frames, prices), saved as the run's ``models/NAME.keras``;
 - `Recipe.evaluate`: test metrics of that saved model;
 - `Recipe.baselines`: naive baselines on the same test data;
-- `Recipe.predict`: raw inputs -> one dict per input, from a saved model.
+- `Recipe.predict`: raw inputs -> one dict per input, from a saved model;
+- `Recipe.stream`: raw inputs -> one dict per step, from a saved recurrent
+  model run one step at a time with its state carried
+  (`rnn_apps.streaming`).
 
 `run` does the rest, once for all recipes: seeding, `fit` with early
 stopping, checkpoints, ``--resume`` and Ctrl-C (`rnn_apps.harness.training`),
@@ -28,7 +31,7 @@ import dataclasses
 import os
 import pathlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from rnn_apps import errors, io
@@ -148,6 +151,16 @@ class Recipe:
     def predict(self, model_path, inputs: Sequence[str]) -> list[dict]:
         """Raw inputs -> one dict per input, from a model this recipe saved."""
         raise NotImplementedError
+
+    def stream(self, model_path, inputs: Iterable[str]) -> Iterator[dict]:
+        """Raw inputs -> one dict per step, from a saved recurrent model run one step at a time.
+
+        ``inputs`` may be read lazily (standard input, line by line), so a
+        recipe yields each step's prediction as soon as the step has come in.
+        """
+        raise errors.InputError(
+            f"Expected a recipe that can stream (run its model one step at a time). Received: {self.name!r}"
+        )
 
     def examples(self) -> list[str]:
         """Raw inputs from the bundled sample, as ``rnn-apps predict`` takes them (texts, file paths)."""
