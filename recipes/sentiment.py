@@ -43,7 +43,7 @@ runtime.configure()  # before Keras loads: TensorFlow starts quietly, plots need
 import keras
 import numpy as np
 
-from rnn_apps import backend, errors, io, metrics, paths
+from rnn_apps import backend, errors, io, metrics, paths, streaming
 from rnn_apps.data import text
 from rnn_apps.harness import baselines, cli, plots
 from rnn_apps.harness import recipe as harness
@@ -256,30 +256,77 @@ class SentimentRecipe(harness.Recipe):
         for text_value in texts:
             if not text_value.strip():
                 raise errors.expected("a text with at least one word", text_value)
-        model_path = pathlib.Path(model_path)
-        model = harness.load_saved_model(model_path, backend.load_text_model)
-        errors.check_model_inputs(model, model_path, ranks=(1,), dtype="string")
-        sidecar = model_path.with_suffix(".json")
-        class_names = errors.read_json(sidecar, keys=("class_names",))["class_names"] if sidecar.exists() else None
+        model, class_names = load_classifier(model_path)
         # A text of punctuation only ("!!!") becomes a row of padding: refused, never sent to a fused kernel.
         if isinstance(model, backend.TextModel):
             core, batch = model.model, model.vectorizer(texts)
         else:
             core, batch = model, np.asarray(texts, dtype=object)
         recurrent.guard_fused_kernel(core, batch, texts, "a text with at least one word (the model drops punctuation)")
-        rows = probabilities(model, texts)
-        num_classes = 2 if rows.shape[-1] == 1 else rows.shape[-1]
-        if class_names is not None and len(class_names) != num_classes:
-            raise errors.expected(f"{num_classes} class names in {sidecar.name}", class_names)
         output = []
-        for text_value, label, row in zip(texts, heads.probabilities_to_labels(rows, num_classes), rows):
-            probability = float(row[label]) if num_classes > 2 else float(row[0] if label == 1 else 1.0 - row[0])
-            name = class_names[label] if class_names else str(int(label))
-            output.append({"label": name, "probability": round(probability, 4), "text": text_value})
+        for text_value, row in zip(texts, probabilities(model, texts)):
+            name, probability = labelled(row, class_names)
+            output.append({"label": name, "probability": probability, "text": text_value})
         return output
+
+    def stream(self, model_path, texts):
+        """Read each text one word at a time, carrying the hidden state; one row per word.
+
+        A row holds the text's number, the word's position, the word as the
+        vectorizer standardized it, the label the model gives after reading
+        up to that word, and that label's probability. Words the vectorizer
+        drops entirely (punctuation) are skipped, as in the whole text.
+        """
+        model, class_names = load_classifier(model_path)
+        core, words = text_parts(model)
+        stream = streaming.Stream(core)
+        for number, text_value in enumerate(texts, 1):
+            found = words.words(str(text_value))
+            if not found:
+                raise errors.expected("a text with at least one word (the model drops punctuation)", text_value)
+            stream.reset()
+            for position, word in enumerate(found, 1):
+                ids = words([word])[:, :1]
+                name, probability = labelled(stream.step(ids)[0], class_names)
+                yield {"text": number, "position": position, "word": word, "label": name, "probability": probability}
 
     def examples(self) -> list[str]:
         return ["a great little camera, sharp and easy to use", "the battery died after a day and support was useless"]
+
+
+def load_classifier(model_path):
+    """A saved sentiment model and its class names (`None` without the ``.json`` beside it)."""
+    model_path = pathlib.Path(model_path)
+    model = harness.load_saved_model(model_path, backend.load_text_model)
+    errors.check_model_inputs(model, model_path, ranks=(1,), dtype="string")
+    sidecar = model_path.with_suffix(".json")
+    class_names = errors.read_json(sidecar, keys=("class_names",))["class_names"] if sidecar.exists() else None
+    core = model.model if isinstance(model, backend.TextModel) else model
+    width = core.outputs[0].shape[-1]
+    if class_names is not None and len(class_names) != max(width, 2):
+        raise errors.expected(f"{max(width, 2)} class names in {sidecar.name}", class_names)
+    return model, class_names
+
+
+def labelled(row, class_names) -> tuple[str, float]:
+    """The label of one row of probabilities and its probability (rounded to 4 places)."""
+    num_classes = 2 if len(row) == 1 else len(row)
+    label = int(heads.probabilities_to_labels(np.asarray(row)[None], num_classes)[0])
+    probability = float(row[label]) if num_classes > 2 else float(row[0] if label == 1 else 1.0 - row[0])
+    return (class_names[label] if class_names else str(label)), round(probability, 4)
+
+
+def text_parts(model) -> tuple[keras.Model, backend.WordVectorizer]:
+    """The word-id model inside a saved text model, and its vectorization in plain Python.
+
+    A raw-string model (TensorFlow) holds a ``vectorizer`` layer and the id
+    model; a `rnn_apps.backend.TextModel` (JAX, PyTorch) holds both already.
+    """
+    if isinstance(model, backend.TextModel):
+        return model.model, model.vectorizer
+    layer = model.get_layer("vectorizer")
+    core = next(inner for inner in model.layers if isinstance(inner, keras.Model))
+    return core, backend.WordVectorizer.from_layer(layer, layer.get_config()["output_sequence_length"])
 
 
 def probabilities(model, texts, batch_size: int = 256) -> np.ndarray:
@@ -296,6 +343,18 @@ RECIPE = SentimentRecipe()
 `rnn-apps predict sentiment --model runs/sentiment/models/lstm.keras "text"`
 loads the model in a fresh process and labels raw strings; the class names
 come from the `.json` file saved beside the model.
+
+## Reading word by word
+
+A recurrent model can also be run the way it reads: one word at a time,
+carrying its hidden state from word to word
+(`rnn_apps.streaming`). `rnn-apps stream sentiment --model
+runs/sentiment/models/lstm.keras "text"` prints, after every word, the label
+the model would give if the text ended there and its probability, so one
+sees which words move the decision. The step model is derived from the
+trained weights, with no retraining; after the last word it gives the same
+answer as the whole text. Bidirectional models and the CNN are refused:
+both read words that have not arrived yet.
 
 ## Results and conclusion
 

@@ -167,3 +167,53 @@ def test_the_recipes_plain_keras_model_is_the_factorys(model, layers, bidirectio
     assert [w.shape for w in plain.weights] == [w.shape for w in factory.weights]
     factory.set_weights(plain.get_weights())
     np.testing.assert_allclose(plain.predict_on_batch(ids), factory.predict_on_batch(ids), atol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["simple_rnn", "lstm", "gru"])
+def test_stream_prints_one_row_per_word_and_ends_on_the_whole_texts_answer(quick_run, model, capsys):
+    from rnn_apps.harness import cli
+
+    output, _ = quick_run
+    model_path = output / "models" / f"{model}.keras"
+    texts = ["Great lens, sharp pictures!", "awful: it broke after a day"]
+    assert cli.main(["stream", "sentiment", "--model", str(model_path), "--format", "json", *texts]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(row["text"], row["position"], row["word"]) for row in rows] == [
+        (1, 1, "great"),
+        (1, 2, "lens"),
+        (1, 3, "sharp"),
+        (1, 4, "pictures"),
+        (2, 1, "awful"),
+        (2, 2, "it"),
+        (2, 3, "broke"),
+        (2, 4, "after"),
+        (2, 5, "a"),
+        (2, 6, "day"),
+    ]
+    whole = sentiment.RECIPE.predict(model_path, texts)
+    last = [rows[3], rows[-1]]
+    assert [row["label"] for row in last] == [row["label"] for row in whole]
+    for row, want in zip(last, whole):
+        assert row["probability"] == pytest.approx(want["probability"], abs=2e-4)
+
+
+def test_stream_refuses_models_that_need_the_future(tmp_path, capsys):
+    from rnn_apps.data import text
+    from rnn_apps.harness import cli
+
+    cfg = sentiment.RECIPE.parse(["--units", "4", "--embedding-dim", "3", "--bidirectional"])
+    words = text.make_vectorizer(["good bad good"], vocabulary_size=10)
+    for name in ("gru", "cnn"):
+        core = sentiment.build_classifier(name, cfg, words.vocabulary_size(), 2)
+        path = tmp_path / f"{name}.keras"
+        sentiment.RECIPE.export(name, core, cfg, sentiment.Texts(_Splits(), words, 5), path)
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["stream", "sentiment", "--model", str(path), "good"])
+        assert exit_info.value.code == 2
+        error = capsys.readouterr().err.strip()
+        assert len(error.splitlines()) == 1
+        assert ("needs the future" if name == "gru" else "Conv1D") in error
+
+
+class _Splits:
+    class_names = ["neg", "pos"]
