@@ -21,10 +21,13 @@ exports like any other. `Stream` holds the states between calls.
 Only models whose layers treat every step on its own, apart from the
 recurrent layers, can run this way: embeddings, dense heads, masking,
 dropout (inactive at inference), per-channel normalisation, per-step
-(`TimeDistributed`) frame encoders. A bidirectional layer reads the sequence
-from its end as well, and a convolution or pooling over time reads several
-steps at once; `step_model` refuses both with an `rnn_apps.errors.InputError`
-that names the layer and says why.
+(`TimeDistributed`) frame encoders, convolutions and poolings whose window
+along time is one step (a character CNN per word, with a ``(1, width)``
+kernel over ``(time, characters)``) and reshapes within a step. A
+bidirectional layer reads the sequence from its end as well, and a
+convolution or pooling over time reads several steps at once; `step_model`
+refuses both with an `rnn_apps.errors.InputError` that names the layer and
+says why.
 
 Feeding a sequence one step at a time gives, at step ``t``, what the whole
 model gives on the first ``t`` steps: the same arithmetic in the same
@@ -146,6 +149,42 @@ def _operation_reads_across_time(op) -> str | None:
     return "it may combine several steps"
 
 
+_WINDOW_LAYERS = (
+    keras.layers.Conv1D,
+    keras.layers.Conv2D,
+    keras.layers.Conv3D,
+    keras.layers.DepthwiseConv1D,
+    keras.layers.DepthwiseConv2D,
+    keras.layers.SeparableConv1D,
+    keras.layers.SeparableConv2D,
+    keras.layers.MaxPooling1D,
+    keras.layers.MaxPooling2D,
+    keras.layers.MaxPooling3D,
+    keras.layers.AveragePooling1D,
+    keras.layers.AveragePooling2D,
+    keras.layers.AveragePooling3D,
+)
+
+
+def _one_step_window(layer) -> bool:
+    """A convolution or pooling whose window and stride along time (axis 1, channels last) are 1.
+
+    Such a layer works inside each step, as a character CNN per word with a
+    ``(1, width)`` kernel over ``(time, characters)`` does.
+    """
+    window = getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None)
+    return layer.data_format == "channels_last" and window[0] == 1 and layer.strides[0] == 1
+
+
+def _keeps_steps_apart(layer) -> bool:
+    """A `Reshape` to ``(-1, *shape)`` of inputs ``(batch, time, *rest)`` with as many values per step."""
+    if not layer.target_shape or layer.target_shape[0] != -1 or -1 in layer.target_shape[1:]:
+        return False
+    per_step = int(np.prod(layer.target_shape[1:]))
+    shapes = [tuple(node.input_tensors[0].shape) for node in layer._inbound_nodes if node.input_tensors]
+    return bool(shapes) and all(None not in shape[2:] and int(np.prod(shape[2:])) == per_step for shape in shapes)
+
+
 def _reads_across_time(layer) -> str | None:
     """Why ``layer`` cannot run on one step at a time, or `None` if it can."""
     if isinstance(layer, keras.layers.Bidirectional):
@@ -157,7 +196,9 @@ def _reads_across_time(layer) -> str | None:
         return None
     if isinstance(layer, PER_STEP_LAYERS):
         return None
-    if isinstance(layer, keras.layers.Conv1D) and layer.kernel_size == (1,) and layer.strides == (1,):
+    if isinstance(layer, _WINDOW_LAYERS) and _one_step_window(layer):
+        return None
+    if isinstance(layer, keras.layers.Reshape) and _keeps_steps_apart(layer):
         return None
     return (
         "it is not known to treat every step on its own "

@@ -225,11 +225,17 @@ def _stream(args) -> int:
         raise errors.expected("an existing .keras model file", str(path), name="--model")
     if not args.inputs:
         raise errors.expected("at least one input to stream ('-' reads standard input)", "none")
-    for row in recipe.stream(path, stream_inputs(args.inputs)):
-        if args.format == "json":
-            print(json.dumps(row), flush=True)
-        else:
-            print("\t".join(str(value) for value in row.values()), flush=True)
+    try:
+        for row in recipe.stream(path, stream_inputs(args.inputs)):
+            if args.format == "json":
+                print(json.dumps(row), flush=True)
+            else:
+                print("\t".join(str(value) for value in row.values()), flush=True)
+    except KeyboardInterrupt:
+        return INTERRUPTED  # the rows so far are printed; a stream ends when its reader stops it
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
