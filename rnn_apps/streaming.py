@@ -23,7 +23,10 @@ recurrent layers, can run this way: embeddings, dense heads, masking,
 dropout (inactive at inference), per-channel normalisation, per-step
 (`TimeDistributed`) frame encoders, convolutions and poolings whose window
 along time is one step (a character CNN per word, with a ``(1, width)``
-kernel over ``(time, characters)``) and reshapes within a step. A
+kernel over ``(time, characters)``) and reshapes within a step. After a
+recurrent layer that returns only its last output the time axis is gone,
+so any layer may follow it (a forecast head's reshape, the pooling of a
+ConvLSTM's state map): it reads a summary of every step so far. A
 bidirectional layer reads the sequence from its end as well, and a
 convolution or pooling over time reads several steps at once; `step_model`
 refuses both with an `rnn_apps.errors.InputError` that names the layer and
@@ -221,6 +224,8 @@ class _Rewriter:
         self.state_inputs: list = []
         self.state_outputs: list = []
         self.layers: list[tuple] = []
+        # Tensors with no time axis left (after a last-output recurrent layer), by id; kept alive so ids stay unique.
+        self.timeless: dict[int, object] = {}
 
     def run(self, model, inputs):
         if not isinstance(model, keras.Model) or not hasattr(model, "_run_through_graph"):
@@ -234,13 +239,21 @@ class _Rewriter:
             )
         if isinstance(op, RECURRENT_LAYERS):
             return lambda *args, **kwargs: self.recurrent(op, *args, **kwargs)
-        reason = _reads_across_time(op) if isinstance(op, keras.layers.Layer) else _operation_reads_across_time(op)
-        if reason:
-            raise errors.InputError(
-                f"Expected a model whose steps can run one at a time. Received: {op.name!r} "
-                f"({type(op).__name__}): {reason}"
-            )
-        return op
+        return lambda *args, **kwargs: self.other(op, *args, **kwargs)
+
+    def other(self, op, *args, **kwargs):
+        tensors = [value for value in keras.tree.flatten((args, kwargs)) if keras.backend.is_keras_tensor(value)]
+        if not tensors or not all(id(tensor) in self.timeless for tensor in tensors):
+            reason = _reads_across_time(op) if isinstance(op, keras.layers.Layer) else _operation_reads_across_time(op)
+            if reason:
+                raise errors.InputError(
+                    f"Expected a model whose steps can run one at a time. Received: {op.name!r} "
+                    f"({type(op).__name__}): {reason}"
+                )
+            return op(*args, **kwargs)
+        outputs = op(*args, **kwargs)
+        self.timeless.update((id(tensor), tensor) for tensor in keras.tree.flatten(outputs))
+        return outputs
 
     def recurrent(self, layer, sequences, *args, **kwargs):
         if args or kwargs.get("initial_state") is not None:
@@ -261,6 +274,8 @@ class _Rewriter:
         self.state_inputs += states
         self.state_outputs += new_states
         self.layers.append((layer.name, len(states)))
+        if not layer.return_sequences:
+            self.timeless[id(output)] = output
         return output
 
 
