@@ -132,6 +132,21 @@ def test_latency_table_in_a_tiny_configuration(tmp_path):
     assert "| stocks | lstm |" in (results / "latency.md").read_text()
 
 
+def test_stream_latency_in_a_tiny_configuration(tmp_path):
+    results = tmp_path / "results"
+    command = [sys.executable, "bench/stream_latency.py", "--cells", "gru", "--lengths", "3,12", "--calls", "3"]
+    subprocess.run([*command, "--results-dir", str(results)], cwd=REPO, check=True, capture_output=True, text=True)
+    result = json.loads((results / "stream_latency.json").read_text())
+    rows = result["cells"][0]["rows"]
+    assert [row["length"] for row in rows] == [3, 12]
+    for row in rows:
+        assert row["max_abs_difference"] < 1e-5  # the streamed answer is the whole text's
+        assert row["stream_steps"]["steps"] == row["length"] - 1
+        for way in ("stream", "re_read"):
+            assert 0 < row[way]["p50_ms"] <= row[way]["p95_ms"] and row[way]["calls"] == 3
+    assert "| gru | 12 |" in (results / "stream_latency.md").read_text()
+
+
 def test_cpu_backend_verdict_reads_the_rows():
     from bench import backends
 
