@@ -125,6 +125,7 @@ ELEMENTWISE_OPERATIONS = frozenset(
         "Multiply",
         "Negative",
         "NotEqual",
+        "OnesLike",
         "Power",
         "Sigmoid",
         "Sqrt",
@@ -133,11 +134,14 @@ ELEMENTWISE_OPERATIONS = frozenset(
         "Tanh",
         "TrueDivide",
         "Where",
+        "ZerosLike",
     }
 )
 """`keras.ops` operations (by class name) that act on each value alone, such as the comparisons that make masks."""
 
 _REDUCTIONS = frozenset({"All", "Any", "Max", "Mean", "Min", "Sum"})
+# Along a feature axis these keep steps apart, as the mask a Concatenate layer computes does.
+_ALONG_AN_AXIS = _REDUCTIONS | {"Concatenate", "ExpandDims"}
 
 
 def _operation_reads_across_time(op) -> str | None:
@@ -145,7 +149,7 @@ def _operation_reads_across_time(op) -> str | None:
     kind = type(op).__name__
     if kind in ELEMENTWISE_OPERATIONS:
         return None
-    if kind in _REDUCTIONS:
+    if kind in _ALONG_AN_AXIS:
         axes = np.atleast_1d(getattr(op, "axis", None)).tolist()
         if None not in axes and all(axis == -1 or axis >= 2 for axis in axes):
             return None  # over features only, as Masking's any(x != value, axis=-1)
