@@ -247,10 +247,15 @@ class TaggerModel:
         found = [index.get(s.translate(_ASCII_LOWER) if lower and s else s, 1) for s in strings.ravel().tolist()]
         return np.asarray(found, dtype="int32").reshape(strings.shape)
 
-    def predict_on_batch(self, inputs: dict):
+    def ids(self, inputs: dict) -> dict:
+        """The id model's inputs (``token_ids``, ``char_ids``) for raw-string inputs."""
         feed = {"token_ids": self._lookup(inputs["tokens"], self.words, self.lowercase)}
         if "characters" in inputs:
             feed["char_ids"] = self._lookup(inputs["characters"], self.chars)
+        return feed
+
+    def predict_on_batch(self, inputs: dict):
+        feed = self.ids(inputs)
         # A direct call, not predict_on_batch: a CRF tagger's decoder shares the CRF's
         # variables, and JAX's compiled predict step refuses a variable passed twice.
         return keras.ops.convert_to_numpy(self.model(feed, training=False))

@@ -5,7 +5,8 @@ the running backend allows (a model taking token strings on TensorFlow; the
 id model and its vocabularies elsewhere), so one file predicts on tokens.
 `predict_tags` tags tokenized sentences with a saved tagger;
 `tokenized_sentences`, `read_settings` and `predict` check what
-``rnn-apps predict`` is given and make what it prints (`prediction_rows`).
+``rnn-apps predict`` is given and make what it prints (`prediction_rows`);
+`TagStream` tags one token at a time for ``rnn-apps stream``.
 `most_frequent_tag` is the naive baseline's result, `per_type_f1` the
 scores of the per-type chart, and `render_examples` a few test sentences
 with every model's tags as markdown.
@@ -20,11 +21,13 @@ from __future__ import annotations
 import pathlib
 import time
 
+import keras
 import numpy as np
 
-from rnn_apps import backend, errors, io, metrics
+from rnn_apps import backend, errors, io, metrics, streaming
 from rnn_apps.data import iob, tokenization
 from rnn_apps.harness import compare, training
+from rnn_apps.layers import crf as crf_module
 from rnn_apps.tasks import taggers
 
 
@@ -109,14 +112,18 @@ def predict(model, settings: dict, model_path, texts, token_lists) -> list[dict]
         rnn_apps.errors.InputError: the model's inputs or tag count do not
             fit the settings saved beside it.
     """
-    char_length = settings.get("char_length")
-    names = ("tokens", "characters") if char_length else ("tokens",)
+    check_tagger(model, settings, model_path)
+    tags = predict_tags(model, token_lists, settings["tag_names"], settings.get("char_length"))
+    return prediction_rows(texts, token_lists, tags, settings.get("scheme"))
+
+
+def check_tagger(model, settings: dict, model_path) -> None:
+    """Raise `rnn_apps.errors.InputError` unless ``model``'s inputs and tag count fit its `read_settings`."""
+    names = ("tokens", "characters") if settings.get("char_length") else ("tokens",)
     errors.check_model_inputs(model, model_path, ranks=(2, 3)[: len(names)], dtype="string", names=names)
     if model.output_shape[-1] != len(settings["tag_names"]):
         sidecar = pathlib.Path(model_path).with_suffix(".json").name
         raise errors.expected(f"{model.output_shape[-1]} tag names in {sidecar}", settings["tag_names"])
-    tags = predict_tags(model, token_lists, settings["tag_names"], char_length)
-    return prediction_rows(texts, token_lists, tags, settings.get("scheme"))
 
 
 def predict_tags(model, token_lists, tag_names, char_length=None, batch_size: int = 256) -> list[list[str]]:
@@ -143,6 +150,162 @@ def predict_tags(model, token_lists, tag_names, char_length=None, batch_size: in
         for row, tokens, best in zip(rows, batch, scores.argmax(-1)):
             tags[row] = [tag_names[int(i)] for i in best[: len(tokens)]]
     return tags
+
+
+def id_core(model) -> keras.Model:
+    """The id tagger (a `rnn_apps.tasks.taggers.tagger`) inside a saved tagger.
+
+    Args:
+        model: a saved tagger as loaded: the raw-string model (TensorFlow)
+            or a `rnn_apps.backend.TaggerModel`.
+
+    Raises:
+        rnn_apps.errors.InputError: no Functional model is nested inside.
+    """
+    outer = model.model if isinstance(model, backend.TaggerModel) else model
+    cores = [layer for layer in getattr(outer, "layers", []) if isinstance(layer, keras.Model)]
+    if len(cores) != 1:
+        raise errors.expected("a tagger saved by the text-analysis recipe (one id tagger inside)", outer.name)
+    return cores[0]
+
+
+def lookup_ids(model, inputs: dict) -> dict[str, np.ndarray]:
+    """The word (and character) ids a saved tagger gives its id tagger, from its own lookups.
+
+    The raw-string model's ``word_lookup`` and ``char_lookup`` layers (the
+    vocabularies and lower-casing saved in it) are called on the strings;
+    a `rnn_apps.backend.TaggerModel` looks them up as its predictions do.
+
+    Args:
+        model: a saved tagger as loaded (see `id_core`).
+        inputs: `rnn_apps.data.tokenization.model_inputs` of some tokens.
+
+    Returns:
+        ``{"token_ids"[, "char_ids"]}`` int32 arrays, shaped as ``inputs``.
+    """
+    if isinstance(model, backend.TaggerModel):
+        feed = model.ids(inputs)
+    else:
+        feed = {"token_ids": model.get_layer("word_lookup")(inputs["tokens"])}
+        if "characters" in inputs:
+            feed["char_ids"] = model.get_layer("char_lookup")(inputs["characters"])
+    return {name: keras.ops.convert_to_numpy(ids).astype("int32") for name, ids in feed.items()}
+
+
+def _needs_the_future(core: keras.Model) -> str | None:
+    """Why a tagger cannot tag a token before the sentence is complete, or `None`."""
+    for layer in core.layers:
+        if isinstance(layer, keras.layers.Bidirectional):
+            return (
+                f"its layer {layer.name!r} is bidirectional: it also reads each sentence backwards, from its "
+                "end, so no tag is known before the last token"
+            )
+        if isinstance(layer, keras.layers.Conv1D) and layer.kernel_size[0] > 1:
+            return (
+                f"its layer {layer.name!r} is a convolution over the tokens on both sides of each token, so a "
+                "tag waits for the tokens after it"
+            )
+    return None
+
+
+def filtered_probabilities(alpha, emissions, transitions, start):
+    """One step of the CRF forward algorithm: new log scores and p(tag of this token | tokens so far).
+
+    ``alpha`` holds, per tag, the log of the summed exp(score) of every tag
+    path over the tokens so far that ends in that tag (`None` before the
+    first token). Normalised, it is the probability of each tag for the
+    newest token given the tokens up to it: the forward-filtered
+    distribution. Its argmax need not be the tag the Viterbi path of the
+    whole sentence gives that token, which also weighs the tokens after it.
+
+    Args:
+        alpha: ``(num_tags,)`` log scores after the previous token, or `None`.
+        emissions: ``(num_tags,)`` emission scores of the new token.
+        transitions: ``(num_tags, num_tags)``; ``[i, j]`` scores tag ``i``
+            followed by tag ``j``.
+        start: ``(num_tags,)`` scores of each tag as the first one.
+
+    Returns:
+        ``(alpha, probabilities)`` after the new token.
+
+    Examples:
+        >>> zeros = np.zeros(2)
+        >>> alpha, p = filtered_probabilities(None, np.array([0.0, np.log(3.0)]), np.zeros((2, 2)), zeros)
+        >>> p.round(2).tolist()
+        [0.25, 0.75]
+        >>> big = np.array([[0.0, -50.0], [-50.0, 0.0]])  # the tag never changes
+        >>> filtered_probabilities(alpha, zeros, big, zeros)[1].round(2).tolist()
+        [0.25, 0.75]
+    """
+    emissions = np.asarray(emissions, "float64")
+    if alpha is None:
+        alpha = np.asarray(start, "float64") + emissions
+    else:
+        scores = alpha[:, None] + np.asarray(transitions, "float64")
+        top = scores.max(axis=0)
+        alpha = top + np.log(np.exp(scores - top).sum(axis=0)) + emissions
+    probabilities = np.exp(alpha - alpha.max())
+    return alpha, probabilities / probabilities.sum()
+
+
+class TagStream:
+    """Tag tokens one at a time, left to right, with a saved unidirectional recurrent tagger.
+
+    The id tagger inside the saved model runs as a `rnn_apps.streaming`
+    step model: each token is looked up as the saved model looks it up
+    (`lookup_ids`), fed with the states the previous token left, and its tag
+    comes out before the next token is read. With a softmax head the tag
+    and its probability are exactly those of the whole sentence (within
+    float32 rounding). A CRF head decodes the whole sentence with Viterbi,
+    which needs the tokens after each one; here its tags are
+    forward-filtered instead (`filtered_probabilities`): the most probable
+    tag of each token given the tokens up to it, which can differ from the
+    Viterbi path of the finished sentence.
+
+    Args:
+        model: a saved tagger as loaded (the raw-string model, or a
+            `rnn_apps.backend.TaggerModel`).
+        tag_names: tag id ``i`` is ``tag_names[i]``.
+        char_length: characters per token, for a tagger with character
+            features.
+
+    Attributes:
+        filtered: the tagger has a CRF head, so its tags are forward-filtered.
+
+    Raises:
+        rnn_apps.errors.InputError: a bidirectional or CNN tagger (each tag
+            needs the tokens after it), or another layer that reads across
+            tokens.
+    """
+
+    def __init__(self, model, tag_names, char_length: int | None = None):
+        self.model, self.tag_names, self.char_length = model, list(tag_names), char_length
+        core = id_core(model)
+        reason = _needs_the_future(core)
+        if reason:
+            raise errors.InputError(
+                "Expected a tagger that reads left to right (a recurrent --model trained with --unidirectional) "
+                f"to stream. Received: {core.name!r}: {reason}"
+            )
+        crf = next((layer for layer in core.layers if isinstance(layer, crf_module.CRF)), None)
+        self.filtered = crf is not None
+        if crf is not None:
+            self.crf_scores = [keras.ops.convert_to_numpy(w) for w in (crf.transitions, crf.start)]
+            core = keras.Model(core.input, crf.input, name=f"{core.name}_emissions")
+        self.stream = streaming.Stream(core)
+        self.input_names = [tensor.name for tensor in self.stream.step_model.inputs[: self.stream.num_step_inputs]]
+
+    def tag(self, tokens):
+        """Yield ``(tag, probability)`` for each of ``tokens`` (one sentence), each as soon as it is computed."""
+        self.stream.reset()
+        alpha = None
+        for token in tokens:
+            ids = lookup_ids(self.model, tokenization.model_inputs([[token]], self.char_length))
+            scores = np.asarray(self.stream.step(*(ids[name] for name in self.input_names)))[0, 0]
+            if self.filtered:
+                alpha, scores = filtered_probabilities(alpha, scores, *self.crf_scores)
+            best = int(np.argmax(scores))
+            yield self.tag_names[best], float(scores[best])
 
 
 def prediction_rows(texts, token_lists, tag_lists, scheme: str | None) -> list[dict]:
