@@ -46,6 +46,7 @@ model.predict(tokenization.model_inputs([tokens]))  # (1, 5, num_tags) tag proba
 """
 
 import dataclasses
+import sys
 
 from rnn_apps.harness import runtime
 
@@ -281,12 +282,79 @@ class TextAnalysisRecipe(harness.Recipe):
         model = harness.load_saved_model(model_path, backend.load_tagger)
         return tagger_inference.predict(model, settings, model_path, texts, token_lists)
 
+    def stream(self, model_path, inputs):
+        """Tag each token as it comes: one dict per token with ``text``, ``index``, ``token``, ``tag``, ``probability``.
+
+        ``text`` and ``index`` count texts and their tokens from 0. A CRF
+        tagger's tags are forward-filtered (see `tagger_inference.TagStream`),
+        which a line on standard error says once.
+        """
+        settings = tagger_inference.read_settings(model_path)
+        model = harness.load_saved_model(model_path, backend.load_tagger)
+        tagger_inference.check_tagger(model, settings, model_path)
+        tagging = tagger_inference.TagStream(model, settings["tag_names"], settings.get("char_length"))
+        if tagging.filtered:
+            print(
+                "note: a CRF tagger: each tag is the most probable given the tokens up to it (forward-filtered), "
+                "not the Viterbi path of the whole sentence that rnn-apps predict prints",
+                file=sys.stderr,
+            )
+        for number, text in enumerate(inputs):
+            _, (tokens,) = tagger_inference.tokenized_sentences([text])
+            for index, (token, (tag, probability)) in enumerate(zip(tokens, tagging.tag(tokens))):
+                yield {"text": number, "index": index, "token": token, "tag": tag, "probability": round(probability, 4)}
+
     def examples(self) -> list[str]:
         sentences = conll.read_tagged_file(paths.bundled(f"{SAMPLE}/test.conll"))[:2]
         return [" ".join(tokens) for tokens, _ in sentences]
 
 
 RECIPE = TextAnalysisRecipe()
+
+"""
+## Streaming: a tag for each word as it comes in
+
+A bidirectional tagger also reads each sentence backwards from its end, so
+no tag is known before the last word. Trained with `--unidirectional`, a
+recurrent tagger reads left to right only, and `rnn-apps stream` runs it one
+token at a time, carrying its recurrent state (`rnn_apps.streaming`), and
+prints each token's tag as soon as the token has been read:
+
+```shell
+python -m recipes.text_analysis --quick --model lstm --unidirectional --output-dir runs/text_analysis_stream
+rnn-apps stream text_analysis --model runs/text_analysis_stream/models/lstm.keras "Angela Merkel visited Paris."
+```
+
+One line per token, tab-separated: the text's number and the token's (both
+from 0), the token, its tag and the tag's probability (`--format json`
+prints one JSON object per line; an input of `-` reads texts from standard
+input, line by line). From that quick run:
+
+    0	0	Angela	B-PER	0.3092
+    0	1	Merkel	I-PER	0.4577
+    0	2	visited	O	0.9995
+    0	3	Paris	B-PER	0.5078
+    0	4	.	O	0.9998
+
+The tokens are those `rnn-apps predict` tags, looked up through the saved
+model's own vocabularies, and the character CNN of `--char-features` reads
+one word at a time, so it streams too. With a softmax head each tag and
+probability are those the whole sentence gets (equal within float32
+rounding, which the tests check). What a left-to-right tagger gives up is
+the words to the right of each token, which the bidirectional taggers use;
+the run's `comparison.md` measures what that costs on your data.
+Bidirectional taggers and the CNN (whose windows reach tokens on both
+sides) are refused with one line naming the layer (exit status 2).
+
+A CRF head (`--crf`) picks the best tag sequence with the Viterbi
+algorithm, and which sequence is best can change with every later token:
+the Viterbi path is known only once the sentence has ended. `stream`
+therefore prints, for a CRF tagger, the forward-filtered tag instead: the
+most probable tag of each token given the tokens up to it (the CRF's
+forward algorithm, normalised after each token), with that probability. It
+is not the Viterbi path and can differ from what `rnn-apps predict` prints
+for the whole sentence; a line on standard error says so once.
+"""
 
 """
 ## Results and conclusion
