@@ -290,11 +290,29 @@ def predict(model, info: dict, model_path, inputs) -> list[dict]:
         batch = audio.pad_clips(clips, max(length, max(len(c) for c in clips)))
         recurrent.guard_fused_kernel(model, batch, sources, sound)
         probabilities = model.predict_on_batch(batch)
-    num_classes = 2 if probabilities.shape[-1] == 1 else probabilities.shape[-1]
-    labels = heads.probabilities_to_labels(probabilities, num_classes)
     output = []
-    for source, label, row in zip(sources, labels, probabilities):
-        probability = (float(row[0]) if label == 1 else 1.0 - float(row[0])) if num_classes == 2 else float(row[label])
-        name = names[label] if names else str(int(label))
-        output.append({"label": name, "probability": round(probability, 4), "input": source})
+    for source, row in zip(sources, probabilities):
+        label, probability = top_label(row, names)
+        output.append({"label": label, "probability": probability, "input": source})
     return output
+
+
+def top_label(probabilities, class_names=None) -> tuple[str, float]:
+    """The most probable class of one clip's output and its probability (rounded to 4 places).
+
+    Args:
+        probabilities: the model's output for one clip: ``(classes,)``, or
+            ``(1,)`` (the probability of class 1) for two classes.
+        class_names: label names; `None` names classes by their index.
+
+    Examples:
+        >>> top_label(np.array([0.1, 0.7, 0.2]), ["yes", "no", "up"])
+        ('no', 0.7)
+        >>> top_label(np.array([0.25]))
+        ('0', 0.75)
+    """
+    row = np.asarray(probabilities, dtype="float64").reshape(-1)
+    num_classes = 2 if row.shape[-1] == 1 else row.shape[-1]
+    label = int(heads.probabilities_to_labels(row[None], num_classes)[0])
+    probability = (row[0] if label == 1 else 1.0 - row[0]) if num_classes == 2 else row[label]
+    return (class_names[label] if class_names else str(label)), round(float(probability), 4)
