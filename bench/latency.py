@@ -20,7 +20,6 @@ import pathlib
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -31,20 +30,15 @@ TAGGED = "Angela Merkel visited the Siemens plant in Munich on Tuesday ."
 
 
 def percentiles(call, calls: int, warm_up: int = 5) -> dict:
-    """p50/p95 milliseconds of ``call()`` after ``warm_up`` untimed calls.
+    """p50/p95 milliseconds of ``call()`` after ``warm_up`` untimed calls (`rnn_apps.harness.training.time_calls`).
 
     Examples:
         >>> sorted(percentiles(lambda: None, calls=3, warm_up=1))
         ['calls', 'p50_ms', 'p95_ms']
     """
-    for _ in range(warm_up):
-        call()
-    timings = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        call()
-        timings.append(1000 * (time.perf_counter() - start))
-    return {"p50_ms": float(np.percentile(timings, 50)), "p95_ms": float(np.percentile(timings, 95)), "calls": calls}
+    from rnn_apps.harness import training
+
+    return training.time_calls(call, calls, warm_up)
 
 
 def _quick_run(recipe: str, folder: pathlib.Path, *flags: str) -> dict:

@@ -331,6 +331,23 @@ def fit_from_args(model: keras.Model, train, validation, args, name: str, **opti
     return fit(model, train, validation, name=name, **(settings | options))
 
 
+def time_calls(call, calls: int, warm_up: int = 5) -> dict:
+    """Median and 95th-percentile milliseconds of ``call()``, after ``warm_up`` untimed calls.
+
+    Examples:
+        >>> sorted(time_calls(lambda: None, calls=3, warm_up=1))
+        ['calls', 'p50_ms', 'p95_ms']
+    """
+    for _ in range(warm_up):
+        call()
+    timings = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        call()
+        timings.append(1000 * (time.perf_counter() - start))
+    return {"p50_ms": float(np.percentile(timings, 50)), "p95_ms": float(np.percentile(timings, 95)), "calls": calls}
+
+
 def time_predict(predict, inputs, batch_size: int = 256, repeats: int = 3) -> float:
     """Median milliseconds per sample of ``predict`` over ``inputs``.
 
