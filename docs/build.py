@@ -66,6 +66,7 @@ API_MODULES = (
     "tasks.tagger_inference",
     "tasks.acoustic",
     "tasks.acoustic_inference",
+    "tasks.acoustic_streaming",
     "tasks.video_models",
     "tasks.video_inference",
     "tasks.seq2seq",
