@@ -47,7 +47,7 @@ from rnn_apps.data import audio, spoken
 from rnn_apps.harness import baselines, cli, compare, plots, training
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import ctc, heads
-from rnn_apps.tasks import acoustic, acoustic_inference
+from rnn_apps.tasks import acoustic, acoustic_inference, acoustic_streaming
 
 """
 ## Settings
@@ -255,6 +255,12 @@ class SpeechRecipe(harness.Recipe):
         model = harness.load_saved_model(model_path)
         return acoustic_inference.predict(model, acoustic_inference.model_info(model, model_path), model_path, inputs)
 
+    def stream(self, model_path, inputs):
+        """Label (or transcribe) WAV files as their audio comes in: one row per 100 ms chunk."""
+        model = harness.load_saved_model(model_path)
+        info = acoustic_inference.model_info(model, model_path)
+        return acoustic_streaming.stream(model, info, model_path, inputs)
+
     def examples(self) -> list[str]:
         return [str(paths.bundled(f"speech/keywords/{word}/{word}_00.wav")) for word in ("yes", "stop")]
 
@@ -311,6 +317,34 @@ class DigitsRecipe(SpeechRecipe):
 
 
 RECIPE = SpeechRecipe()
+
+"""
+## Streaming
+
+A recurrent model need not wait for the end of the clip: it can hear the
+audio as it comes in. `rnn-apps stream` feeds a saved model 100 ms of audio
+at a time and prints its answer on everything heard so far after each chunk:
+the chunk number, the time at its end in seconds, then the top keyword and
+its probability, or, for a digits model, the running greedy CTC transcript,
+and the file.
+
+```shell
+rnn-apps stream speech --model runs/speech/models/lstm.keras data/speech/keywords/yes/yes_00.wav
+```
+
+`acoustic_streaming.WaveformStream` splits the saved model after its front
+end. The front end's own layers compute each 25 ms frame once its samples
+have all come in, so a frame that straddles two chunks is the whole clip's
+frame; the recurrent core (`rnn_apps.streaming.Stream`) reads one frame at a
+time and keeps its state between chunks. The last frames of the audio so far
+read a reflection of its end (the spectrogram's centred padding); they are
+run on a copy of the state and recomputed when more audio comes, so the
+answer after each chunk is the saved model's answer on the audio so far
+(the tests check 1e-5). After the last chunk that is the model on the whole,
+unpadded clip; `rnn-apps predict` pads a keyword clip to the training length
+first, so its probability can differ a little. Bidirectional models and the
+CNNs need audio that has not come yet and are refused.
+"""
 
 """
 ## Results and conclusion
