@@ -72,6 +72,7 @@ API_MODULES = (
     "tasks.seq2seq",
     "tasks.seq2seq_inference",
     "tasks.forecasting",
+    "tasks.forecast_streaming",
     "tasks.forecast_baselines",
     "data.text",
     "data.text_files",

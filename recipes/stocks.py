@@ -53,7 +53,7 @@ from rnn_apps.data import price_tables, splits, time_splits, windows
 from rnn_apps.harness import cli, plots
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import convolutional
-from rnn_apps.tasks import forecast_baselines, forecasting
+from rnn_apps.tasks import forecast_baselines, forecast_streaming, forecasting
 
 SAMPLE = "stocks/vega_stocks.csv"
 
@@ -284,6 +284,14 @@ class StocksRecipe(harness.Recipe):
         sidecar = model_path.with_suffix(".json")
         card = errors.read_json(sidecar) if sidecar.exists() else {}
         return forecasting.predict_windows(harness.load_saved_model(model_path), inputs, card, model_path)
+
+    def stream(self, model_path, inputs):
+        """A forecast (or up/down label) after every new price: ``step``, ``price``, ``forecast``, ..."""
+        model_path = pathlib.Path(model_path)
+        sidecar = model_path.with_suffix(".json")
+        card = errors.read_json(sidecar) if sidecar.exists() else {}
+        model = harness.load_saved_model(model_path)
+        yield from forecast_streaming.stream_rows(model, inputs, card, model_path)
 
     def examples(self) -> list[str]:
         prices = price_tables.load_prices(paths.bundled(SAMPLE)).prices
