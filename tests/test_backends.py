@@ -34,6 +34,7 @@ FACTORY_TESTS = [
     "tests/test_torch_kernels.py",
     "tests/test_streaming.py",
     "tests/test_streaming_text_analysis.py",
+    "tests/test_streaming_video.py",
     "tests/test_streaming_stocks.py",
 ]
 

@@ -7,6 +7,12 @@ model takes the inputs read for it and returns class probabilities;
 `labelled` turns them into one dict per input. The picture of a few test
 clips with their labels is `rnn_apps.harness.plots.clip_predictions`.
 
+`stream_labels` runs a saved CNN-RNN (or ConvLSTM, or joints) model one
+frame at a time through `rnn_apps.streaming.Stream`: each frame goes through
+the saved model's own resizing, scaling and per-frame CNN, and the recurrent
+layer carries what it has seen, so the label after the last frame is the
+model's label for the clip.
+
 Examples:
     >>> labelled(np.array([[0.9], [0.2]]), ["left", "right"], ["a.gif", "b.gif"])
     [{'label': 'right', 'probability': 0.9, 'input': 'a.gif'}, {'label': 'left', 'probability': 0.8, 'input': 'b.gif'}]
@@ -14,9 +20,11 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import numpy as np
 
-from rnn_apps import errors
+from rnn_apps import errors, paths, streaming
 from rnn_apps.layers import heads, recurrent
 
 
@@ -75,3 +83,90 @@ def labelled(probabilities: np.ndarray, class_names: list[str], names: list[str]
             probability = float(row[label])
         output.append({"label": class_names[label], "probability": round(probability, 4), "input": name})
     return output
+
+
+def clip_stream(model) -> streaming.Stream:
+    """A saved video model as a `rnn_apps.streaming.Stream` that takes one frame (or joint step) per call.
+
+    The whole saved model is walked, so the raw-frame wrapper's resizing,
+    the scaling and the per-frame CNN run on each frame as in the model.
+
+    Raises:
+        InputError: a model that needs more than the frames so far: a
+            bidirectional layer (it reads the clip backwards too), a 3-D CNN
+            (its kernels span 3 frames), the frame-averaging CNN (an average
+            over the whole clip), the FCN over joint tracks; the message names
+            the layer.
+
+    Examples:
+        >>> from rnn_apps.layers import encoders
+        >>> from rnn_apps.tasks import video_models
+        >>> config = encoders.EncoderConfig(model="cnn", cnn_kind="frame_average")
+        >>> core = video_models.frames_classifier(config, 2, 3, 8, 8, 1, frame_filters=(2,))
+        >>> clip_stream(video_models.raw_frames_model(core))
+        Traceback (most recent call last):
+        ...
+        rnn_apps.errors.InputError: Expected a model whose steps can run one at a time. Received: 'frame_average' ...
+    """
+    try:
+        return streaming.Stream(model)
+    except errors.InputError as error:
+        raise errors.InputError(
+            f"{error}. rnn-apps stream video runs the CNN-RNN models (simple_rnn, lstm, gru) and convlstm, "
+            f"without --bidirectional; {model.name!r} needs frames it has not seen yet"
+        ) from None
+
+
+def stream_probabilities(stream: streaming.Stream, sequence: np.ndarray) -> Iterator[np.ndarray]:
+    """Class probabilities after each frame of one clip (or step of one track), from zero states.
+
+    Args:
+        stream: from `clip_stream`.
+        sequence: one clip ``(frames, height, width, channels)`` or one
+            track ``(time, channels)``.
+
+    Yields:
+        One row of probabilities per frame, as the model gives them for the
+            frames so far.
+    """
+    stream.reset()
+    batch = np.asarray(sequence, "float32")[None]
+    for t in range(batch.shape[1]):
+        yield np.asarray(stream.step(batch[:, t : t + 1]))[0]
+
+
+def stream_labels(model, model_path, inputs: Iterable[str], settings: dict) -> Iterator[dict]:
+    """The label after each frame of each clip (or step of each joint series), read one input at a time.
+
+    Args:
+        model: a loaded video model (`raw_frames_model` or a joints model).
+        model_path: its file, for messages.
+        inputs: clip paths (video files, frame folders) or ``.ts`` files,
+            read lazily: each is sampled and streamed before the next is read.
+        settings: the sidecar (`rnn_apps.data.video.read_sidecar`).
+
+    Yields:
+        One dict per frame: ``input`` (the clip, or ``PATH#i`` for series
+            ``i`` of a ``.ts`` file), ``frame`` (``step`` for joints, from 1),
+            ``label`` and its ``probability``; the states start afresh for
+            every clip.
+
+    Raises:
+        InputError: a model `clip_stream` refuses, inputs of another kind or
+            channel count than the model's, or a path that is not a clip.
+    """
+    from rnn_apps.data import video
+
+    joints = settings["input"] == "joints"
+    errors.check_model_inputs(model, model_path, ranks=(3,) if joints else (5,))
+    stream = clip_stream(model)
+    position = "step" if joints else "frame"
+    for value in inputs:
+        path = paths.input_path(value, "the path of a clip file or folder (or of a .ts file)")
+        sequences, names = video.read_inputs([path], settings)
+        for sequence, name in zip(sequences, names):
+            if joints and model.input_shape[-1] not in (None, sequence.shape[-1]):
+                raise errors.expected(f"joint series with {model.input_shape[-1]} channels (the model's)", name)
+            for t, row in enumerate(stream_probabilities(stream, sequence), 1):
+                label = labelled(row[None], settings["class_names"], [name])[0]
+                yield {"input": name, position: t, "label": label["label"], "probability": label["probability"]}

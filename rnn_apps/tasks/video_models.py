@@ -47,6 +47,7 @@ Examples:
 
 from __future__ import annotations
 
+import math
 import os
 
 import keras
@@ -123,8 +124,9 @@ def frame_encoder(
         else:
             x = keras.layers.Conv3D(width, (1, 3, 3), padding="same", activation="relu", name=f"{name}_conv_{index}")(x)
             x = keras.layers.MaxPooling3D((1, 2, 2), name=f"{name}_pool_{index}")(x)
-    frames = x.shape[1]
-    x = keras.layers.Reshape((frames, -1), name=f"{name}_flatten")(x)
+    # (-1, values per frame) rather than (frames, -1): the same numbers, and the reshape visibly keeps frames
+    # apart, so `rnn_apps.streaming` can run it one frame at a time.
+    x = keras.layers.Reshape((-1, math.prod(x.shape[2:])), name=f"{name}_flatten")(x)
     # Dense acts on the last axis, so it is applied to every frame alike.
     x = keras.layers.Dense(dense_units, activation="relu", name=f"{name}_dense")(x)
     if normalize:
