@@ -302,6 +302,58 @@ class StocksRecipe(harness.Recipe):
 RECIPE = StocksRecipe()
 
 """
+## Streaming: a forecast after every new price
+
+A saved model reads a fixed window of prices; in production prices arrive
+one at a time. `rnn-apps stream stocks` feeds them one at a time to the
+recurrent core, carrying its state, and prints after each price the step,
+the price and the forecast of the next one (`--format json` for JSON lines):
+
+```
+$ rnn-apps stream stocks --model runs/stocks/models/gru.keras 39.81 36.35 43.22 28.37 25.45 32.54 28.4 28.4
+1	39.81
+2	36.35	36.682724
+3	43.22	44.165707
+4	28.37	28.691788
+5	25.45	25.529507
+6	32.54	33.412971
+7	28.4	28.89712
+8	28.4	28.825731
+$ printf '39.81\n36.35\n43.22\n28.37\n' | rnn-apps stream stocks --model runs/stocks/models/gru.keras --format json -
+{"step": 1, "price": 39.81, "forecast": ""}
+{"step": 2, "price": 36.35, "forecast": 36.682724}
+{"step": 3, "price": 43.22, "forecast": 44.165707}
+{"step": 4, "price": 28.37, "forecast": 28.691788}
+```
+
+The log-return preprocessing reads two prices at once, so the saved model
+as a whole cannot run step by step; `rnn_apps.tasks.forecast_streaming`
+does that part itself with the saved model's own layers: the log-return of
+each new price against the previous one, scaled by the model's
+`Normalization` statistics, one step of the core (`rnn_apps.streaming`),
+the model's unscaling layer, and the last price times the exponential.
+The first price has no return yet, so its line has an empty forecast.
+After the `--window` prices of a window the forecast equals the saved
+model's forecast on that window (a test checks every cell to 1e-5). After
+more prices the two part: the saved model only ever sees the last window,
+while the stream's state has read the whole history since it started,
+which is what a stream is for (and a model trained on 24-price windows has
+never been trained on longer histories: check its errors before trusting
+them).
+
+An INPUT is a price, a comma-separated run of prices, `-` (standard input,
+one price per line, printed as each line arrives), or a price file read as
+`--data` reads it (`Adj Close`, else `Close`; `FILE#SYMBOL` chooses one
+series of a long or wide table), so a history file followed by `-` warms
+the state up and then follows live prices. A joint model takes one price
+per series, `101.2:55.0`, and prints one forecast column per series; a
+`--steps all` or `--quantiles` model prints one column per step and level.
+Refused with exit status 2 and the reason: `--volume` models (each step
+would need its volume too), the causal CNN (it reads a window of steps at
+once) and `--bidirectional` models (they read the window backwards too).
+"""
+
+"""
 ## Results and conclusion
 
 `rnn-apps predict stocks --model runs/stocks/models/lstm.keras "100,101,..."`

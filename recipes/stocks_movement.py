@@ -132,6 +132,16 @@ class MovementRecipe(stocks.StocksRecipe):
 RECIPE = MovementRecipe()
 
 """
+## Streaming
+
+`rnn-apps stream stocks --model runs/stocks/models/gru.keras PRICE...` also
+takes a movement model: after each new price (from the second on) it prints
+the step, the price, the predicted next move and its probability, with the
+recurrent state carried from price to price as for the forecasters (see
+`recipes.stocks`).
+"""
+
+"""
 ## Results and conclusion
 
 `comparison.md` ranks the models by MCC; `confusion_matrices.png` shows
