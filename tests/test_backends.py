@@ -36,6 +36,7 @@ FACTORY_TESTS = [
     "tests/test_streaming_text_analysis.py",
     "tests/test_streaming_video.py",
     "tests/test_streaming_stocks.py",
+    "tests/test_streaming_speech.py",
 ]
 
 # Tests that cannot pass on a backend, with the reason (node-id prefixes).
