@@ -86,8 +86,14 @@ def test_a_movement_model_streams_its_up_probability():
     core = stocks_movement.build_classifier("gru", cfg, WINDOW - 1)
     scale = statistics(1, 1)
     model = forecasting.movement_model(core, WINDOW, scale["input_mean"], scale["input_variance"])
-    outputs = check_stream([model], random_walk(WINDOW))
+    prices = random_walk(WINDOW)
+    outputs = check_stream([model], prices)
     assert outputs[-1].shape == (1,) and 0 < outputs[-1][0] < 1
+    rows = list(forecast_streaming.stream_rows(model, [",".join(f"{p:.4f}" for p in prices[:, 0])]))
+    assert list(rows[0]) == ["step", "price", "label", "probability"] and rows[0]["label"] == ""
+    up = float(outputs[-1][0])
+    assert rows[-1]["label"] == ("up" if up >= 0.5 else "down")
+    assert rows[-1]["probability"] == pytest.approx(max(up, 1 - up), abs=2e-4)
 
 
 def test_after_the_window_the_stream_keeps_reading_and_reset_starts_again():
