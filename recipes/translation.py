@@ -197,6 +197,17 @@ def convolutional_seq2seq(name, cfg, source_vocabulary, target_vocabulary, sourc
 The harness trains each model with the same seed and batches and early
 stopping on the validation loss; the model saved with its vocabularies then
 decodes the test sentences.
+
+Decoding does not re-read what it has already read. `seq2seq.translate`
+splits the saved model into an encoder, run once per batch of sentences, and
+a one-step decoder: the recurrent decoder carries its state from word to
+word and attends over the cached encoder states, so each output word costs
+one recurrent step (beam search reorders the carried states by the surviving
+hypotheses); the CNN's causal decoder re-reads the prefix but not the
+source. Both are built from the trained layers
+(`rnn_apps.tasks.seq2seq_decoding`) and give the translations of the full
+model (`translate(..., incremental=False)`); `bench/results/decoding.md`
+times them.
 """
 
 

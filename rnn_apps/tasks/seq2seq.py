@@ -35,7 +35,11 @@ tensors; on JAX and PyTorch `id_inference_model` takes word ids instead,
 and `IdTranslator` pairs it with its vocabularies (saved beside it as
 ``<model>.vocabulary.json``) so it is called on strings all the same.
 `load_translator` reads either. `translate` runs greedy or beam-search
-decoding with either.
+decoding with either, incrementally: `step_decoder` derives an encoder and a
+one-step decoder from the model's own layers
+(`rnn_apps.tasks.seq2seq_decoding`), so the source is encoded once per batch
+and a recurrent decoder carries its state from word to word instead of
+re-reading the prefix.
 
 Examples:
     >>> import dataclasses
@@ -53,6 +57,7 @@ Examples:
 from __future__ import annotations
 
 import math
+import weakref
 
 import keras
 import numpy as np
@@ -60,6 +65,7 @@ from keras import layers, ops
 
 from rnn_apps import backend, errors, io
 from rnn_apps.layers import encoders, recurrent
+from rnn_apps.tasks import seq2seq_decoding
 
 ATTENTIONS = ("additive", "dot")
 START = "[start]"
@@ -490,11 +496,73 @@ def target_vocabulary(model) -> list[str]:
     return model.get_layer("target_vectorizer").get_vocabulary()
 
 
-def _next_log_probs(model, sources, prefixes, banned, end) -> np.ndarray:
-    out = model.predict_on_batch(
-        {"source": np.asarray(sources, dtype=object), "prefix": np.asarray(prefixes, dtype=object)}
-    )
-    log_probs = np.array(out["log_probs"], dtype="float64")
+def _source_ids(model, sentences) -> np.ndarray:
+    """Source word ids as the model's own source vectorizer makes them."""
+    if isinstance(model, IdTranslator):
+        return model.source(sentences)
+    ids = model.get_layer("source_vectorizer")(np.asarray(sentences, dtype=object))
+    return np.asarray(ops.convert_to_numpy(ids), dtype="int32")
+
+
+class _PrefixDecoder:
+    """The saved model itself: the source and the whole prefix are read again for every word.
+
+    The slow path, kept for models of another structure and to check the
+    incremental decoders against (``translate(..., incremental=False)``).
+    Same methods as the decoders of `rnn_apps.tasks.seq2seq_decoding`; the
+    cache holds the raw sentences.
+    """
+
+    def __init__(self, model, vocabulary):
+        self.model, self.vocabulary = model, vocabulary
+
+    def start(self, sentences, repeats: int = 1) -> dict:
+        return {"sources": np.repeat(np.asarray(sentences, dtype=object), repeats)}
+
+    def step(self, cache: dict, histories) -> tuple[np.ndarray, dict]:
+        prefixes = [" ".join([START, *(self.vocabulary[token] for token in history)]) for history in histories]
+        out = self.model.predict_on_batch({"source": cache["sources"], "prefix": np.asarray(prefixes, dtype=object)})
+        return np.asarray(out["log_probs"]), cache
+
+    reorder = staticmethod(seq2seq_decoding.RecurrentDecoder.reorder)
+
+
+# Decoders built for a loaded model, kept while the model lives.
+_DECODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def step_decoder(model):
+    """The incremental decoder derived from a translator's own layers, or `None` for another structure.
+
+    Built once per model from the encoder-decoder inside it (see
+    `rnn_apps.tasks.seq2seq_decoding`) and kept for later calls.
+
+    Args:
+        model: a translator (`load_translator`): the raw-string model or an
+            `IdTranslator`.
+
+    Returns:
+        A `rnn_apps.tasks.seq2seq_decoding.RecurrentDecoder` (recurrent
+            models), `rnn_apps.tasks.seq2seq_decoding.ConvolutionalDecoder`
+            (ConvS2S), or `None`.
+
+    Examples:
+        >>> core = seq2seq(encoders.EncoderConfig(model="gru", units=4), 5, 6, 4, 3, embedding_dim=4)
+        >>> model = IdTranslator.build(core, ["the", "car"], [START, END, "la", "voiture"], 4, 3)
+        >>> type(step_decoder(model)).__name__
+        'RecurrentDecoder'
+    """
+    keras_model = model.model if isinstance(model, IdTranslator) else model
+    if keras_model not in _DECODERS:
+        core = seq2seq_decoding.find_core(keras_model)
+        start_id = target_vocabulary(model).index(START)
+        prefix_length = model_limits(model)[1] + 1
+        _DECODERS[keras_model] = core and seq2seq_decoding.for_core(core, start_id, prefix_length)
+    return _DECODERS[keras_model]
+
+
+def _next_log_probs(log_probs, banned, end) -> np.ndarray:
+    log_probs = np.array(log_probs, dtype="float64")
     log_probs[:, banned] = -np.inf
     # Scores that are not numbers (attention over an all-padding source, which
     # `translate` does not send) end the row at once with an empty translation.
@@ -510,6 +578,7 @@ def translate(
     max_length: int | None = None,
     length_penalty: float = 0.6,
     batch_size: int = 128,
+    incremental: bool = True,
 ) -> list[dict]:
     """Translate raw sentences with a saved inference model (see `inference_model`).
 
@@ -525,16 +594,25 @@ def translate(
     A sentence with no word once lower-cased and stripped of punctuation
     (``"@@"``, ``"..."``) is not decoded: its translation is empty.
 
+    The encoder runs once per batch of sentences (`step_decoder`): a
+    recurrent decoder then carries its state from word to word, one step
+    per word, attending over the cached encoder states; the ConvS2S decoder
+    re-reads the prefix but not the source. Both give the translations of
+    the model's own next-word scores, which re-read everything.
+
     Args:
         model: a model loaded from a ``.keras`` file this package saved
             (``keras.models.load_model(path)``; importing `rnn_apps` is not
-            needed to load it).
+            needed to load it), or an `IdTranslator` (`load_translator`).
         sentences: raw source strings.
         beam_size: positive int; 1 is greedy.
         max_length: most words per translation (default: what the model
             was trained for, which is also the upper limit).
         length_penalty: the exponent above (beam search only).
         batch_size: sentences decoded together.
+        incremental: `False` re-reads the source and the whole prefix for
+            every word through the saved model (slower; the same output up
+            to float rounding).
 
     Returns:
         One dict per sentence: ``translation`` (words joined by spaces),
@@ -555,28 +633,34 @@ def translate(
     reader = backend.WordVectorizer([], 1)
     has_words = [bool(reader.words(s)) for s in sentences]
     worded = [s for s, kept in zip(sentences, has_words) if kept]
+    decoder = step_decoder(model) if incremental else None
+    if decoder is None:
+        decoder, inputs = _PrefixDecoder(model, vocabulary), worded
+    else:
+        inputs = _source_ids(model, worded) if worded else []
     decoded = []
     for begin in range(0, len(worded), batch_size):
-        chunk = worded[begin : begin + batch_size]
+        chunk = inputs[begin : begin + batch_size]
         if beam_size == 1:
-            decoded += _greedy(model, chunk, vocabulary, end, banned, limit)
+            decoded += _greedy(decoder, decoder.start(chunk), len(chunk), vocabulary, end, banned, limit)
         else:
-            decoded += _beam(model, chunk, vocabulary, end, banned, limit, beam_size, length_penalty)
+            cache = decoder.start(chunk, beam_size)
+            decoded += _beam(decoder, cache, len(chunk), vocabulary, end, banned, limit, beam_size, length_penalty)
     decoded.reverse()
     empty = {"translation": "", "score": 0.0, "finished": True}
     return [decoded.pop() if kept else dict(empty) for kept in has_words]
 
 
-def _greedy(model, sentences, vocabulary, end, banned, limit):
-    words = [[] for _ in sentences]
-    scores = np.zeros(len(sentences))
-    finished = np.zeros(len(sentences), bool)
+def _greedy(decoder, cache, count, vocabulary, end, banned, limit):
+    tokens = [[] for _ in range(count)]
+    scores = np.zeros(count)
+    finished = np.zeros(count, bool)
     for _ in range(limit):
         if finished.all():
             break
         # Finished rows are decoded too: one batch shape for every step means one traced graph.
-        prefixes = [" ".join([START, *w]) for w in words]
-        log_probs = _next_log_probs(model, sentences, prefixes, banned, end)
+        log_probs, cache = decoder.step(cache, tokens)
+        log_probs = _next_log_probs(log_probs, banned, end)
         best = log_probs.argmax(axis=1)
         for row, token in enumerate(best):
             if finished[row]:
@@ -585,43 +669,47 @@ def _greedy(model, sentences, vocabulary, end, banned, limit):
             if token == end:
                 finished[row] = True
             else:
-                words[row].append(vocabulary[token])
+                tokens[row].append(int(token))
     return [
-        {"translation": " ".join(w), "score": float(s), "finished": bool(f)} for w, s, f in zip(words, scores, finished)
+        {"translation": " ".join(vocabulary[token] for token in t), "score": float(s), "finished": bool(f)}
+        for t, s, f in zip(tokens, scores, finished)
     ]
 
 
-def _beam(model, sentences, vocabulary, end, banned, limit, beam_size, length_penalty):
-    count, size = len(sentences), len(vocabulary)
-    words = [[[] for _ in range(beam_size)] for _ in sentences]
+def _beam(decoder, cache, count, vocabulary, end, banned, limit, beam_size, length_penalty):
+    size = len(vocabulary)
+    tokens = [[[] for _ in range(beam_size)] for _ in range(count)]
     scores = np.full((count, beam_size), -np.inf)
     scores[:, 0] = 0.0  # one live hypothesis at first, so the beam holds no duplicates
     finished = np.zeros((count, beam_size), bool)
-    sources = [s for s in sentences for _ in range(beam_size)]
     for _ in range(limit):
         if finished[np.isfinite(scores)].all():
             break
-        prefixes = [" ".join([START, *words[i][b]]) for i in range(count) for b in range(beam_size)]
-        log_probs = _next_log_probs(model, sources, prefixes, banned, end).reshape(count, beam_size, size)
+        histories = [tokens[i][b] for i in range(count) for b in range(beam_size)]
+        log_probs, cache = decoder.step(cache, histories)
+        log_probs = _next_log_probs(log_probs, banned, end).reshape(count, beam_size, size)
         # A finished hypothesis can only be continued by [end], at no cost.
         log_probs[finished] = -np.inf
         log_probs[finished, end] = 0.0
         total = (scores[:, :, None] + log_probs).reshape(count, -1)
         chosen = np.argsort(-total, axis=1, kind="stable")[:, :beam_size]
-        new_words, new_finished = [], np.zeros_like(finished)
+        parents, chosen_tokens = np.divmod(chosen, size)
+        new_tokens, new_finished = [], np.zeros_like(finished)
         for i in range(count):
             row = []
-            for b, flat in enumerate(chosen[i]):
-                parent, token = divmod(int(flat), size)
+            for b in range(beam_size):
+                parent, token = int(parents[i, b]), int(chosen_tokens[i, b])
                 done = finished[i, parent] or token == end
-                row.append(words[i][parent] if done else [*words[i][parent], vocabulary[token]])
+                row.append(tokens[i][parent] if done else [*tokens[i][parent], token])
                 new_finished[i, b] = done
-            new_words.append(row)
+            new_tokens.append(row)
+        # Each surviving hypothesis carries on from its parent's decoder state.
+        cache = decoder.reorder(cache, (parents + beam_size * np.arange(count)[:, None]).reshape(-1))
         scores = np.take_along_axis(total, chosen, axis=1)
-        words, finished = new_words, new_finished
+        tokens, finished = new_tokens, new_finished
     results = []
     for i in range(count):
-        lengths = np.array([len(w) + 1 for w in words[i]], dtype="float64")
+        lengths = np.array([len(t) + 1 for t in tokens[i]], dtype="float64")
         normalized = np.where(np.isfinite(scores[i]), scores[i] / ((5.0 + lengths) / 6.0) ** length_penalty, -np.inf)
         if finished[i].any():
             # A translation that reached [end] beats one the length limit cut off.
@@ -629,7 +717,7 @@ def _beam(model, sentences, vocabulary, end, banned, limit, beam_size, length_pe
         best = int(np.argmax(normalized))
         results.append(
             {
-                "translation": " ".join(words[i][best]),
+                "translation": " ".join(vocabulary[token] for token in tokens[i][best]),
                 "score": float(scores[i, best]),
                 "finished": bool(finished[i, best]),
             }
