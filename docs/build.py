@@ -71,6 +71,7 @@ API_MODULES = (
     "tasks.video_inference",
     "tasks.seq2seq",
     "tasks.seq2seq_inference",
+    "tasks.seq2seq_decoding",
     "tasks.forecasting",
     "tasks.forecast_streaming",
     "tasks.forecast_baselines",

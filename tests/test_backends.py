@@ -31,6 +31,7 @@ FACTORY_TESTS = [
     "tests/test_video_models.py",
     "tests/test_text_analysis_crf.py",
     "tests/test_translation_models.py",
+    "tests/test_incremental_decoding.py",
     "tests/test_torch_kernels.py",
     "tests/test_streaming.py",
     "tests/test_streaming_text_analysis.py",
