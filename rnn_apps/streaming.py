@@ -274,7 +274,12 @@ class _Rewriter:
             keras.Input(shape=tuple(state.shape[1:]), dtype=state.dtype, name=f"{layer.name}{STATE_MARK}{suffix}")
             for state, suffix in zip(shapes, suffixes)
         ]
-        output, *new_states = twin(sequences, initial_state=states)
+        # Keras fills in a layer's mask only when the call has one tensor argument; the states are more.
+        mask = getattr(sequences, "_keras_mask", None)
+        output, *new_states = twin(sequences, initial_state=states, mask=mask)
+        if mask is not None:
+            # A masked step keeps the state, and the whole sequence repeats the last output there: the state h.
+            output = new_states[0] if not layer.return_sequences else keras.ops.expand_dims(new_states[0], 1)
         self.state_inputs += states
         self.state_outputs += new_states
         self.layers.append((layer.name, len(states)))
