@@ -78,6 +78,18 @@ def test_two_layers_and_a_reset_stream_a_second_clip_alike():
         np.testing.assert_allclose(output, whole(model, clip), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("task", ["keywords", "digits"])
+def test_frames_of_digital_silence_are_skipped_as_the_whole_model_skips_them(task):
+    # Exact zeros are the padding marker: the mask keeps the state, and repeats the last output, in both.
+    model = speech_model("lstm", task)
+    wave = waveform(1200)
+    wave[300:800] = 0.0
+    stream = acoustic_streaming.WaveformStream(model)
+    for piece in acoustic_streaming.chunks(wave, CHUNK):
+        output = stream.push(piece)
+    np.testing.assert_allclose(output, whole(model, wave), rtol=1e-5, atol=1e-6)
+
+
 def test_final_frames_are_the_whole_clips_frames():
     front = acoustic.feature_model(FRONT)
     buffer = acoustic_streaming.FrameBuffer(front, FRONT.frame_step, FRONT.fft_length)
