@@ -211,7 +211,7 @@ class WaveformStream:
         """Start a new clip: no audio, zero states."""
         self.frame_buffer.reset()
         self.stream.reset()
-        self.outputs: list[np.ndarray] = []  # the core's output for each final frame
+        self.outputs: list[np.ndarray] = []  # the core's output for each final frame (clip models: the last)
 
     def push(self, samples) -> np.ndarray | None:
         """Feed the next samples of the clip; return the model's output on the clip so far.
@@ -224,6 +224,8 @@ class WaveformStream:
         """
         final, provisional = self.frame_buffer.push(samples)
         self.outputs += [self._step(frame) for frame in final]
+        if not self.per_frame:
+            self.outputs = self.outputs[-1:]  # a clip model's answer is its output after the last frame
         if not len(final) and not len(provisional):
             return None
         states = self.stream.states
