@@ -8,6 +8,7 @@
     python -m bench custom --recipe sentiment --data my.csv --name sentiment-mine -- --task binary
     python -m bench speed --data-dir ../shared/datasets                      # speed tables
     python -m bench latency                                                  # one-example prediction latency
+    python -m bench decoding --data-dir ../shared/datasets                   # translation decoding time
     python -m bench collect text_analysis-wikiann_en RUN_DIR RUN_DIR ...     # aggregate finished runs
     python -m bench collect stocks-exchange_rate RUN_DIR ...                 # a group's tables, printed
 
@@ -173,6 +174,15 @@ def main(argv=None) -> int:
     latency.add_argument("--calls", type=int, default=200, help="timed calls per model")
     latency.add_argument("--note", default=None, help="a line stored with the result (e.g. machine load)")
     latency.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
+    decoding = commands.add_parser("decoding", help="translation decoding time: incremental against full prefix")
+    decoding.add_argument("--data-dir", required=True, help="folder with the benchmark datasets")
+    decoding.add_argument("--models-dir", default=None, help="a finished translation run (models/gru.keras, cnn)")
+    decoding.add_argument("--epochs", type=int, default=None, help="training epochs (default: the benchmark's 4)")
+    decoding.add_argument("--seed", type=int, default=1)
+    decoding.add_argument("--single", type=int, default=100, help="sentences timed one at a time")
+    decoding.add_argument("--repeats", type=int, default=1, help="timed batch runs per decoder (median)")
+    decoding.add_argument("--note", default=None, help="a line stored with the result (e.g. machine load)")
+    decoding.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
     args = parser.parse_args(argv)
 
     if args.command == "list":
@@ -188,6 +198,11 @@ def main(argv=None) -> int:
         from bench import latency as latency_module
 
         latency_module.main(args)
+        return 0
+    if args.command == "decoding":
+        from bench import decoding as decoding_module
+
+        decoding_module.main(args)
         return 0
     if args.command == "speed":
         from bench import speed as speed_module
