@@ -19,6 +19,7 @@ written before the inputs are checked, and files are written atomically.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pathlib
@@ -239,6 +240,9 @@ def _stream(args) -> int:
     return 0
 
 
+_NO_STDIN = io.BytesIO()
+
+
 def stream_inputs(values: list[str], stdin=None):
     """The inputs of ``rnn-apps stream``, read lazily: ``-`` yields standard input line by line as it comes.
 
@@ -255,7 +259,7 @@ def stream_inputs(values: list[str], stdin=None):
         raise errors.expected("'-' (standard input) at most once", values.count("-"), name="inputs")
     for value in values:
         if value != "-":
-            yield from predict_inputs([value])
+            yield from predict_inputs([value], stdin=_NO_STDIN)  # '-' never reaches it: standard input stays unread
             continue
         for line in stdin if stdin is not None else sys.stdin:
             line = line.rstrip("\r\n")
