@@ -17,7 +17,9 @@ change the arithmetic), streams ``L - 1`` random word ids, then times
   predict` would.
 
 It also records the p50/p95 of every step while the ``L`` words stream in,
-which shows the cost per step staying flat. Everything runs in one process,
+which shows the cost per step staying flat (the measurement is
+`recipes.carrying_state.answer_after`, the study behind the docs page
+"Carrying the state"). Everything runs in one process,
 one call at a time (batch 1). Writes ``bench/results/stream_latency.md``
 and ``.json``.
 """
@@ -28,7 +30,6 @@ import argparse
 import pathlib
 import shlex
 import sys
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -48,6 +49,7 @@ def measure(cell: str, lengths: list[int], calls: int, seed: int = 0) -> dict:
     """Per-call milliseconds of both ways for one cell at every length."""
     import numpy as np
 
+    from recipes import carrying_state
     from rnn_apps import streaming
 
     model, cfg = _model(cell)
@@ -56,7 +58,8 @@ def measure(cell: str, lengths: list[int], calls: int, seed: int = 0) -> dict:
     stream.run(rng.integers(2, VOCABULARY_SIZE, size=(1, 30)).astype("int32"))  # compile and warm up the step
     rows = []
     for length in lengths:
-        row = _at_length(stream, model, rng.integers(2, VOCABULARY_SIZE, size=(1, length)).astype("int32"), calls)
+        ids = rng.integers(2, VOCABULARY_SIZE, size=(1, length)).astype("int32")
+        row = carrying_state.answer_after(stream, model, ids, calls)
         rows.append(row)
         print(
             f"{cell} L={length}: stream {row['stream']['p50_ms']:.2f} ms, re-read {row['re_read']['p50_ms']:.2f} ms "
@@ -64,43 +67,6 @@ def measure(cell: str, lengths: list[int], calls: int, seed: int = 0) -> dict:
             flush=True,
         )
     return {"cell": cell, "units": cfg.units, "embedding_dim": cfg.embedding_dim, "rows": rows}
-
-
-def _at_length(stream, model, ids, calls: int) -> dict:
-    """Both ways of getting the answer after the last of ``ids`` ``(1, L)``, timed."""
-    import numpy as np
-
-    from bench import latency
-
-    length = ids.shape[1]
-    stream.reset()
-    every_step = []
-    for t in range(length - 1):
-        start = time.perf_counter()
-        stream.step(ids[:, t : t + 1])
-        every_step.append(1000 * (time.perf_counter() - start))
-    before_last = [state.copy() for state in stream.states]
-
-    def one_step():
-        stream.states = [state.copy() for state in before_last]
-        return stream.step(ids[:, length - 1 :])
-
-    streamed = latency.percentiles(one_step, calls, warm_up=5)
-    rereads = latency.percentiles(lambda: model.predict_on_batch(ids), calls, warm_up=3)
-    # Both ways give the same answer after word L.
-    difference = float(np.max(np.abs(np.asarray(one_step()) - np.asarray(model.predict_on_batch(ids)))))
-    steps = np.asarray(every_step or [float("nan")])
-    return {
-        "length": length,
-        "stream": streamed,
-        "re_read": rereads,
-        "stream_steps": {
-            "p50_ms": float(np.percentile(steps, 50)),
-            "p95_ms": float(np.percentile(steps, 95)),
-            "steps": len(every_step),
-        },
-        "max_abs_difference": difference,
-    }
 
 
 def markdown(result: dict) -> str:

@@ -43,7 +43,7 @@ REPO_URL = "https://github.com/rnn-apps/rnn_apps"
 
 sys.path.insert(0, str(ROOT))
 
-CONCEPTS = {"memory": "How recurrent networks remember", "gates": None}
+CONCEPTS = {"memory": "How recurrent networks remember", "gates": None, "carrying_state": None}
 """Literate studies under ``recipes/`` with a page of their own, in the Concepts section (title `None`: the
 module's own ``Title:``). A study missing from the tree has no page."""
 
