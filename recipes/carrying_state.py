@@ -332,6 +332,16 @@ def latency_plot(rows: list[dict], path) -> None:
     io.save_figure(figure, path)
 
 
+def latency_cells(row: dict) -> str:
+    """One `answer_after` row as markdown table cells: step, re-read, their ratio, every step, the difference."""
+    stream, reread, steps = row["stream"], row["re_read"], row["stream_steps"]
+    return (
+        f"{stream['p50_ms']:.2f} / {stream['p95_ms']:.2f} | {reread['p50_ms']:.2f} / {reread['p95_ms']:.2f} | "
+        f"{reread['p50_ms'] / stream['p50_ms']:.1f}x | {steps['p50_ms']:.2f} / {steps['p95_ms']:.2f} | "
+        f"{row['max_abs_difference']:.1e}"
+    )
+
+
 def results_markdown(results: dict) -> str:
     review, keyword = results["review"], results["keyword"]
     lines = [
@@ -368,13 +378,7 @@ def results_markdown(results: dict) -> str:
         "max abs difference |",
         "|---|---|---|---|---|---|",
     ]
-    for row in results["latency"]:
-        stream, reread, steps = row["stream"], row["re_read"], row["stream_steps"]
-        lines.append(
-            f"| {row['length']:,} | {stream['p50_ms']:.2f} / {stream['p95_ms']:.2f} | {reread['p50_ms']:.2f} / "
-            f"{reread['p95_ms']:.2f} | {reread['p50_ms'] / stream['p50_ms']:.1f}x | "
-            f"{steps['p50_ms']:.2f} / {steps['p95_ms']:.2f} | {row['max_abs_difference']:.1e} |"
-        )
+    lines += [f"| {row['length']:,} | {latency_cells(row)} |" for row in results["latency"]]
     lines += [
         "",
         "![latency against L](latency.png)",

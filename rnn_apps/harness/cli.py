@@ -201,37 +201,39 @@ def _recipe_command(command: str, argv: list[str]) -> int:
     return 0
 
 
-def _predict(args) -> int:
+def _recipe_and_model(args):
+    """The recipe and the ``--model`` path of ``predict`` and ``stream``, after the runtime is prepared."""
     runtime.configure()
     recipe = registry.get(args.recipe)
     path = pathlib.Path(args.model)
     if not path.is_file() or path.suffix != ".keras":
         raise errors.expected("an existing .keras model file", str(path), name="--model")
+    return recipe, path
+
+
+def _print_row(row: dict, form: str) -> None:
+    """One prediction as one line: tab-separated values, or a JSON object; flushed, so a pipe sees it now."""
+    text = json.dumps(row) if form == "json" else "\t".join(str(value) for value in row.values())
+    print(text, flush=True)
+
+
+def _predict(args) -> int:
+    recipe, path = _recipe_and_model(args)
     inputs = predict_inputs(args.inputs)
     if not inputs:
         raise errors.expected("at least one input to predict", "none")
     for prediction in recipe.predict(path, inputs):
-        if args.format == "json":
-            print(json.dumps(prediction))
-        else:
-            print("\t".join(str(value) for value in prediction.values()))
+        _print_row(prediction, args.format)
     return 0
 
 
 def _stream(args) -> int:
-    runtime.configure()
-    recipe = registry.get(args.recipe)
-    path = pathlib.Path(args.model)
-    if not path.is_file() or path.suffix != ".keras":
-        raise errors.expected("an existing .keras model file", str(path), name="--model")
+    recipe, path = _recipe_and_model(args)
     if not args.inputs:
         raise errors.expected("at least one input to stream ('-' reads standard input)", "none")
     try:
         for row in recipe.stream(path, stream_inputs(args.inputs)):
-            if args.format == "json":
-                print(json.dumps(row), flush=True)
-            else:
-                print("\t".join(str(value) for value in row.values()), flush=True)
+            _print_row(row, args.format)
     except KeyboardInterrupt:
         return INTERRUPTED  # the rows so far are printed; a stream ends when its reader stops it
     except BrokenPipeError:
