@@ -633,25 +633,30 @@ def translate(
     reader = backend.WordVectorizer([], 1)
     has_words = [bool(reader.words(s)) for s in sentences]
     worded = [s for s, kept in zip(sentences, has_words) if kept]
-    decoder = step_decoder(model) if incremental else None
-    if decoder is None:
-        decoder, inputs = _PrefixDecoder(model, vocabulary), worded
-    else:
-        inputs = _source_ids(model, worded) if worded else []
     decoded = []
     for begin in range(0, len(worded), batch_size):
-        chunk = inputs[begin : begin + batch_size]
+        chunk = worded[begin : begin + batch_size]
         if beam_size == 1:
-            decoded += _greedy(decoder, decoder.start(chunk), len(chunk), vocabulary, end, banned, limit)
+            decoded += _greedy(model, chunk, vocabulary, end, banned, limit, incremental)
         else:
-            cache = decoder.start(chunk, beam_size)
-            decoded += _beam(decoder, cache, len(chunk), vocabulary, end, banned, limit, beam_size, length_penalty)
+            decoded += _beam(model, chunk, vocabulary, end, banned, limit, beam_size, length_penalty, incremental)
     decoded.reverse()
     empty = {"translation": "", "score": 0.0, "finished": True}
     return [decoded.pop() if kept else dict(empty) for kept in has_words]
 
 
-def _greedy(decoder, cache, count, vocabulary, end, banned, limit):
+def _start(model, sentences, vocabulary, repeats: int, incremental: bool):
+    """The decoder for ``model`` and its cache after encoding ``sentences`` (each ``repeats`` times)."""
+    decoder = step_decoder(model) if incremental else None
+    if decoder is None:
+        decoder = _PrefixDecoder(model, vocabulary)
+        return decoder, decoder.start(sentences, repeats)
+    return decoder, decoder.start(_source_ids(model, sentences), repeats)
+
+
+def _greedy(model, sentences, vocabulary, end, banned, limit, incremental=True):
+    count = len(sentences)
+    decoder, cache = _start(model, sentences, vocabulary, 1, incremental)
     tokens = [[] for _ in range(count)]
     scores = np.zeros(count)
     finished = np.zeros(count, bool)
@@ -676,8 +681,9 @@ def _greedy(decoder, cache, count, vocabulary, end, banned, limit):
     ]
 
 
-def _beam(decoder, cache, count, vocabulary, end, banned, limit, beam_size, length_penalty):
-    size = len(vocabulary)
+def _beam(model, sentences, vocabulary, end, banned, limit, beam_size, length_penalty, incremental=True):
+    count, size = len(sentences), len(vocabulary)
+    decoder, cache = _start(model, sentences, vocabulary, beam_size, incremental)
     tokens = [[[] for _ in range(beam_size)] for _ in range(count)]
     scores = np.full((count, beam_size), -np.inf)
     scores[:, 0] = 0.0  # one live hypothesis at first, so the beam holds no duplicates
