@@ -208,6 +208,14 @@ source. Both are built from the trained layers
 (`rnn_apps.tasks.seq2seq_decoding`) and give the translations of the full
 model (`translate(..., incremental=False)`); `bench/results/decoding.md`
 times them.
+
+`rnn-apps stream translation --model runs/translation/models/gru.keras
+"A green dog watches a small boy."` shows the recurrent decoder at work: it
+prints each English word as soon as greedy decoding chooses it, with its
+probability, one decoder step per word. The source has to be read whole
+first (the encoder is bidirectional, and the attention looks at every source
+word); it is the output that streams. The CNN's decoder has no state to
+carry and is refused; `rnn-apps predict` translates with it.
 """
 
 
@@ -313,6 +321,11 @@ class TranslationRecipe(harness.Recipe):
         if beam_size is None:
             beam_size = errors.read_json(sidecar).get("beam_size", 1) if sidecar.exists() else 1
         return seq2seq_inference.predict(model, texts, beam_size)
+
+    def stream(self, model_path, texts):
+        """Print each output word as the recurrent decoder chooses it (greedy), carrying its state."""
+        model = seq2seq.as_translator(harness.load_saved_model(model_path), model_path)
+        return seq2seq_inference.stream(model, texts)
 
     def examples(self) -> list[str]:
         return ["Ninety-nine blue horses watch a green girl.", "A green dog watches a small boy."]

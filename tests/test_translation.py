@@ -323,3 +323,28 @@ def test_id_translator_translates_as_the_string_model(quick_run, name):
         found = seq2seq.translate(ids_model, sentences, beam_size=beam_size)
         assert [row["translation"] for row in found] == [row["translation"] for row in expected]
         np.testing.assert_allclose([r["score"] for r in found], [r["score"] for r in expected], rtol=1e-5)
+
+
+def test_stream_prints_each_word_as_the_recurrent_decoder_chooses_it(quick_run, capsys):
+    from rnn_apps.tasks import seq2seq
+
+    output, _ = quick_run
+    path = output / "models" / "gru.keras"
+    sentences = translation.RECIPE.examples()
+    assert cli.main(["stream", "translation", "--model", str(path), "--format", "json", *sentences]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    greedy = seq2seq.translate(seq2seq.load_translator(path), sentences, beam_size=1)
+    for number, expected in enumerate(greedy, 1):
+        words = [row for row in rows if row["sentence"] == number]
+        assert [row["position"] for row in words] == list(range(1, len(words) + 1))
+        assert " ".join(row["word"] for row in words) == expected["translation"]
+        assert all(0 < row["probability"] <= 1 for row in words)
+
+
+def test_stream_refuses_the_convolutional_decoder(quick_run, capsys):
+    output, _ = quick_run
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["stream", "translation", "--model", str(output / "models" / "cnn.keras"), "Ein Hund."])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "recurrent decoder" in error

@@ -645,6 +645,56 @@ def translate(
     return [decoded.pop() if kept else dict(empty) for kept in has_words]
 
 
+def stream_words(model, sentence: str):
+    """Greedy decoding of one sentence, word by word, as a recurrent decoder carries its state.
+
+    The encoder reads the whole source once; then every output word costs
+    one step of the decoder from the state the previous word left, and is
+    yielded as soon as it is chosen. Joined, the words are
+    ``translate(model, [sentence])``'s greedy translation.
+
+    Args:
+        model: a translator with a recurrent decoder (`load_translator`).
+        sentence: one raw source sentence with at least one word.
+
+    Yields:
+        ``(word, log_probability)`` for each output word, until ``[end]`` or
+        the model's length limit.
+
+    Raises:
+        rnn_apps.errors.InputError: a convolutional (or unknown) decoder,
+            which has no recurrent state to carry.
+
+    Examples:
+        >>> core = seq2seq(encoders.EncoderConfig(model="gru", units=4), 5, 6, 4, 3, embedding_dim=4)
+        >>> model = IdTranslator.build(core, ["the", "car"], [START, END, "la", "voiture"], 4, 3)
+        >>> words = [word for word, _ in stream_words(model, "the car")]
+        >>> " ".join(words) == translate(model, ["the car"])[0]["translation"]
+        True
+    """
+    decoder = step_decoder(model)
+    if not isinstance(decoder, seq2seq_decoding.RecurrentDecoder):
+        raise errors.expected(
+            "a translator with a recurrent decoder (it carries a state from word to word; the CNN's "
+            "decoder re-reads its prefix, so rnn-apps predict translates with it)",
+            getattr(model, "name", type(model).__name__),
+            name="--model",
+        )
+    vocabulary = target_vocabulary(model)
+    end = vocabulary.index(END)
+    banned = [0, vocabulary.index(START)]
+    cache = decoder.start(_source_ids(model, [sentence]))
+    tokens: list[int] = []
+    for _ in range(model_limits(model)[1]):
+        log_probs, cache = decoder.step(cache, [tokens])
+        log_probs = _next_log_probs(log_probs, banned, end)[0]
+        token = int(log_probs.argmax())
+        if token == end:
+            return
+        tokens.append(token)
+        yield vocabulary[token], float(log_probs[token])
+
+
 def _start(model, sentences, vocabulary, repeats: int, incremental: bool):
     """The decoder for ``model`` and its cache after encoding ``sentences`` (each ``repeats`` times)."""
     decoder = step_decoder(model) if incremental else None

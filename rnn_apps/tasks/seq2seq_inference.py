@@ -19,6 +19,7 @@ Examples:
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -160,3 +161,26 @@ def attention_panels(model, sentences: list[str], beam_size: int = 1) -> list[tu
         weights = np.asarray(out["attention"])[0, : len(words) + 1, : len(source_words)]
         panels.append((weights, source_words, [*words, seq2seq.END], sentence[:60]))
     return panels
+
+
+def stream(model, texts):
+    """Translate sentences word by word with a recurrent decoder: one row per output word, as it is chosen.
+
+    Args:
+        model: a translator with a recurrent decoder (`rnn_apps.tasks.seq2seq.load_translator`).
+        texts: raw sentences, read lazily (see `check_sentences`).
+
+    Yields:
+        ``{"sentence", "position", "word", "probability"}`` per output word:
+            the sentence's number (from 1), the word's position (from 1), the
+            word, and the probability the decoder gave it.
+    """
+    for number, text in enumerate(texts, 1):
+        (text,) = check_sentences([text])
+        for position, (word, log_probability) in enumerate(seq2seq.stream_words(model, text), 1):
+            yield {
+                "sentence": number,
+                "position": position,
+                "word": word,
+                "probability": round(math.exp(log_probability), 4),
+            }
