@@ -436,6 +436,8 @@ BENCHMARK_TITLES = {
     "stocks-exchange_rate-h12": "Exchange rates, 12 days ahead",
     "stocks-exchange_rate-h24": "Exchange rates, 24 days ahead",
     "stocks-acl18": "Stock movement: ACL18 (StockNet) prices",
+    "decoding": "Translation decoding: incremental against full prefix",
+    "stream_latency": "Carrying the state: the cost of one more step",
     "speed": "Training speed: the recipe's text pipeline against the usual one",
     "latency": "Prediction latency of the saved models",
     "backends-cpu": "Recurrent layers on each Keras backend, CPU",
@@ -542,7 +544,8 @@ def benchmarks_page() -> str:
             body = _insert_after_first_table(body, [image, ""])
         recipe = stem.split("-")[0]
         # Links name a benchmark by its key, or a recipe's first benchmark by the recipe.
-        anchors = "".join(f'<a id="{anchor}"></a>' for anchor in ([recipe] if recipe not in seen else []) + [stem])
+        names = dict.fromkeys(([recipe] if recipe not in seen else []) + [stem])  # once each, in order
+        anchors = "".join(f'<a id="{anchor}"></a>' for anchor in names)
         seen.add(recipe)
         parts += [anchors, "", f"## {benchmark_title(stem)}", "", body, ""]
     return "\n".join(parts).rstrip() + "\n"
