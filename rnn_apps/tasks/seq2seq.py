@@ -658,8 +658,8 @@ def stream_words(model, sentence: str):
         sentence: one raw source sentence with at least one word.
 
     Yields:
-        ``(word, log_probability)`` for each output word, until ``[end]`` or
-        the model's length limit.
+        One pair per output word, the word and its log-probability, until
+            ``[end]`` or the model's length limit.
 
     Raises:
         rnn_apps.errors.InputError: a convolutional (or unknown) decoder,

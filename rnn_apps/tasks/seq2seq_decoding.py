@@ -68,6 +68,8 @@ def find_core(model: keras.Model) -> keras.Model | None:
         >>> find_core(seq2seq.id_inference_model(core, 3)) is core
         True
     """
+    if not isinstance(model, keras.Model):
+        return None  # another kind of translator: it decodes through its own predict_on_batch
     for candidate in [model, *(layer for layer in model.layers if isinstance(layer, keras.Model))]:
         inputs = candidate.input
         names = {layer.name for layer in candidate.layers}
