@@ -171,14 +171,18 @@ def first_long_review(min_words: int = MIN_REVIEW_WORDS) -> tuple[str, str]:
     raise ValueError(f"no test review of {min_words} words or more")
 
 
-def review_word_by_word(model_path: pathlib.Path, review: str) -> dict:
-    """The positive-class probability after each word, three ways that must agree."""
-    from recipes import sentiment
+def review_word_by_word(core: keras.Model, stream: streaming.Stream, words, class_names, review: str) -> dict:
+    """The positive-class probability after each word, three ways that must agree.
 
-    saved, class_names = sentiment.load_classifier(model_path)
-    core, words = sentiment.text_parts(saved)
-    ids = words([review])[:, : len(words.words(review))]
-    streamed = [float(np.asarray(p).reshape(-1)[0]) for p in streaming.Stream(core).run(ids)]
+    ``core`` is the sentiment word-id model and ``words`` its vectorization
+    (`recipes.sentiment.text_parts`); ``stream`` runs ``core`` one word at a
+    time, and the plain-Keras step model and ``core`` on every prefix are
+    checked against it.
+    """
+    found = words.words(review)
+    ids = words([review])[:, : len(found)]
+    stream.reset()
+    streamed = [float(np.asarray(p).reshape(-1)[0]) for p in stream.run(ids)]
     plain = plain_step_model(core)
     state = [np.zeros((1, core.get_layer("encoder_lstm_1").units), "float32")] * 2
     by_hand = []
@@ -187,7 +191,7 @@ def review_word_by_word(model_path: pathlib.Path, review: str) -> dict:
         by_hand.append(float(np.asarray(probability).reshape(-1)[0]))
     whole = [float(np.asarray(core.predict_on_batch(ids[:, : t + 1])).reshape(-1)[0]) for t in range(ids.shape[1])]
     return {
-        "words": words.words(review),
+        "words": found,
         "positive_class": class_names[1] if class_names else "1",
         "probability": streamed,
         "plain_keras_max_abs_difference": float(np.max(np.abs(np.subtract(by_hand, streamed)))),
@@ -402,8 +406,13 @@ def main(argv=None) -> dict:
     sentiment_model = quick_model("sentiment", models, settings.seed)
     speech_model = quick_model("speech", models, settings.seed)
 
+    from recipes import sentiment
+
+    saved, class_names = sentiment.load_classifier(sentiment_model)
+    core, words = sentiment.text_parts(saved)
+    stream = streaming.Stream(core)  # one step model for the review and for the timing
     text_value, label = first_long_review()
-    review = review_word_by_word(sentiment_model, text_value)
+    review = review_word_by_word(core, stream, words, class_names, text_value)
     review |= {"text": text_value, "label": label}
     clip_path, clip_label = first_test_clip(output, settings.seed)
     keyword = keyword_chunk_by_chunk(speech_model, clip_path) | {"label": clip_label}
@@ -411,10 +420,6 @@ def main(argv=None) -> dict:
     names = keyword["class_names"] or [str(i) for i in range(len(keyword["posteriors"][-1]))]
     keyword |= {"last_label": names[last], "last_probability": float(keyword["posteriors"][-1][last])}
 
-    from recipes import sentiment
-
-    core, _ = sentiment.text_parts(sentiment.load_classifier(sentiment_model)[0])
-    stream = streaming.Stream(core)
     vocabulary = core.get_layer("embedding").input_dim
     rng = np.random.default_rng(settings.seed)
     stream.run(rng.integers(2, vocabulary, size=(1, 30)).astype("int32"))  # compile and warm up the step

@@ -227,7 +227,6 @@ class _Rewriter:
     def __init__(self):
         self.state_inputs: list = []
         self.state_outputs: list = []
-        self.layers: list[tuple] = []
         # Tensors with no time axis left (after a last-output recurrent layer), by id; kept alive so ids stay unique.
         self.timeless: dict[int, object] = {}
 
@@ -282,7 +281,6 @@ class _Rewriter:
             output = new_states[0] if not layer.return_sequences else keras.ops.expand_dims(new_states[0], 1)
         self.state_inputs += states
         self.state_outputs += new_states
-        self.layers.append((layer.name, len(states)))
         if not layer.return_sequences:
             self.timeless[id(output)] = output
         return output
