@@ -5,7 +5,13 @@ not share graph state or memory, and the command of each is exactly what a
 user would type. The aggregate holds, per model and metric, the mean, the
 sample standard deviation and every run's value. A benchmark may add tables
 of its own (`TABLES`: movement counts, per-seed values, one column per
-forecast horizon), made from the runs' ``metrics.json`` files.
+forecast horizon), made from the runs' ``metrics.json`` files. Under the
+main table, a paired test over the same runs (`significance`) says whether
+the best recurrent model and the CNN (and, for forecasts, the best model and
+the best naive baseline) differ measurably; stored results get it again,
+without retraining, from their per-run values::
+
+    python -c "from bench import harness; harness.refresh_significance()"
 """
 
 from __future__ import annotations
@@ -149,6 +155,9 @@ def markdown(result: dict, tables: str = "") -> str:
             {True: "yes", False: "no", None: "n/a"}[entry["fast_kernel"]],
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    block = result.get("significance") or significance(result)
+    if block:
+        lines += ["", *significance_lines(block)]
     if tables:
         lines += ["", tables]
     if result.get("published"):
@@ -161,6 +170,141 @@ def markdown(result: dict, tables: str = "") -> str:
     return "\n".join(lines)
 
 
+RECURRENT = ("simple_rnn", "lstm", "gru")
+SIGNIFICANCE_HEADING = "Paired test over the same runs"
+
+
+def significance(result: dict, resamples: int = 10000, seed: int = 0) -> dict | None:
+    """The ``significance`` block of a results file: paired tests on the primary metric (the first of ``metrics``).
+
+    The best recurrent model (by mean) against the CNN; for the stocks
+    recipe also the best trained model against the best naive baseline
+    (no parameters), the one a forecaster must beat. Each comparison is
+    `rnn_apps.harness.significance.paired_comparison` over the runs both
+    models share.
+
+    Returns:
+        ``{"metric", "test", "interval", "alpha", "comparisons": [...]}``, or
+        `None` when the result has no per-run values or nothing to compare.
+
+    Examples:
+        >>> runs = ["seed 1", "seed 2", "seed 3"]
+        >>> def entry(values, params=10):
+        ...     return {"params": params, "metrics": {"accuracy": {"mean": sum(values) / 3,
+        ...             "values": dict(zip(runs, values))}}}
+        >>> result = {"recipe": "sentiment", "metrics": ["accuracy"], "runs": runs, "models": {
+        ...     "lstm": entry([0.80, 0.82, 0.81]), "gru": entry([0.79, 0.80, 0.80]), "cnn": entry([0.78, 0.79, 0.80])}}
+        >>> [(c["models"], c["p"], c["verdict"]) for c in significance(result)["comparisons"]]
+        [(['lstm', 'cnn'], 0.25, 'no measurable difference')]
+    """
+    from rnn_apps.harness import compare
+    from rnn_apps.harness import significance as tests
+
+    models, metrics = result.get("models") or {}, result.get("metrics") or []
+    if not metrics or not result.get("runs"):
+        return None
+    metric = metrics[0]
+    sign = 1 if compare.higher_is_better(metric) else -1
+    scored = {
+        name: entry["metrics"][metric]
+        for name, entry in models.items()
+        if (entry.get("metrics") or {}).get(metric, {}).get("values")
+    }
+
+    def best(names):
+        names = [name for name in names if name in scored]
+        return max(names, key=lambda name: sign * scored[name]["mean"]) if names else None
+
+    pairs = [("best recurrent against CNN", best(RECURRENT), best(["cnn"]))]
+    if result.get("recipe") == "stocks":
+        trained = [name for name in scored if models[name].get("params")]
+        naive = [name for name in scored if not models[name].get("params")]
+        pairs.append(("best model against best naive baseline", best(trained), best(naive)))
+    comparisons = []
+    for label, first, second in pairs:
+        if first and second:
+            comparison = tests.paired_comparison(
+                scored[first]["values"],
+                scored[second]["values"],
+                (first, second),
+                metric,
+                sign > 0,
+                resamples=resamples,
+                seed=seed,
+            )
+            comparisons.append({"comparison": label, **comparison})
+    if not comparisons:
+        return None
+    return {
+        "metric": metric,
+        "test": tests.TEST_NAME,
+        "interval": comparisons[0]["interval"],
+        "alpha": 0.05,
+        "comparisons": comparisons,
+    }
+
+
+def significance_lines(block: dict) -> list[str]:
+    """The Markdown lines under a results table: one bullet per paired comparison."""
+    from rnn_apps.harness import significance as tests
+
+    lines = [
+        f"{SIGNIFICANCE_HEADING} ({block['test']}; 95% CI of the mean difference by {block['interval']}; "
+        "a lesson needs p < 0.05):",
+        "",
+    ]
+    return lines + [
+        f"- {comparison['comparison']}: {tests.sentence(comparison)}" for comparison in block["comparisons"]
+    ]
+
+
+def with_significance(text: str, block: dict) -> str:
+    """A results file's Markdown with its paired-test lines right under the first table, replacing older ones.
+
+    Examples:
+        >>> block = {"test": "T", "interval": "I", "comparisons": []}
+        >>> text = with_significance("# k\\n\\n| a |\\n|---|\\n| 1 |\\n\\nCommand:", block)
+        >>> text.splitlines()[6].startswith(SIGNIFICANCE_HEADING), text == with_significance(text, block)
+        (True, True)
+    """
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    rest = lines[end:]
+    if len(rest) > 1 and rest[1].startswith(SIGNIFICANCE_HEADING):
+        # An older block: its heading, a blank line, its bullets.
+        skip = 3
+        while skip < len(rest) and rest[skip].startswith("- "):
+            skip += 1
+        rest = rest[skip:]
+    trailing = "\n" if text.endswith("\n") else ""
+    return "\n".join(lines[:end] + ["", *significance_lines(block)] + rest) + trailing
+
+
+def refresh_significance(results_dir: pathlib.Path = ROOT / "bench" / "results") -> list[str]:
+    """Recompute the ``significance`` block of every stored result from its per-run values.
+
+    Writes it into each ``<key>.json`` and under the first table of
+    ``<key>.md`` (the benchmark's own tables stay as they were); no model
+    is retrained. Returns the keys refreshed.
+    """
+    refreshed = []
+    for path in sorted(pathlib.Path(results_dir).glob("*.json")):
+        result = json.loads(path.read_text())
+        block = significance(result)
+        if block is None:
+            continue
+        result["significance"] = block
+        path.write_text(json.dumps(result, indent=2) + "\n")
+        page = path.with_suffix(".md")
+        if page.exists():
+            page.write_text(with_significance(page.read_text(), block))
+        refreshed.append(path.stem)
+    return refreshed
+
+
 def command_line() -> str:
     """This process's ``python -m bench ...`` command, quoted as a shell would need it."""
     import shlex
@@ -169,9 +313,17 @@ def command_line() -> str:
 
 
 def publish(results_dir: pathlib.Path, key: str, result: dict, text: str) -> dict:
-    """Write ``<key>.json`` and the markdown ``<key>.md`` under ``results_dir``, print the markdown."""
+    """Write ``<key>.json`` and the markdown ``<key>.md`` under ``results_dir``, print the markdown.
+
+    A result with per-run values gets its paired-test block (`significance`)
+    in the JSON, as `markdown` shows it under the table.
+    """
     results_dir = pathlib.Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
+    if "runs" in result and "significance" not in result:
+        block = significance(result)
+        if block:
+            result = {**result, "significance": block}
     (results_dir / f"{key}.json").write_text(json.dumps(result, indent=2) + "\n")
     (results_dir / f"{key}.md").write_text(text)
     print(text)
