@@ -498,6 +498,9 @@ def public_text(text: str) -> str:
 
 
 def _insert_after_first_table(text: str, addition: list[str]) -> str:
+    """``addition`` under the first table, after the paired-test lines that belong to it."""
+    from bench import harness
+
     lines = text.splitlines()
     start = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
     if start is None:
@@ -505,7 +508,61 @@ def _insert_after_first_table(text: str, addition: list[str]) -> str:
     end = start
     while end < len(lines) and lines[end].startswith("|"):
         end += 1
+    if end + 1 < len(lines) and lines[end + 1].startswith(harness.SIGNIFICANCE_HEADING):
+        end += 3  # the blank line, the heading, the blank line
+        while end < len(lines) and lines[end].startswith("- "):
+            end += 1
     return "\n".join(lines[:end] + [""] + addition + lines[end:])
+
+
+def significance_rows() -> list[dict]:
+    """Every stored paired comparison, with the key of its results file, in page order."""
+    rows = []
+    for stem in benchmark_stems():
+        path = ROOT / "bench" / "results" / f"{stem}.json"
+        if path.exists():
+            block = json.loads(path.read_text()).get("significance") or {}
+            rows += [{"key": stem, **comparison} for comparison in block.get("comparisons", [])]
+    return rows
+
+
+def significance_table() -> list[str]:
+    """The benchmark page's summary of paired tests: one row per comparison, the verdict last."""
+    from rnn_apps.harness import significance
+
+    rows = significance_rows()
+    if not rows:
+        return []
+    lines = [
+        '<a id="significance"></a>',
+        "",
+        "## Which differences are real",
+        "",
+        "Each benchmark's best recurrent model (by mean) against the CNN, and for forecasts the",
+        "best model against the best naive baseline, over the same folds or seeds: the mean paired",
+        "difference (first minus second) with a 95% paired-bootstrap interval, the runs each model",
+        f"won, and the p-value of the {significance.TEST_NAME} test. A difference is",
+        "a lesson only at p < 0.05. A signed-rank test over n runs cannot go below p = 2 / 2^n:",
+        '0.25 with 3 seeds and 0.0625 with 5, so a 3-seed comparison reads "no measurable',
+        'difference" however consistent it looks, and the bootstrap interval of 3 values is',
+        "too rough to overrule that. The best recurrent model is picked on the same test runs,",
+        "which favours it: with three cells to pick from, a Bonferroni correction would triple p.",
+        "",
+        "| benchmark | metric | compared | runs | mean difference (95% CI) | runs won, each | p (smallest possible) "
+        "| verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        first, second = row["models"]
+        direction = "↑" if row["higher_is_better"] else "↓"
+        won = f"{row['better_runs'][0]} / {row['better_runs'][1]}"
+        verdict = row["verdict"] + (f": {row['better']}" if row.get("better") else "")
+        lines.append(
+            f"| [{row['key']}](#{row['key']}) | {row['metric']} {direction} | {first} − {second} | {row['runs']} "
+            f"| {significance.difference_text(row)} | {won} | {row['p']:.3g} ({row['smallest_p']:.3g}) "
+            f"| {verdict} |"
+        )
+    return lines + [""]
 
 
 def benchmark_chart(stem: str) -> pathlib.Path:
@@ -526,6 +583,7 @@ def benchmarks_page() -> str:
         "scratch folder. The charts show the mean of the first metric over the runs with one",
         "standard deviation, each run as a dot, and the published numbers as dashed lines.",
         "",
+        *significance_table(),
     ]
     stems = benchmark_stems()
     seen = set()
@@ -643,10 +701,10 @@ RECURRENT = ("simple_rnn", "lstm", "gru")
 
 
 def results_table() -> str:
-    """One row per benchmark in ``bench/results/*.json``: best recurrent, CNN, naive, published."""
+    """One row per benchmark in ``bench/results/*.json``: best recurrent, CNN, naive, their paired test, published."""
     rows = [
-        "| benchmark | metric | best recurrent | CNN | naive baseline | published |",
-        "|---|---|---|---|---|---|",
+        "| benchmark | metric | best recurrent | CNN | naive baseline | recurrent − CNN, paired | published |",
+        "|---|---|---|---|---|---|---|",
     ]
     for path in sorted((ROOT / "bench" / "results").glob("*.json")):
         result = json.loads(path.read_text())
@@ -670,11 +728,22 @@ def results_table() -> str:
         published = "; ".join(f"{system} {value}" for system, value, _ in result.get("published", [])[:2])
         rows.append(
             f"| [{result['key']}](bench/results/{path.stem}.md) | {metric} | {cell(best) if best else 'n/a'} | "
-            f"{cell(cnn[0]) if cnn else 'n/a'} | {cell(naive[0]) if naive else 'n/a'} | {published} |"
+            f"{cell(cnn[0]) if cnn else 'n/a'} | {cell(naive[0]) if naive else 'n/a'} | {_paired_cell(result)} "
+            f"| {published} |"
         )
     if len(rows) == 2:
-        rows.append("| (no results yet) | | | | | |")
+        rows.append("| (no results yet) | | | | | | |")
     return "\n".join(rows)
+
+
+def _paired_cell(result: dict) -> str:
+    """The README's verdict on best recurrent against CNN: p over the runs, and whether it is a lesson."""
+    comparisons = (result.get("significance") or {}).get("comparisons") or [{}]
+    comparison = comparisons[0]
+    if comparison.get("comparison") != "best recurrent against CNN":
+        return "n/a"
+    verdict = f"{comparison['better']} better" if comparison.get("better") else comparison["verdict"]
+    return f"p = {comparison['p']:.2g} over {comparison['runs']} runs: {verdict}"
 
 
 def readme() -> str:

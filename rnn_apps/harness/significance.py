@@ -192,13 +192,42 @@ def paired_comparison(
     }
 
 
-def sentence(comparison: dict, digits: int | None = None) -> str:
-    """One line for a results table: the difference, its interval, the p-value and the verdict.
+def difference_text(comparison: dict, digits: int | None = None) -> str:
+    """The mean paired difference and its 95% interval, signed, as a table cell.
 
     Args:
         comparison: a `paired_comparison` result.
-        digits: decimals of the difference and interval; by default four,
-            or enough for two significant digits of smaller differences.
+        digits: decimals; by default four, or enough for two significant
+            digits of smaller differences.
+
+    Examples:
+        >>> difference_text({"mean_difference": 0.0135, "ci95": [0.0052, 0.0214]})
+        '+0.0135 (95% CI +0.0052 to +0.0214)'
+        >>> difference_text({"mean_difference": 0.000015, "ci95": [0.000008, 0.000021]})
+        '+0.000015 (95% CI +0.000008 to +0.000021)'
+    """
+    low, high = comparison["ci95"]
+    if digits is None:
+        largest = max(abs(comparison["mean_difference"]), abs(low), abs(high))
+        digits = max(4, 1 - math.floor(math.log10(largest))) if largest else 4
+    return f"{comparison['mean_difference']:+.{digits}f} (95% CI {low:+.{digits}f} to {high:+.{digits}f})"
+
+
+def p_text(comparison: dict) -> str:
+    """The p-value, with the smallest one the runs allow when that is not below 0.05.
+
+    Examples:
+        >>> p_text({"p": 0.25, "smallest_p": 0.25}), p_text({"p": 0.027344, "smallest_p": 0.001953})
+        ('p = 0.25 (the smallest p these runs allow is 0.25)', 'p = 0.0273')
+    """
+    floor = ""
+    if comparison["smallest_p"] >= 0.05:
+        floor = f" (the smallest p these runs allow is {comparison['smallest_p']:.3g})"
+    return f"p = {comparison['p']:.3g}{floor}"
+
+
+def sentence(comparison: dict) -> str:
+    """One line for a results table: the difference, its interval, the runs each model won, p and the verdict.
 
     Examples:
         >>> line = sentence({"models": ["gru", "cnn"], "metric": "accuracy", "higher_is_better": True, "runs": 3,
@@ -211,14 +240,6 @@ def sentence(comparison: dict, digits: int | None = None) -> str:
     """
     first, second = comparison["models"]
     direction = "higher" if comparison["higher_is_better"] else "lower"
-    low, high = comparison["ci95"]
-    if digits is None:
-        largest = max(abs(comparison["mean_difference"]), abs(low), abs(high))
-        digits = max(4, 1 - math.floor(math.log10(largest))) if largest else 4
-    runs = comparison["runs"]
-    floor = ""
-    if comparison["smallest_p"] >= 0.05:
-        floor = f" (the smallest p these runs allow is {comparison['smallest_p']:.3g})"
     wins = ""
     if "better_runs" in comparison:
         wins = f"; {first} better in {comparison['better_runs'][0]}, {second} in {comparison['better_runs'][1]}"
@@ -226,7 +247,6 @@ def sentence(comparison: dict, digits: int | None = None) -> str:
     if comparison.get("better"):
         verdict += f", {comparison['better']} better"
     return (
-        f"{first} − {second}, {comparison['metric']} ({direction} is better), {runs} paired runs: "
-        f"mean difference {comparison['mean_difference']:+.{digits}f} (95% CI {low:+.{digits}f} to "
-        f"{high:+.{digits}f}){wins}; Wilcoxon p = {comparison['p']:.3g}{floor}: {verdict}."
+        f"{first} − {second}, {comparison['metric']} ({direction} is better), {comparison['runs']} paired runs: "
+        f"mean difference {difference_text(comparison)}{wins}; Wilcoxon {p_text(comparison)}: {verdict}."
     )
