@@ -713,7 +713,9 @@ def load_ts_split(path, options: ClipOptions, given_parts: dict | None = None) -
     validation part comes from the training file). ``given_parts`` maps
     ``"validation"`` / ``"test"`` to a ``.ts`` file (`given_tracks`) that
     replaces that part; a given test file replaces the folder's, which is
-    then not read. Every part is padded to the longest series of all.
+    then not read. The training tracks are padded to the longest training
+    series, the other parts to that length or their own longest, so no
+    validation or test series changes what the model trains on.
     """
     from rnn_apps.data import uea
 
@@ -749,12 +751,26 @@ def load_ts_split(path, options: ClipOptions, given_parts: dict | None = None) -
         given["test"] = (test.series, test_labels, [f"test series {i}" for i in range(len(test_labels))])
     for part, given_path in given_parts.items():
         given[part] = given_tracks(given_path, part, class_names, train.num_channels)
-    length = max(len(series) for series in [*train.series, *(s for part in given.values() for s in part[0])])
-    given = {part: (uea.pad_series(series, length=length), *rest) for part, (series, *rest) in given.items()}
-    inputs = uea.pad_series(train.series, length=length)
     labels = [class_names.index(label) for label in train.labels]
     sources = [f"series {i}" for i in range(len(labels))]
-    return _assemble(name, inputs, labels, class_names, sources, None, options, given)
+    inputs = np.empty(len(labels), dtype=object)  # split first, pad after: no part's length reaches training
+    for row, series in enumerate(train.series):
+        inputs[row] = series
+    data = _assemble(name, inputs, labels, class_names, sources, None, options, given)
+    length = max(len(series) for series in data.train[0])
+
+    def padded(series):
+        longest = max([length, *(len(s) for s in series)])
+        return (
+            uea.pad_series(list(series), length=longest)
+            if len(series)
+            else np.zeros((0, length, train.num_channels), "float32")
+        )
+
+    return dataclasses.replace(
+        data,
+        **{part: (padded(getattr(data, part)[0]), getattr(data, part)[1]) for part in ("train", "validation", "test")},
+    )
 
 
 def load(
