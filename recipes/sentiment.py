@@ -250,24 +250,29 @@ class SentimentRecipe(harness.Recipe):
 
     def predict(self, model_path, texts) -> list[dict]:
         """Label raw texts: one dict per text with ``label``, ``probability`` (of that label) and ``text``."""
-        texts = [str(t) for t in texts]
-        if not texts:
-            raise errors.expected("at least one text", "none")
-        for text_value in texts:
-            if not text_value.strip():
-                raise errors.expected("a text with at least one word", text_value)
+        texts = checked_texts(texts)  # before the model loads: a bad text is named first
+        return self.predictor(model_path)(texts)
+
+    def predictor(self, model_path):
+        """Load a saved model once; the returned function labels a batch of raw texts as `predict` does."""
         model, class_names = load_classifier(model_path)
-        # A text of punctuation only ("!!!") becomes a row of padding: refused, never sent to a fused kernel.
-        if isinstance(model, backend.TextModel):
-            core, batch = model.model, model.vectorizer(texts)
-        else:
-            core, batch = model, np.asarray(texts, dtype=object)
-        recurrent.guard_fused_kernel(core, batch, texts, "a text with at least one word (the model drops punctuation)")
-        output = []
-        for text_value, row in zip(texts, probabilities(model, texts)):
-            name, probability = labelled(row, class_names)
-            output.append({"label": name, "probability": probability, "text": text_value})
-        return output
+
+        def label(texts) -> list[dict]:
+            texts = checked_texts(texts)
+            # A text of punctuation only ("!!!") becomes a row of padding: refused, never sent to a fused kernel.
+            if isinstance(model, backend.TextModel):
+                core, batch = model.model, model.vectorizer(texts)
+            else:
+                core, batch = model, np.asarray(texts, dtype=object)
+            reason = "a text with at least one word (the model drops punctuation)"
+            recurrent.guard_fused_kernel(core, batch, texts, reason)
+            output = []
+            for text_value, row in zip(texts, probabilities(model, texts)):
+                name, probability = labelled(row, class_names)
+                output.append({"label": name, "probability": probability, "text": text_value})
+            return output
+
+        return label
 
     def stream(self, model_path, texts):
         """Read each text one word at a time, carrying the hidden state; one row per word.
@@ -306,6 +311,17 @@ def load_classifier(model_path):
     if class_names is not None and len(class_names) != max(width, 2):
         raise errors.expected(f"{max(width, 2)} class names in {sidecar.name}", class_names)
     return model, class_names
+
+
+def checked_texts(texts) -> list[str]:
+    """Raw texts as strings; refuse none, or a blank one."""
+    texts = [str(t) for t in texts]
+    if not texts:
+        raise errors.expected("at least one text", "none")
+    for text_value in texts:
+        if not text_value.strip():
+            raise errors.expected("a text with at least one word", text_value)
+    return texts
 
 
 def labelled(row, class_names) -> tuple[str, float]:

@@ -252,8 +252,13 @@ class SpeechRecipe(harness.Recipe):
 
     def predict(self, model_path, inputs) -> list[dict]:
         """Label (or transcribe) WAV files, or the series of ``.ts`` files, with a saved model of this recipe."""
+        return self.predictor(model_path)(inputs)
+
+    def predictor(self, model_path):
+        """Load a saved model once; the returned function labels a batch of files as `predict` does."""
         model = harness.load_saved_model(model_path)
-        return acoustic_inference.predict(model, acoustic_inference.model_info(model, model_path), model_path, inputs)
+        info = acoustic_inference.model_info(model, model_path)
+        return lambda inputs: acoustic_inference.predict(model, info, model_path, inputs)
 
     def stream(self, model_path, inputs):
         """Label (or transcribe) WAV files as their audio comes in: one row per 100 ms chunk."""

@@ -278,12 +278,25 @@ class StocksRecipe(harness.Recipe):
 
     def predict(self, model_path, inputs) -> list[dict]:
         """Forecast (or classify the next move) from raw price windows: ``"p1,p2,..."`` strings or arrays."""
-        model_path, inputs = pathlib.Path(model_path), list(inputs)
-        if not inputs:
+        inputs = list(inputs)
+        if not inputs:  # before the model loads
             raise errors.expected("at least one price window", "none")
+        return self.predictor(model_path)(inputs)
+
+    def predictor(self, model_path):
+        """Load a saved model once; the returned function forecasts a batch of windows as `predict` does."""
+        model_path = pathlib.Path(model_path)
         sidecar = model_path.with_suffix(".json")
         card = errors.read_json(sidecar) if sidecar.exists() else {}
-        return forecasting.predict_windows(harness.load_saved_model(model_path), inputs, card, model_path)
+        model = harness.load_saved_model(model_path)
+
+        def forecast(inputs) -> list[dict]:
+            inputs = list(inputs)
+            if not inputs:
+                raise errors.expected("at least one price window", "none")
+            return forecasting.predict_windows(model, inputs, card, model_path)
+
+        return forecast
 
     def stream(self, model_path, inputs):
         """A forecast (or up/down label) after every new price: ``step``, ``price``, ``forecast``, ..."""

@@ -276,11 +276,20 @@ class TextAnalysisRecipe(harness.Recipe):
 
     def predict(self, model_path, texts) -> list[dict]:
         """Tag raw sentences: one dict per sentence with ``text``, ``tagged`` (``Paris/B-LOC``) and ``entities``."""
-        texts, token_lists = tagger_inference.tokenized_sentences(texts)
+        tagger_inference.tokenized_sentences(texts)  # checked before the model loads: a bad sentence is named first
+        return self.predictor(model_path)(texts)
+
+    def predictor(self, model_path):
+        """Load a saved tagger once; the returned function tags a batch of sentences as `predict` does."""
         settings = tagger_inference.read_settings(model_path)
         # Importing rnn_apps.layers.crf above registers the CRF decoder a --crf model holds.
         model = harness.load_saved_model(model_path, backend.load_tagger)
-        return tagger_inference.predict(model, settings, model_path, texts, token_lists)
+
+        def tag(texts) -> list[dict]:
+            texts, token_lists = tagger_inference.tokenized_sentences(texts)
+            return tagger_inference.predict(model, settings, model_path, texts, token_lists)
+
+        return tag
 
     def stream(self, model_path, inputs):
         """Tag each token as it comes: one dict per token with ``text``, ``index``, ``token``, ``tag``, ``probability``.

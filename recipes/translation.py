@@ -315,12 +315,16 @@ class TranslationRecipe(harness.Recipe):
 
     def predict(self, model_path, texts, beam_size: int | None = None) -> list[dict]:
         """Translate raw sentences (``translation``, ``text``) with ``beam_size`` or the run's beam."""
-        texts = seq2seq_inference.check_sentences(texts)
+        texts = seq2seq_inference.check_sentences(texts)  # before the model loads: a bad sentence is named first
+        return self.predictor(model_path, beam_size)(texts)
+
+    def predictor(self, model_path, beam_size: int | None = None):
+        """Load a saved translator once; the returned function translates a batch as `predict` does."""
         model = seq2seq.as_translator(harness.load_saved_model(model_path), model_path)
         sidecar = pathlib.Path(model_path).with_suffix(".json")
         if beam_size is None:
             beam_size = errors.read_json(sidecar).get("beam_size", 1) if sidecar.exists() else 1
-        return seq2seq_inference.predict(model, texts, beam_size)
+        return lambda texts: seq2seq_inference.predict(model, seq2seq_inference.check_sentences(texts), beam_size)
 
     def stream(self, model_path, texts):
         """Print each output word as the recurrent decoder chooses it (greedy), carrying its state."""

@@ -300,14 +300,20 @@ class VideoRecipe(harness.Recipe):
 
     def predict(self, model_path, inputs) -> list[dict]:
         """Label clips or ``.ts`` joint files: one dict per clip (series), ``label``, ``probability``, ``input``."""
-        if not inputs:
-            raise errors.expected("at least one clip", "none")
-        inputs = [paths.input_path(value, "the path of a clip file or folder (or of a .ts file)") for value in inputs]
+        inputs = clip_paths(inputs)  # before the model loads: a bad path is named first
+        return self.predictor(model_path)(inputs)
+
+    def predictor(self, model_path):
+        """Load a saved model once; the returned function labels a batch of clips as `predict` does."""
         settings = video.read_sidecar(model_path)
-        batch, names = video.read_inputs(inputs, settings)
         model = harness.load_saved_model(model_path)
-        probabilities = video_inference.predict_inputs(model, model_path, batch, settings["input"], names)
-        return video_inference.labelled(probabilities, settings["class_names"], names)
+
+        def label(inputs) -> list[dict]:
+            batch, names = video.read_inputs(clip_paths(inputs), settings)
+            probabilities = video_inference.predict_inputs(model, model_path, batch, settings["input"], names)
+            return video_inference.labelled(probabilities, settings["class_names"], names)
+
+        return label
 
     def stream(self, model_path, inputs):
         """The label after each frame of each clip (each step of each joint series): ``input``, ``frame``, ..."""
@@ -317,6 +323,13 @@ class VideoRecipe(harness.Recipe):
 
     def examples(self) -> list[str]:
         return [str(paths.bundled(f"video/examples/{name}.gif")) for name in ("clockwise", "anticlockwise_2laps")]
+
+
+def clip_paths(inputs) -> list:
+    """The paths of clips (or ``.ts`` files) to label; refuse none, or one that does not exist."""
+    if not inputs:
+        raise errors.expected("at least one clip", "none")
+    return [paths.input_path(value, "the path of a clip file or folder (or of a .ts file)") for value in inputs]
 
 
 RECIPE = VideoRecipe()

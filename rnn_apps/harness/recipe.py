@@ -12,7 +12,8 @@ A recipe is a `Recipe` subclass with a typed configuration (a
   frames, prices), saved as the run's ``models/NAME.keras``;
 - `Recipe.evaluate`: test metrics of that saved model;
 - `Recipe.baselines`: naive baselines on the same test data;
-- `Recipe.predict`: raw inputs -> one dict per input, from a saved model;
+- `Recipe.predictor`: a saved model, loaded once, as a function from a batch
+  of raw inputs to one dict per input (`Recipe.predict` calls it once);
 - `Recipe.stream`: raw inputs -> one dict per step, from a saved recurrent
   model run one step at a time with its state carried
   (`rnn_apps.streaming`).
@@ -148,9 +149,22 @@ class Recipe:
     def plot(self, config, data, trained: list[compare.Trained]) -> None:
         """Task plots (confusion matrices, forecasts, ...) into ``config.output_dir``."""
 
-    def predict(self, model_path, inputs: Sequence[str]) -> list[dict]:
-        """Raw inputs -> one dict per input, from a model this recipe saved."""
+    def predictor(self, model_path) -> Callable[[Sequence], list[dict]]:
+        """Load a model this recipe saved, once; return raw inputs -> one dict per input.
+
+        The returned function takes one batch of raw inputs (texts, paths,
+        price windows) and answers as `Recipe.predict` does; a server calls
+        it again and again without loading the model each time.
+
+        Raises:
+            rnn_apps.errors.InputError: the model cannot be loaded or is not
+                one this recipe saved.
+        """
         raise NotImplementedError
+
+    def predict(self, model_path, inputs: Sequence[str]) -> list[dict]:
+        """Raw inputs -> one dict per input, from a model this recipe saved (`Recipe.predictor` once)."""
+        return self.predictor(model_path)(inputs)
 
     def stream(self, model_path, inputs: Iterable[str]) -> Iterator[dict]:
         """Raw inputs -> one dict per step, from a saved recurrent model run one step at a time.
