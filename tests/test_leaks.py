@@ -545,12 +545,15 @@ class Stocks(Case):
 
         d = data.samples
         channels = d.train.inputs.shape[2]
-        prepare = forecasting.input_model(d.window, channels, d.target, **forecasting.scaling(d))
+        prepare = forecasting.input_model(d.window, channels, self.target(d), **forecasting.scaling(d))
         keys = {}
         for part in PARTS:
             windows = np.asarray(prepare(forecasting.raw_inputs(getattr(d, part))))
             keys[part] = [checks.key(checks.trim(w)) for w in windows]
         return keys
+
+    def target(self, samples) -> str:
+        return samples.target
 
     def validation_as_test(self, data):
         d = data.samples
@@ -568,7 +571,33 @@ class Stocks(Case):
         monkeypatch.setattr(windows, "fit_scaler", whole_series)
 
 
-CASES = [Sentiment(), TextAnalysis(), Speech(), Digits(), Translation(), VideoFrames(), VideoJoints(), Stocks()]
+class StocksMovement(Stocks):
+    """Up/down moves (``--task movement``): the same split, a return scaler of its own."""
+
+    id = "stocks_movement"
+    argv = ("--task", "movement")
+
+    @property
+    def recipe(self):
+        from recipes import stocks_movement
+
+        return stocks_movement.RECIPE
+
+    def target(self, samples) -> str:
+        return "log_return"
+
+
+CASES = [
+    Sentiment(),
+    TextAnalysis(),
+    Speech(),
+    Digits(),
+    Translation(),
+    VideoFrames(),
+    VideoJoints(),
+    Stocks(),
+    StocksMovement(),
+]
 BY_ID = {case.id: case for case in CASES}
 
 
@@ -690,3 +719,18 @@ def test_the_checks_catch_stocks_early_stopping_on_test_windows(tmp_path, monkey
     checks.check_same_training(clean[3], planted[3])
     with pytest.raises(AssertionError, match="validation examples came, went or changed with the test part"):
         checks.check_same_validation(clean[3], planted[3])
+
+
+def test_joint_tracks_of_one_file_are_padded_after_the_split(tmp_path):
+    # One .ts file, split here: training is padded to its own longest series, whichever part the longest lands in.
+    from rnn_apps.data import video
+
+    rng = np.random.default_rng(3)
+    series = [rng.uniform(1.0, 2.0, (8 + i, 2)) for i in range(60)]  # every length once
+    labels = [i % 3 for i in range(60)]
+    write_ts(tmp_path / "tracks.ts", series, labels, ["a", "b", "c"])
+    data = video.load(str(tmp_path / "tracks.ts"), video.ClipOptions(seed=0), "joints")
+    lengths = {part: [len(checks.trim(t)) for t in getattr(data, part)[0]] for part in PARTS}
+    assert max(lengths["train"]) < len(series[-1]), "the longest series should be held out for this check"
+    assert data.train[0].shape[1] == max(lengths["train"]), "training tracks padded to a held-out length"
+    assert sorted(lengths["train"] + lengths["validation"] + lengths["test"]) == [len(s) for s in series]
