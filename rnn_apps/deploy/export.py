@@ -126,8 +126,7 @@ def flat(model, inputs, settings=None, preprocessing=None) -> Target:
         outputs = list(model.outputs)
         names = [tensor.name for tensor in outputs] if len(outputs) > 1 else ["output"]
     rebuilt = keras.Model(list(model.inputs), outputs, name=model.name)
-    by_name = inputs if isinstance(inputs, dict) else dict(zip([t.name for t in model.inputs], inputs))
-    feed = [by_name[tensor.name] for tensor in model.inputs] if isinstance(inputs, dict) else list(inputs)
+    feed = [inputs[tensor.name] for tensor in model.inputs] if isinstance(inputs, dict) else list(inputs)
     # Every runtime takes the dtype the model declares (Keras casts, say, uint8 frames; exported files do not).
     feed = [
         value if "string" in str(tensor.dtype) else np.asarray(value).astype(str(tensor.dtype))
@@ -687,7 +686,6 @@ def run(recipe: str, model_path, format: str, output, streaming: bool = False) -
     check_output(output, recipe, format, streaming)
     recipe_parts = parts(recipe, model_path)
     chosen = target(recipe_parts, format, streaming)
-    card = _card(model_path)
     output.absolute().parent.mkdir(parents=True, exist_ok=True)
     staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.absolute().parent))
     try:
@@ -716,7 +714,7 @@ def run(recipe: str, model_path, format: str, output, streaming: bool = False) -
             "bound": 1e-4,
             "examples": len(chosen.inputs[0]),
             "notes": done.notes,
-            "card": card,
+            "card": recipe_parts.card,
         }
         io.write_json(staging / MANIFEST, manifest)
         _move_into_place(staging, output)
