@@ -264,10 +264,16 @@ def parser() -> argparse.ArgumentParser:
         help="how long a batch waits for more requests after its first (default 5)",
     )
     cli.add_argument(
-        "--max-inputs", type=config_module.positive_int, default=MAX_INPUTS, help="most inputs in one request"
+        "--max-inputs",
+        type=config_module.positive_int,
+        default=MAX_INPUTS,
+        help=f"most inputs in one request (default {MAX_INPUTS})",
     )
     cli.add_argument(
-        "--max-body-bytes", type=config_module.positive_int, default=MAX_BODY_BYTES, help="largest request body"
+        "--max-body-bytes",
+        type=config_module.positive_int,
+        default=MAX_BODY_BYTES,
+        help=f"largest request body in bytes (default {MAX_BODY_BYTES})",
     )
     cli.add_argument(
         "--log-level", choices=("warning", "info", "debug"), default="warning", help="info also logs each request"
