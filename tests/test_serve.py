@@ -279,3 +279,23 @@ def test_the_command_serves_until_ctrl_c(gru_model):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.slow
+def test_load_benchmark_in_a_tiny_configuration(gru_model, tmp_path):
+    """bench/serve_load.py with 2 clients for 1 s: both servers answer, and the table holds both rows."""
+    import pathlib
+    import subprocess
+    import sys
+
+    repo = pathlib.Path(__file__).resolve().parent.parent
+    command = [sys.executable, "bench/serve_load.py", "--recipes", "sentiment", "--model", f"sentiment={gru_model}"]
+    command += ["--clients", "2", "--seconds", "1", "--warmup", "0.5", "--results-dir", str(tmp_path)]
+    subprocess.run(command, cwd=repo, check=True, capture_output=True, text=True, timeout=300)
+    result = json.loads((tmp_path / "serve_load.json").read_text())
+    assert [row["mode"] for row in result["rows"]] == ["batched", "naive"]
+    for row in result["rows"]:
+        assert row["errors"] == 0 and row["requests"] > 0 and row["server_requests"] >= row["requests"]
+        assert row["p50_ms"] <= row["p99_ms"] and row["rss_start_mib"] > 0
+    assert result["rows"][1]["inputs_per_call"] == 1.0  # --max-batch 1: one model call per request
+    assert "| sentiment | naive |" in (tmp_path / "serve_load.md").read_text()
