@@ -85,6 +85,7 @@ def _run(
         "machine": harness.machine(),
         "command": harness.command_line(),
         "recipe_command": reports[-1].get("command"),
+        **({"signatures": reports[-1]["signatures"]} if "signatures" in reports[-1] else {}),
     }
     harness.publish(results_dir, key, result, harness.markdown(result, harness.tables(tables, reports)))
     return reports
@@ -135,6 +136,7 @@ def _collect(args) -> dict | None:
         "published": [list(row) for row in spec.published] if spec else [],
         "machine": harness.machine(),
         "command": "; ".join(report["command"] for report in reports),
+        **({"signatures": reports[-1]["signatures"]} if "signatures" in reports[-1] else {}),
     }
     tables = harness.tables(spec.tables, reports) if spec else ""
     return harness.publish(args.results_dir, args.key, result, harness.markdown(result, tables))

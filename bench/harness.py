@@ -158,6 +158,9 @@ def markdown(result: dict, tables: str = "") -> str:
     block = result.get("significance") or significance(result)
     if block:
         lines += ["", *significance_lines(block)]
+    if result.get("signatures"):
+        lines += ["", "sacreBLEU signatures:", ""]
+        lines += [f"- {metric}: `{signature}`" for metric, signature in result["signatures"].items()]
     if tables:
         lines += ["", tables]
     if result.get("published"):

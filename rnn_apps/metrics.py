@@ -93,29 +93,39 @@ def mean_metrics(metric_dicts: list[dict]) -> dict:
     return out
 
 
-def translation_metrics(hypotheses, references) -> dict[str, float]:
-    """Corpus BLEU and chrF (sacrebleu) and the exact-match rate of translations.
+def translation_metrics(hypotheses, references, tokenize: str = "13a") -> tuple[dict[str, float], dict[str, str]]:
+    """Corpus BLEU and chrF (sacreBLEU), the exact-match rate, and each sacreBLEU metric's signature.
 
-    Both sides are tokenized already, lower-cased with punctuation split off
-    (`rnn_apps.data.parallel.tokenize`), as the published Multi30k numbers
-    are, so BLEU splits on spaces only.
+    With the default ``tokenize="13a"`` this is sacreBLEU's standard
+    protocol: detokenised, cased hypotheses against untouched references,
+    BLEU splitting both with its own 13a tokenizer. ``tokenize="none"``
+    scores text that is tokenized already (split on spaces only). chrF
+    reads characters and ignores spaces, so it takes no tokenizer.
 
     Args:
         hypotheses: translations, one string per sentence.
-        references: reference translations, tokenized the same way.
+        references: one reference translation per sentence, in the same form.
+        tokenize: sacreBLEU's BLEU tokenizer.
 
     Returns:
-        ``{"bleu", "chrf", "exact_match"}``: BLEU and chrF on 0-100, the
-            share of exact matches on 0-1.
+        ``(scores, signatures)``: ``{"bleu", "chrf", "exact_match"}`` with
+        BLEU and chrF on 0-100 and the share of exact matches on 0-1, and
+        ``{"bleu", "chrf"}`` sacreBLEU's signature strings (settings and
+        version), to print beside the scores.
 
     Examples:
-        >>> translation_metrics(["le chat noir ."], ["le chat noir ."])["exact_match"]
-        1.0
+        >>> scores, signatures = translation_metrics(["The black cat."], ["The black cat."])
+        >>> scores["bleu"], scores["exact_match"], signatures["bleu"].split("|")[:4]
+        (100.0, 1.0, ['nrefs:1', 'case:mixed', 'eff:no', 'tok:13a'])
     """
-    import sacrebleu
+    from sacrebleu import metrics as sacrebleu_metrics
 
     hypotheses, references = list(hypotheses), list(references)
-    bleu = sacrebleu.corpus_bleu(hypotheses, [references], tokenize="none", force=True)
-    chrf = sacrebleu.corpus_chrf(hypotheses, [references])
+    # force: with tokenize="none" sacreBLEU would warn that the text looks tokenized, which is intended.
+    bleu = sacrebleu_metrics.BLEU(tokenize=tokenize, force=tokenize == "none")
+    chrf = sacrebleu_metrics.CHRF()
+    bleu_score = bleu.corpus_score(hypotheses, [references])
+    chrf_score = chrf.corpus_score(hypotheses, [references])
     exact = float(np.mean([h == r for h, r in zip(hypotheses, references)])) if references else 0.0
-    return {"bleu": round(bleu.score, 3), "chrf": round(chrf.score, 3), "exact_match": round(exact, 4)}
+    scores = {"bleu": round(bleu_score.score, 3), "chrf": round(chrf_score.score, 3), "exact_match": round(exact, 4)}
+    return scores, {"bleu": str(bleu.get_signature()), "chrf": str(chrf.get_signature())}

@@ -150,7 +150,9 @@ def test_markdown_shows_the_block_once_under_the_table():
         entry.update(train_seconds_per_epoch=None, predict_ms_per_sample={"mean": 0.1}, fast_kernel=None)
         for summary in entry["metrics"].values():
             summary["std"] = 0.0
+    result["signatures"] = {"bleu": "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"}
     text = harness.markdown(result, tables="| extra |\n|---|")
+    assert "- bleu: `nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0`" in text
     lines = text.splitlines()
     heading = next(i for i, line in enumerate(lines) if line.startswith(harness.SIGNIFICANCE_HEADING))
     assert lines[heading - 1] == "" and lines[heading - 2].startswith("| cnn")

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import quick_runs
+import sacrebleu
 import tensorflow_datasets as tfds
 from conftest import REPO
 
@@ -16,6 +17,7 @@ from recipes import translation
 from rnn_apps import errors, paths
 from rnn_apps.data import parallel
 from rnn_apps.harness import cli
+from rnn_apps.tasks import seq2seq_inference
 
 MODELS = {"simple_rnn", "lstm", "gru", "cnn", "copy_source"}
 SENTENCES = ["The small red car sees three dogs.", "A big white house follows the cats."]
@@ -32,13 +34,58 @@ def test_metrics_json_follows_the_contract(quick_run):
     assert on_disk == json.loads(json.dumps(report))
     assert on_disk["recipe"] == "translation" and on_disk["primary_metric"] == "bleu"
     assert set(on_disk["models"]) == MODELS
+    scores = {"bleu", "chrf", "bleu_lowercase_tokenized", "chrf_lowercase_tokenized"}
     for name, entry in on_disk["models"].items():
-        assert set(entry["metrics"]) == {"bleu", "chrf", "exact_match"}, name
-        assert 0 <= entry["metrics"]["bleu"] <= 100 and 0 <= entry["metrics"]["exact_match"] <= 1
+        assert set(entry["metrics"]) == scores | {"exact_match"}, name
+        assert all(0 <= entry["metrics"][key] <= 100 for key in scores) and 0 <= entry["metrics"]["exact_match"] <= 1
         assert isinstance(entry["params"], int)
         assert isinstance(entry["train_seconds"], float) and isinstance(entry["predict_ms_per_sample"], float)
     kernels = {name: entry["fast_kernel"] for name, entry in on_disk["models"].items()}
     assert kernels == {"simple_rnn": False, "lstm": True, "gru": True, "cnn": None, "copy_source": None}
+
+
+def test_metrics_json_carries_each_scores_sacrebleu_signature(quick_run):
+    _, report = quick_run
+    signatures = report["signatures"]
+    assert set(signatures) == {"bleu", "chrf", "bleu_lowercase_tokenized", "chrf_lowercase_tokenized"}
+    version = "version:" + sacrebleu.__version__
+    assert signatures["bleu"] == f"nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|{version}"
+    assert signatures["chrf"] == f"nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|{version}"
+    assert signatures["bleu_lowercase_tokenized"].startswith("nrefs:1|case:mixed|eff:no|tok:none|")
+    assert "lower-cased" in signatures["bleu_lowercase_tokenized"]
+    assert "lower-cased" in signatures["chrf_lowercase_tokenized"]
+
+
+def test_headline_bleu_is_sacrebleus_standard_score_of_the_detokenised_output():
+    hypotheses = ["a man in a blue shirt is sitting on a bench .", "two dogs ' toys lie on the grass ."]
+    references = ["A man in a blue shirt is sitting on a bench.", "Two dogs' toys lie on the grass."]
+    scores = seq2seq_inference.score(hypotheses, references)
+    detokenised = [parallel.detokenize(hypothesis) for hypothesis in hypotheses]
+    assert detokenised == references
+    assert scores["bleu"] == pytest.approx(sacrebleu.corpus_bleu(detokenised, [references]).score, abs=1e-3)
+    assert scores["chrf"] == pytest.approx(sacrebleu.corpus_chrf(detokenised, [references]).score, abs=1e-3)
+    assert scores["bleu"] == scores["bleu_lowercase_tokenized"] == 100.0 and scores["exact_match"] == 1.0
+    # A name the lower-cased model cannot capitalise costs the headline score, not the tokenized one.
+    named = seq2seq_inference.score(["a dog runs in paris ."], ["A dog runs in Paris."])
+    assert named["bleu"] < 100.0 and named["bleu_lowercase_tokenized"] == 100.0
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "A man, a plan: a canal (Panama)!",
+        "The boy's 3.5-year-old dog jumps over a 10,000 m fence.",
+        'She says "hello" to him.',
+        "L'homme d'affaires a quatre-vingt-dix-neuf chevaux ; il rit ?",
+        "Is it 50% off? Yes/no.",
+    ],
+)
+def test_detokenize_undoes_tokenize_up_to_case(sentence):
+    restored = parallel.detokenize(parallel.tokenize(sentence))
+    expected = sentence.lower()
+    # French puts a space before ; and ? that the tokenized text does not keep.
+    expected = expected.replace(" ;", ";").replace(" ?", "?")
+    assert restored == expected[:1].upper() + expected[1:]
 
 
 def test_models_learn_something(quick_run):

@@ -16,10 +16,15 @@
 `tokenize` lower-cases a sentence and splits punctuation into words of
 their own; the target side is stored tokenized like this, so a model's
 output words can be joined with spaces and read back the same way.
+`detokenize` turns such output back into a sentence as people write it
+(punctuation attached, first letter capitalised), the form sacreBLEU's
+standard protocol scores against the untouched references.
 
 Examples:
     >>> tokenize("Un homme, deux chiens!")
     'un homme , deux chiens !'
+    >>> detokenize(tokenize("Un homme, deux chiens!"))
+    'Un homme, deux chiens!'
 """
 
 from __future__ import annotations
@@ -50,6 +55,69 @@ def tokenize(sentence: str) -> str:
         "l ' homme court ."
     """
     return " ".join(_WORDS.findall(sentence.lower()))
+
+
+# Where `detokenize` drops the space that `tokenize` put around a punctuation mark.
+_CLOSING = frozenset(".,!?;:%)]}…»")
+_OPENING = frozenset("([{$«¿¡")
+_JOINING = frozenset("-/")
+_APOSTROPHES = frozenset("'’")
+_CLITICS = frozenset({"s", "t", "re", "ve", "ll", "d", "m"})
+_BETWEEN_DIGITS = frozenset(".,")
+
+
+def detokenize(tokens: str) -> str:
+    """Undo `tokenize`'s spacing: a sentence with its punctuation attached and a capital first letter.
+
+    Marks that close (``. , ! ? ; : ) %``) join the word before them, marks
+    that open (``( [ $``) the word after, hyphens and slashes join both
+    (``ninety - three`` -> ``ninety-three``), an apostrophe joins both but
+    after a plural (``l ' homme`` -> ``l'homme``, ``man ' s`` -> ``man's``,
+    ``dogs ' toys`` -> ``dogs' toys``), a point or comma between two numbers
+    joins both (``3 . 5`` -> ``3.5``), and straight double quotes open and
+    close in turn. Only the first letter's case comes back: a lower-cased model
+    cannot know that a word inside the sentence is a name.
+
+    Args:
+        tokens: words and punctuation marks separated by spaces.
+
+    Returns:
+        The sentence as people write it.
+
+    Examples:
+        >>> detokenize("a man ' s dog , 3 . 5 years old , runs ( fast ) .")
+        "A man's dog, 3.5 years old, runs (fast)."
+        >>> detokenize(tokenize("Quatre-vingt-dix chevaux : l'un d'eux saute !"))
+        "Quatre-vingt-dix chevaux: l'un d'eux saute!"
+    """
+    words = tokens.split()
+    out = ""
+    glue_next = True  # no space before the first word
+    quotes = 0
+    for index, word in enumerate(words):
+        before = words[index - 1] if index else ""
+        after = words[index + 1] if index + 1 < len(words) else ""
+        glue = glue_next
+        glue_next = False
+        if word == '"':
+            quotes += 1
+            if quotes % 2:
+                glue_next = True
+            else:
+                glue = True
+        elif word in _CLOSING:
+            glue = True
+            glue_next = word in _BETWEEN_DIGITS and before.isdigit() and after.isdigit()
+        elif word in _OPENING:
+            glue_next = True
+        elif word in _JOINING:
+            glue = glue_next = True
+        elif word in _APOSTROPHES:
+            # An elision (l'homme, it's) joins both words; a plural possessive (dogs' toys) only the one before.
+            glue = True
+            glue_next = after in _CLITICS or not before.endswith("s")
+        out += ("" if glue else " ") + word
+    return out[:1].upper() + out[1:]
 
 
 @dataclasses.dataclass

@@ -3,8 +3,9 @@
 A trained encoder-decoder is saved by `save_translator` as a model that
 translates raw strings (or, on backends without string tensors, as an id
 model with its vocabularies beside it; `rnn_apps.tasks.seq2seq.load_translator`
-reads either). `score` compares translations with references by BLEU, chrF
-and exact match; `copy_source` is the baseline every model must beat: the
+reads either). `score` compares translations with references by BLEU and
+chrF (sacreBLEU's standard protocol on detokenised output, and on
+lower-cased tokenized text) and exact match; `copy_source` is the baseline every model must beat: the
 source sentence, unchanged. `check_sentences` and `predict` are what
 ``rnn-apps predict translation`` does with raw sentences, and
 `attention_panels` what ``attention.png`` draws.
@@ -70,18 +71,75 @@ def save_translator(
     return translator, translator.save(path)
 
 
-def score(hypotheses: list[str], references: list[str]) -> dict[str, float]:
-    """Corpus BLEU and chrF (sacrebleu) and exact-match rate on tokenized, lower-cased text.
+TOKENIZED = "on text lower-cased with punctuation split off (rnn_apps.data.parallel.tokenize)"
+"""What the ``*_lowercase_tokenized`` metrics add to their sacreBLEU signature."""
 
-    ``references`` are raw sentences, tokenized here as the model's output
-    is (`rnn_apps.data.parallel.tokenize`); see
-    `rnn_apps.metrics.translation_metrics`.
+
+def score_with_signatures(hypotheses: list[str], references: list[str]) -> tuple[dict[str, float], dict[str, str]]:
+    """`score`'s metrics and the sacreBLEU signature of each BLEU and chrF figure.
 
     Examples:
-        >>> score(["le chat noir ."], ["Le chat noir."])["exact_match"]
-        1.0
+        >>> scores, signatures = score_with_signatures(["a man rides a horse ."], ["A man rides a horse."])
+        >>> scores["bleu"], scores["bleu_lowercase_tokenized"], signatures["bleu"].split("|")[3]
+        (100.0, 100.0, 'tok:13a')
     """
-    return metrics.translation_metrics(hypotheses, [parallel.tokenize(r) for r in references])
+    standard, standard_signatures = metrics.translation_metrics(
+        [parallel.detokenize(h) for h in hypotheses], references
+    )
+    tokenized, tokenized_signatures = metrics.translation_metrics(
+        hypotheses, [parallel.tokenize(r) for r in references], tokenize="none"
+    )
+    scores = {
+        "bleu": standard["bleu"],
+        "chrf": standard["chrf"],
+        "exact_match": tokenized["exact_match"],
+        "bleu_lowercase_tokenized": tokenized["bleu"],
+        "chrf_lowercase_tokenized": tokenized["chrf"],
+    }
+    signatures = {
+        "bleu": standard_signatures["bleu"],
+        "chrf": standard_signatures["chrf"],
+        "bleu_lowercase_tokenized": f"{tokenized_signatures['bleu']} {TOKENIZED}",
+        "chrf_lowercase_tokenized": f"{tokenized_signatures['chrf']} {TOKENIZED}",
+    }
+    return scores, signatures
+
+
+def score(hypotheses: list[str], references: list[str]) -> dict[str, float]:
+    """Corpus BLEU and chrF by sacreBLEU's standard protocol, and the same on lower-cased tokenized text.
+
+    The models write lower-cased words with punctuation split off
+    (`rnn_apps.data.parallel.tokenize`). ``bleu`` and ``chrf`` are the
+    headline figures, comparable with other systems': the output is
+    detokenised (`rnn_apps.data.parallel.detokenize`) and scored, cased,
+    against the raw ``references`` with sacreBLEU's default 13a tokenizer.
+    ``bleu_lowercase_tokenized`` and ``chrf_lowercase_tokenized`` score the
+    output as written against references tokenized the same way (sacreBLEU
+    ``tokenize="none"``), the protocol of the Multi30k tutorials' numbers;
+    it forgives case and punctuation spacing, so it reads higher.
+    ``exact_match`` is the share of sentences whose words all match, on the
+    tokenized text. `score_with_signatures` also gives each figure's
+    sacreBLEU signature.
+
+    Examples:
+        >>> scores = score(["le chat noir ."], ["Le chat noir."])
+        >>> scores["exact_match"], scores["bleu_lowercase_tokenized"]
+        (1.0, 100.0)
+    """
+    return score_with_signatures(hypotheses, references)[0]
+
+
+def signatures() -> dict[str, str]:
+    """The sacreBLEU signature of each of `score`'s BLEU and chrF figures.
+
+    A signature names the settings, the number of references and the
+    sacreBLEU version, not the text, so any sentence gives it.
+
+    Examples:
+        >>> signatures()["bleu"].startswith("nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:")
+        True
+    """
+    return score_with_signatures(["a"], ["a"])[1]
 
 
 def copy_source(sources: list[str], references: list[str]) -> compare.ModelResult:
