@@ -369,6 +369,8 @@ def main(argv=None) -> int:
     commands.add_parser("compare", help="train every model of a recipe and compare: compare (RECIPE | --all) [flags]")
     commands.add_parser("predict", help="predict on raw inputs: predict RECIPE --model PATH INPUT...")
     commands.add_parser("stream", help="predict step by step, carrying the state: stream RECIPE --model PATH INPUT...")
+    commands.add_parser("export", help="export a saved model and check parity: export RECIPE --model PATH --format F")
+    commands.add_parser("serve", help="serve a saved model over HTTP (JSON): serve RECIPE --model PATH [--port N]")
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] in (["run"], ["compare"]):
@@ -377,6 +379,14 @@ def main(argv=None) -> int:
             return _predict(predict_parser().parse_intermixed_args(argv[1:]))
         if argv[:1] == ["stream"]:
             return _stream(stream_parser().parse_intermixed_args(argv[1:]))
+        if argv[:1] == ["export"]:
+            from rnn_apps.deploy import export  # its converters load only for this command
+
+            return export.main(argv[1:])
+        if argv[:1] == ["serve"]:
+            from rnn_apps.deploy import serve  # the server library loads only for this command
+
+            return serve.main(argv[1:])
         args = parser.parse_args(argv)
         return args.handler(args)
     except errors.InputError as error:
