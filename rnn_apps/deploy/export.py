@@ -215,7 +215,13 @@ def _sentiment(path) -> Parts:
     )
 
 
+TAGGER_TOKENS = 64
+"""Tokens a tagger's examples are padded to: what a LiteRT tagger reads (pad with ``""``, id 0)."""
+
+
 def _text_analysis(path) -> Parts:
+    import numpy as np
+
     from recipes import text_analysis
     from rnn_apps import backend
     from rnn_apps.data import tokenization
@@ -227,6 +233,15 @@ def _text_analysis(path) -> Parts:
     tagger_inference.check_tagger(model, settings, path)
     _, token_lists = tagger_inference.tokenized_sentences(text_analysis.RECIPE.examples())
     inputs = tokenization.model_inputs(token_lists, settings.get("char_length"))
+    # Padded to a fixed number of tokens, the length a LiteRT file reads (its shapes are static).
+    inputs = {
+        name: np.pad(
+            value,
+            [(0, 0), (0, max(0, TAGGER_TOKENS - value.shape[1]))] + [(0, 0)] * (value.ndim - 2),
+            constant_values="",
+        )
+        for name, value in inputs.items()
+    }
     core = tagger_inference.id_core(model)
     ids = tagger_inference.lookup_ids(model, inputs)
     if isinstance(model, backend.TaggerModel):
@@ -253,7 +268,8 @@ def _text_analysis(path) -> Parts:
     }
     outside = "outside: tokens -> word (and character) ids (vocabularies in preprocessing.json)"
     id_target = flat(core, ids, vocabulary, outside)
-    sequences = [ids[tensor.name] for tensor in core.inputs]
+    steps = _used_length(ids["token_ids"]).shape[1]
+    sequences = [ids[tensor.name][:, :steps] for tensor in core.inputs]
     return Parts(
         full or id_target,
         id_target if full else None,
@@ -704,7 +720,12 @@ def run(recipe: str, model_path, format: str, output, streaming: bool = False) -
             "files": files,
             "size_bytes": size_on_disk(done.path),
             "inputs": [
-                {"name": tensor.name, "dtype": str(tensor.dtype), "shape": list(value.shape[1:])}
+                # A LiteRT file's shapes are the examples' (static); the others keep the model's (null: any size).
+                {
+                    "name": tensor.name,
+                    "dtype": str(tensor.dtype),
+                    "shape": list(value.shape[1:] if format == "litert" else tensor.shape[1:]),
+                }
                 for tensor, value in zip(chosen.model.inputs, chosen.inputs)
             ],
             "outputs": chosen.output_names,
