@@ -576,7 +576,8 @@ def _attempt(target: Target, format: str, path: pathlib.Path, converter):
         return runner, runner(target.inputs), notes, None
     except Exception as error:  # noqa: BLE001 - runtimes raise their own types for a file they cannot run
         said = "".join(f"{note}; " for note in notes if "only" not in note)
-        return None, None, notes, f"{said}{format} runtime: {short(error, 160)}"
+        # The file's name, not the temporary folder it was written to.
+        return None, None, notes, f"{said}{format} runtime: {short(error, 400).replace(str(path), path.name)}"[:480]
 
 
 def export_and_check(target: Target, format: str, folder, bound: float = 1e-4, fallback=None) -> Exported:
