@@ -45,7 +45,7 @@ import numpy as np
 
 from rnn_apps import backend, errors, io, metrics, paths, streaming
 from rnn_apps.data import text
-from rnn_apps.harness import baselines, cli, plots
+from rnn_apps.harness import baselines, cli, plots, tuning
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import heads, recurrent
 
@@ -98,13 +98,14 @@ Every model reads word ids through an `Embedding` and ends in the same head
 encoder between them differs. The recurrent encoder masks the padding, which
 sits on the right, so LSTM and GRU stay eligible for the fused cuDNN kernel
 on a GPU. The CNN is Kim (2014)'s sentence CNN: 100 filters each of widths
-3, 4 and 5, max-pooled over time. This is the whole model, in plain Keras;
+3, 4 and 5 (`--cnn-filters`, `--cnn-widths`), max-pooled over time. This is the whole model, in plain Keras;
 `rnn_apps.tasks.classifiers.sequence_classifier` builds the same one from an
 `EncoderConfig` (a test checks that they agree).
 """
 
 RECURRENT_LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 CNN_WIDTHS = (3, 4, 5)
+"""Kim (2014)'s filter widths, the default of ``--cnn-widths``; ``--tune`` searches no wider."""
 
 
 def build_classifier(name: str, cfg: SentimentConfig, vocabulary_size: int, num_classes: int) -> keras.Model:
@@ -115,8 +116,8 @@ def build_classifier(name: str, cfg: SentimentConfig, vocabulary_size: int, num_
         x = keras.layers.SpatialDropout1D(cfg.embedding_dropout, name="embedding_dropout")(x)
     if name == "cnn":
         branches = []
-        for width in CNN_WIDTHS:
-            h = keras.layers.Conv1D(100, width, activation="relu", name=f"cnn_conv_w{width}")(x)
+        for width in cfg.cnn_widths:
+            h = keras.layers.Conv1D(cfg.cnn_filters, width, activation="relu", name=f"cnn_conv_w{width}")(x)
             branches.append(keras.layers.GlobalMaxPooling1D(name=f"cnn_pool_w{width}")(h))
         x = keras.layers.Concatenate(name="cnn_concat")(branches)
     else:
@@ -181,7 +182,7 @@ class SentimentRecipe(harness.Recipe):
         vectorizer = text.make_vectorizer(splits.train[0], vocabulary_size=cfg.vocabulary_size)
         longest = int(text.vectorize(vectorizer, splits.train[0], cfg.sequence_length).row_lengths().numpy().max())
         # The CNN's widest filter needs that many positions, even when every text is shorter.
-        shortest = max(CNN_WIDTHS) if "cnn" in cfg.model else 1
+        shortest = max(*CNN_WIDTHS, *cfg.cnn_widths) if "cnn" in cfg.model else 1
         return Texts(splits, vectorizer, max(shortest, min(cfg.sequence_length, longest)))
 
     def dataset_name(self, data: Texts) -> str:
@@ -192,6 +193,15 @@ class SentimentRecipe(harness.Recipe):
 
     def build_model(self, name, cfg, data: Texts) -> keras.Model:
         return build_classifier(name, cfg, data.vectorizer.vocabulary_size(), data.splits.num_classes)
+
+    def search_space(self, name, cfg) -> dict[str, tuple]:
+        # The CNN reads no encoder dropout; its filters are --cnn-filters and --cnn-widths.
+        space = super().search_space(name, cfg)
+        if name == "cnn":
+            space.pop("dropout")
+            space["cnn_filters"] = tuning.with_current(tuning.scaled(cfg.cnn_filters), cfg.cnn_filters)
+            space["cnn_widths"] = tuning.with_current(((2, 3, 4), (3, 4, 5), (3, 5)), cfg.cnn_widths)
+        return space
 
     def datasets(self, name, cfg, data: Texts):
         # The CNN cannot mask padding, so it trains on the fixed length the saved

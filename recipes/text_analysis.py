@@ -228,6 +228,13 @@ class TextAnalysisRecipe(harness.Recipe):
     def monitor(self, name, cfg) -> str:
         return "val_loss" if cfg.crf else cfg.monitor
 
+    def search_space(self, name, cfg) -> dict[str, tuple]:
+        # Recurrent taggers read both ways unless --unidirectional; --bidirectional is not theirs.
+        space = super().search_space(name, cfg)
+        if space.pop("bidirectional", None) is not None:
+            space["unidirectional"] = (False, True)
+        return space
+
     def datasets(self, name, cfg, data: Sentences):
         def batches(part, shuffle=False):
             word_ids, char_ids = data.vocabulary.encode([tokens for tokens, _ in getattr(data.tagged, part)])

@@ -44,7 +44,7 @@ import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
 from rnn_apps.data import video
-from rnn_apps.harness import baselines, cli, config, plots
+from rnn_apps.harness import baselines, cli, config, plots, tuning
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import heads
 from rnn_apps.tasks import video_inference, video_models
@@ -255,6 +255,23 @@ class VideoRecipe(harness.Recipe):
         if cfg.input == "joints":
             return build_joints_model(name, cfg, data.train[0], data.num_classes)
         return build_frames_model(name, cfg, data.train[0].shape[1:], data.num_classes)
+
+    def search_space(self, name, cfg: VideoConfig) -> dict[str, tuple]:
+        # Only the recurrent cells read --dropout; the ConvLSTM has channels, not units or a direction.
+        space = super().search_space(name, cfg)
+        if name not in RECURRENT_LAYERS:
+            space.pop("dropout", None)
+        if name == "convlstm":
+            for field in ("units", "layers", "bidirectional"):
+                space.pop(field, None)
+            space["convlstm_filters"] = tuning.scaled(cfg.convlstm_filters)
+        if cfg.input == "frames" and not cfg.backbone:
+            # Widths change, depth does not: every block halves the frame, and the frame size was checked for it.
+            widths = (tuple(max(1, round(width * factor)) for width in cfg.filters) for factor in (0.5, 1, 2))
+            space["filters"] = tuple(dict.fromkeys(widths))
+            if name != "convlstm":
+                space["dense_units"] = tuning.scaled(cfg.dense_units)
+        return space
 
     def datasets(self, name, cfg, data: video.ClipData):
         train = video.clip_dataset(*data.train, cfg.batch_size, shuffle=True, seed=cfg.seed)

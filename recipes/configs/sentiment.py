@@ -25,6 +25,10 @@ class SentimentConfig(config.RunConfig):
     embedding_dim: int = config.option(128, "word-vector width", parse=config.positive_int)
     embedding_dropout: float = config.option(0.5, "dropout on word vectors", parse=config.fraction)
     dropout: float = config.option(0.2, "input dropout of the encoder", parse=config.fraction)
+    cnn_filters: int = config.option(100, "CNN filters of each width", parse=config.positive_int)
+    cnn_widths: tuple[int, ...] = config.option(
+        (3, 4, 5), "comma-separated widths of the CNN's filters (words per window)", parse=config.int_list
+    )
     recurrent_dropout: float = config.option(
         0.0, "state dropout; above 0 rules out the fused cuDNN kernel", parse=config.fraction
     )

@@ -44,6 +44,9 @@ class ModelResult:
         model_path: saved ``.keras`` file, relative to the run folder.
         interrupted: training was stopped by Ctrl-C; the entry describes
             the best epoch completed before the stop.
+        tuning: the ``--tune`` search that chose its settings
+            (`rnn_apps.harness.tuning.search`); left out of the report
+            when there was none.
     """
 
     name: str
@@ -57,10 +60,13 @@ class ModelResult:
     best_epoch: int | None = None
     model_path: str | None = None
     interrupted: bool = False
+    tuning: dict | None = None
 
     def to_dict(self) -> dict:
         data = dataclasses.asdict(self)
         data.pop("name")
+        if data["tuning"] is None:
+            data.pop("tuning")
         return data
 
 

@@ -220,6 +220,13 @@ class RunConfig:
     batch_size: int = option(64, "samples per batch", parse=positive_int)
     learning_rate: float = option(1e-3, "Adam learning rate", parse=positive_float)
     patience: int = option(3, "early-stopping patience in epochs", parse=positive_int)
+    tune: int = option(
+        0,
+        "random-search trials per model before its final training, scored on the validation part (0: no search; "
+        "see rnn_apps.harness.tuning)",
+        parse=non_negative_int,
+    )
+    tune_epochs: int = option(3, "most epochs of each --tune trial", parse=positive_int)
     seed: int = option(42, "random seed (splits, weights, shuffling)", parse=non_negative_int)
     output_dir: str | None = option(None, "run folder (default: runs/RECIPE)")
     quick: bool = option(False, "a seconds-to-a-minute smoke run (the 'quick' preset)")

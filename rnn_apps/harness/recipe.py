@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
 from rnn_apps import errors, io
-from rnn_apps.harness import compare, registry, training
+from rnn_apps.harness import compare, registry, training, tuning
 from rnn_apps.harness import config as config_module
 
 
@@ -119,6 +119,15 @@ class Recipe:
     def monitor(self, name: str, config) -> str:
         """The validation quantity that early stopping and checkpoints follow."""
         return getattr(config, "monitor", "val_loss")
+
+    def search_space(self, name: str, config) -> dict[str, tuple]:
+        """Candidate values of the settings ``--tune`` searches for model ``name``: field -> values.
+
+        Each value must include the configuration's own; the default is
+        `rnn_apps.harness.tuning.default_space`, a recipe whose models read
+        other settings overrides this.
+        """
+        return tuning.default_space(name, config)
 
     def export(self, name: str, model, config, data, path: pathlib.Path):
         """Save the model that takes raw input to ``path``.
@@ -212,8 +221,13 @@ def train_model(recipe: Recipe, name: str, config, data) -> compare.Trained:
 
     The model trains with early stopping on `Recipe.monitor` (best weights
     kept), a checkpoint and a CSV log; the exported raw-input model is what
-    the test metrics and the timing are measured on.
+    the test metrics and the timing are measured on. With ``--tune N`` a
+    search on the validation part (`rnn_apps.harness.tuning.search`) first
+    chooses the settings the model trains with.
     """
+    searched = None
+    if getattr(config, "tune", 0):
+        config, searched = tuning.search(recipe, name, model_of(name), config, data)
     training.set_seed(config.seed)
     model = recipe.build_model(name, config, data)
     train, validation = recipe.datasets(name, config, data)
@@ -244,6 +258,7 @@ def train_model(recipe: Recipe, name: str, config, data) -> compare.Trained:
         model_path=path,
         mask_padding=recipe.mask_padding,
     )
+    result.tuning = searched
     return compare.Trained(result, fitted.history, evaluation.extras)
 
 
@@ -327,11 +342,14 @@ def run_folds(recipe: Recipe, config, data, folds: int, with_fold, mean, report_
         for result, extras in recipe.baselines(config, with_fold(data, fold)):
             print(compare.summary_line(result, recipe.primary_metric))
             runs.setdefault(result.name, []).append(compare.Trained(result, {}, extras))
+    # Each fold's own metrics, before the last fold's result is reused for the mean.
+    per_fold = {name: [item.result.metrics for item in items] for name, items in runs.items()} if folds > 1 else None
     for name, items in runs.items():
         last = items[-1].result
         last.name, last.metrics = name, mean([item.result.metrics for item in items])
         last.train_seconds = round(sum(item.result.train_seconds for item in items), 3)
-    per_fold = {name: [item.result.metrics for item in items] for name, items in runs.items()} if folds > 1 else None
+        if folds > 1 and last.tuning:
+            last.tuning = {"folds": [item.result.tuning for item in items]}
     fields = {report_key: per_fold}
     return publish(recipe, config, with_fold(data, folds - 1), [items[-1] for items in runs.values()], **fields)
 

@@ -1,0 +1,172 @@
+"""``--tune N``: the same number of search trials per model, chosen on validation data, never on test data."""
+
+import dataclasses
+import json
+
+import keras
+import pytest
+
+from recipes import sentiment, stocks
+from recipes.configs.text_analysis import TextAnalysisConfig
+from recipes.configs.video import VideoConfig
+from rnn_apps.harness import config, training, tuning
+
+TINY = ["--quick", "--tune", "2", "--tune-epochs", "1", "--epochs", "1", "--verbose", "0"]
+
+
+def rows(dataset) -> int:
+    """Examples in a batched dataset of ``(inputs, targets)`` or ``(inputs, targets, weights)``."""
+    return sum(int(keras.ops.shape(batch[1])[0]) for batch in dataset)
+
+
+class GuardedSplits:
+    """A recipe's splits that note every read of the test part made while a search runs."""
+
+    def __init__(self, splits, searching: list, reads: list):
+        self._splits, self._searching, self._reads = splits, searching, reads
+
+    def __getattr__(self, key):
+        if key == "test" and self._searching:
+            self._reads.append(key)
+        return getattr(self._splits, key)
+
+
+@pytest.fixture
+def spied(monkeypatch):
+    """Sentiment with its test part guarded and every fit during a search counted in rows."""
+    searching, reads, fits = [], [], []
+    load_data, search, fit = sentiment.RECIPE.load_data, tuning.search, training.fit
+
+    def guarded_load(cfg):
+        data = load_data(cfg)
+        return dataclasses.replace(data, splits=GuardedSplits(data.splits, searching, reads))
+
+    def watched_search(*args, **kwargs):
+        searching.append(True)
+        try:
+            return search(*args, **kwargs)
+        finally:
+            searching.pop()
+
+    def counted_fit(model, train, validation, **kwargs):
+        if searching:
+            fits.append((model.name, rows(train), rows(validation)))
+        return fit(model, train, validation, **kwargs)
+
+    monkeypatch.setattr(sentiment.RECIPE, "load_data", guarded_load)
+    monkeypatch.setattr(tuning, "search", watched_search)
+    monkeypatch.setattr(training, "fit", counted_fit)
+    return reads, fits
+
+
+def nested_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from nested_layers(layer)
+
+
+def check_record(record: dict, trials: int, epochs: int) -> None:
+    """One model's ``tuning`` entry: the budget, the space, every trial, and the best of them chosen."""
+    assert record["trials"] == trials and record["epochs_per_trial"] == epochs
+    assert len(record["history"]) == trials
+    assert record["history"][0]["values"] == record["given"]  # the settings as given are trial 0
+    for trial in record["history"]:
+        assert trial["status"] == "COMPLETED" and isinstance(trial["score"], float)
+        for field, value in trial["values"].items():
+            assert value in record["space"][field], field
+    scores = [trial["score"] for trial in record["history"]]
+    best = min(scores) if "(min)" in record["selected_on"] else max(scores)
+    assert record["best_score"] == best
+    assert record["chosen"] == record["history"][scores.index(best)]["values"]
+
+
+def test_sentiment_tunes_every_family_with_the_same_budget_on_validation_only(spied, tmp_path):
+    reads, fits = spied
+    flags = [*TINY, "--model", "gru,cnn", "--units", "4", "--embedding-dim", "8", "--output-dir", str(tmp_path)]
+    report = sentiment.main(flags)
+    on_disk = json.loads((tmp_path / "metrics.json").read_text())
+    sizes = on_disk["sizes"]
+    assert on_disk["config"]["tune"] == 2 and on_disk["config"]["tune_epochs"] == 1
+    for name in ("gru", "cnn"):
+        record = on_disk["models"][name]["tuning"]
+        check_record(record, trials=2, epochs=1)
+        assert record == json.loads(json.dumps(report["models"][name]["tuning"]))
+        assert (tmp_path / record["folder"] / "oracle.json").is_file()
+    assert "tuning" not in on_disk["models"]["majority"]
+    assert set(on_disk["models"]["cnn"]["tuning"]["space"]) >= {"cnn_filters", "cnn_widths", "learning_rate"}
+    assert set(on_disk["models"]["gru"]["tuning"]["space"]) >= {"units", "layers", "bidirectional", "dropout"}
+    # Two trials per model, each fitted on the training rows and scored on the validation rows only.
+    assert sorted(name for name, _, _ in fits) == ["cnn", "cnn", "gru", "gru"]
+    assert {(train, validation) for _, train, validation in fits} == {(sizes["train"], sizes["validation"])}
+    assert reads == []
+    # The final model is built with the chosen settings.
+    chosen = on_disk["models"]["cnn"]["tuning"]["chosen"]
+    saved = keras.models.load_model(tmp_path / "models" / "cnn.keras")
+    convolutions = [layer for layer in nested_layers(saved) if layer.name.startswith("cnn_conv_w")]
+    assert sorted(layer.kernel_size[0] for layer in convolutions) == sorted(chosen["cnn_widths"])
+    assert {layer.filters for layer in convolutions} == {chosen["cnn_filters"]}
+
+
+def test_stocks_tunes_its_recurrent_and_causal_cnn_models(tmp_path):
+    report = stocks.main([*TINY, "--model", "gru,cnn", "--units", "4", "--filters", "4", "--output-dir", str(tmp_path)])
+    for name in ("gru", "cnn"):
+        check_record(report["models"][name]["tuning"], trials=2, epochs=1)
+    assert {"kernel_size", "filters"} <= set(report["models"]["cnn"]["tuning"]["space"])
+    assert "tuning" not in report["models"]["persistence"]
+
+
+@pytest.mark.parametrize("flags", [["--tune", "-1"], ["--tune", "two"], ["--tune-epochs", "0"]])
+def test_bad_budget_exits_2_with_one_line(flags, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        sentiment.main([*flags, "--output-dir", str(tmp_path)])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1 and "expected a" in lines[0]
+    assert not any(tmp_path.iterdir())
+
+
+def test_search_spaces_follow_what_each_model_reads():
+    text = tuning.default_space("gru", TextAnalysisConfig())
+    assert text["units"] == (50, 100, 200) and text["learning_rate"] == (0.000333, 0.001, 0.003)
+    assert "filters" not in text and tuning.default_space("cnn", TextAnalysisConfig())["cnn_layers"] == (2, 3, 4)
+    from recipes import text_analysis, video
+
+    assert "unidirectional" in text_analysis.RECIPE.search_space("gru", TextAnalysisConfig())
+    assert "bidirectional" not in text_analysis.RECIPE.search_space("gru", TextAnalysisConfig())
+    convlstm = video.RECIPE.search_space("convlstm", VideoConfig())
+    assert "units" not in convlstm and convlstm["convlstm_filters"] == (8, 16, 32)
+    assert convlstm["filters"] == ((8, 16, 16), (16, 32, 32), (32, 64, 64))
+    assert "dropout" not in video.RECIPE.search_space("cnn3d", VideoConfig())
+    cnn = sentiment.RECIPE.search_space("cnn", sentiment.SentimentConfig())
+    assert "dropout" not in cnn and (3, 4, 5) in cnn["cnn_widths"]
+    for space, cfg in ((convlstm, VideoConfig()), (cnn, sentiment.SentimentConfig())):
+        tuning.check_space(space, cfg)
+
+
+def test_a_space_must_hold_the_given_value():
+    cfg = config.RunConfig(units=64)
+    with pytest.raises(ValueError, match="include its value 64"):
+        tuning.check_space({"units": (16, 32)}, cfg)
+    with pytest.raises(ValueError, match="search-space fields"):
+        tuning.check_space({"filters": (16,)}, cfg)
+    assert tuning.apply(VideoConfig(), {"filters": "8,16", "bidirectional": 1}).filters == (8, 16)
+
+
+@pytest.mark.slow
+def test_sentiment_tunes_inside_the_fold(spied, tmp_path):
+    reads, fits = spied
+    flags = [*TINY, "--model", "cnn", "--folds", "3", "--fold", "1", "--output-dir", str(tmp_path)]
+    report = sentiment.main(flags)
+    check_record(report["models"]["cnn"]["tuning"], trials=2, epochs=1)
+    sizes = report["sizes"]
+    assert [(train, validation) for _, train, validation in fits] == [(sizes["train"], sizes["validation"])] * 2
+    assert reads == []
+
+
+@pytest.mark.slow
+def test_walk_forward_folds_each_run_their_own_search(tmp_path):
+    flags = [*TINY, "--model", "gru", "--units", "4", "--walk-forward", "2", "--output-dir", str(tmp_path)]
+    record = stocks.main(flags)["models"]["gru"]["tuning"]
+    assert len(record["folds"]) == 2
+    for fold in record["folds"]:
+        check_record(fold, trials=2, epochs=1)
