@@ -58,6 +58,7 @@ import pathlib
 import shutil
 import sys
 import tempfile
+import warnings
 
 from rnn_apps import errors
 
@@ -448,9 +449,10 @@ def _quiet():
     loggers = [logging.getLogger(name) for name in ("tf2onnx", "tensorflow", "absl")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
-        logger.setLevel(logging.ERROR)
+        logger.setLevel(logging.CRITICAL)
     try:
-        with contextlib.redirect_stdout(std_io.StringIO()):
+        with contextlib.redirect_stdout(std_io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # NumPy 2's notices about tf2onnx's use of np.object
             yield
     finally:
         for logger, level in zip(loggers, levels):
@@ -765,10 +767,11 @@ def parser():
 def main(argv=None) -> int:
     """``rnn-apps export RECIPE --model PATH --format F --output DIR [--streaming]``; returns the exit status."""
     args = parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    from rnn_apps import backend
     from rnn_apps.harness import runtime
 
-    runtime.configure()
+    runtime.configure()  # before Keras imports TensorFlow, so its start-up notices stay quiet
+    from rnn_apps import backend
+
     if backend.name() != "tensorflow":
         raise errors.expected("the TensorFlow backend for rnn-apps export (KERAS_BACKEND=tensorflow)", backend.name())
     manifest = run(args.recipe, args.model, args.format, args.output, args.streaming)
