@@ -143,11 +143,17 @@ def build_speech_model(name: str, cfg: SpeechConfig, num_classes: int, front_end
     """The compiled model ``--model name`` trains: waveforms (or frames) -> labels, or per-frame symbols (CTC)."""
     per_frame = cfg.task == "digits"
     inputs, frames, offset = acoustic.frame_input(front_end, feature_dim, mask=name != "cnn")
-    mean, variance = (np.asarray(values, "float64") for values in statistics)
-    # Statistics of the frames before the front end moved its decibel floor to 0.
-    x = keras.layers.Normalization(
-        mean=(mean - offset).tolist(), variance=np.maximum(variance, 1e-6).tolist(), name="normalize"
-    )(frames)
+    if cfg.utterance_norm:  # each clip's own statistics: a voice's or microphone's tilt of the bins goes
+        x = acoustic.UtteranceNormalization(name="normalize_utterance")(frames)
+    else:
+        mean, variance = (np.asarray(values, "float64") for values in statistics)
+        # Statistics of the frames before the front end moved its decibel floor to 0.
+        x = keras.layers.Normalization(
+            mean=(mean - offset).tolist(), variance=np.maximum(variance, 1e-6).tolist(), name="normalize"
+        )(frames)
+    if cfg.spec_augment:  # active in training only; the saved model sees whole spectrograms
+        bins = x.shape[-1]
+        x = acoustic.SpectrogramMasking(frequency_width=max(1, bins // 8), seed=cfg.seed, name="spec_augment")(x)
     x = (
         cnn_encoder(x, cfg, per_frame, front_end is None)
         if name == "cnn"
@@ -188,31 +194,80 @@ class SpeechRecipe(harness.Recipe):
 
     def run(self, cfg: SpeechConfig) -> dict:
         # Digit strings are scored by word error rate; their hooks sit on a recipe of their own.
-        return harness.Recipe.run(DigitsRecipe() if cfg.task == "digits" else self, cfg)
-
-    def load_data(self, cfg: SpeechConfig) -> Data:
+        recipe = DigitsRecipe() if cfg.task == "digits" else self
         if cfg.min_digits > cfg.max_digits:
             found = f"{cfg.min_digits} > {cfg.max_digits}"
             raise errors.expected("--min-digits <= --max-digits", found, name="--min-digits")
+        if cfg.group_by is not None:
+            return recipe.run_speaker_folds(cfg)
+        for flag in ("folds", "fold"):
+            if getattr(cfg, flag) is not None:
+                raise errors.expected("--group-by speaker with it", getattr(cfg, flag), name=f"--{flag}")
+        return harness.Recipe.run(recipe, cfg)
+
+    def load_data(self, cfg: SpeechConfig) -> Data:
         source = paths.bundled(SAMPLES[cfg.task]) if cfg.data == "sample" else cfg.data
         split = (cfg.validation_fraction, cfg.test_fraction, cfg.seed)
         own = {"validation_source": cfg.validation_data, "test_source": cfg.test_data}
         clips = spoken.load(source, cfg.sample_rate, *split, waveforms=cfg.task == "digits", **own)
+        return self.prepare(cfg, clips)
+
+    def prepare(self, cfg: SpeechConfig, clips) -> Data:
+        """Split clips -> what the models are built from: fixed length, front end, training statistics."""
         return acoustic_inference.prepare(clips, cfg.clip_seconds, cfg.mel_bins)
+
+    def run_speaker_folds(self, cfg: SpeechConfig) -> dict:
+        """Cross-validation by speaker: each fold tests on unseen speakers (`rnn_apps.data.spoken.speaker_fold`)."""
+        source = paths.bundled(SAMPLES[cfg.task]) if cfg.data == "sample" else cfg.data
+        if cfg.validation_data or cfg.test_data:
+            given = cfg.validation_data or cfg.test_data
+            raise errors.expected(
+                "no --validation-data or --test-data with --group-by (folds are whole speakers)", given
+            )
+        if spoken.ts_files(source) is not None:
+            raise errors.expected("WAV files with the speaker in their names (.ts series name none)", str(source))
+        clips = audio.load_speaker_clips(source, cfg.speaker_pattern, cfg.sample_rate)
+        groups = spoken.speaker_groups(clips.speakers, cfg.folds)
+        if cfg.fold is not None and cfg.fold >= len(groups):
+            raise errors.expected(f"a fold from 0 to {len(groups) - 1}", cfg.fold, name="--fold")
+        chosen = list(range(len(groups))) if cfg.fold is None else [cfg.fold]
+        prepared = {}
+
+        def with_fold(_, index):
+            fold = chosen[index]
+            if fold not in prepared:
+                split, speakers = spoken.speaker_fold(clips, groups, fold, cfg.validation_fraction, cfg.seed)
+                prepared[fold] = self.prepare(cfg, split)
+                prepared[fold].speakers = {"fold": fold, **speakers, "folds": groups, "source": clips.name}
+                prepared[fold].speakers["folds_run"] = chosen
+                print(f"data, fold {fold}: {prepared[fold].describe()}")
+            return prepared[fold]
+
+        return harness.run_folds(self, cfg, clips, len(chosen), with_fold, metrics.mean_metrics, "folds")
 
     def describe(self, data: Data) -> str:
         return data.describe()
 
+    def dataset_name(self, data: Data) -> str:
+        speakers = data.speakers
+        if speakers is not None and len(speakers["folds_run"]) > 1:  # the whole cross-validation
+            return f"{speakers['source']}, by speaker ({len(speakers['folds_run'])} folds)"
+        return data.name
+
     def build_model(self, name, cfg, data: Data) -> keras.Model:
-        classes = data.clips.num_classes
-        return build_speech_model(name, cfg, classes, data.front_end, data.statistics, data.feature_dim)
+        classes, model = data.clips.num_classes, harness.model_of(name)  # gru_fold2 -> gru
+        return build_speech_model(model, cfg, classes, data.front_end, data.statistics, data.feature_dim)
 
     def datasets(self, name, cfg, data: Data):
         train, validation, waveforms = data.clips.train, data.clips.validation, data.front_end is not None
-        return spoken.datasets(train, validation, cfg.batch_size, cfg.seed, data.length, waveforms, name == "cnn")
+        fixed = harness.model_of(name) == "cnn"
+        return spoken.datasets(train, validation, cfg.batch_size, cfg.seed, data.length, waveforms, fixed)
 
     def export(self, name, model, cfg, data: Data, path):
-        # The inference model (no optimizer or loss), and the .json beside it that `predict` reads.
+        # The inference model (no optimizer or loss), and the .json beside it that `predict` reads;
+        # over folds, each fold's model replaces the one before (models/gru.keras is the last fold's).
+        name = harness.model_of(name)
+        path = path.with_name(f"{name}.keras")
         io.save_model(keras.Model(model.inputs, model.outputs, name=name), path)
         io.write_json(path.with_suffix(".json"), data.sidecar(cfg.task))
         return keras.models.load_model(path), path
@@ -234,7 +289,10 @@ class SpeechRecipe(harness.Recipe):
         return [(result, {"confusion_matrix": matrix})]
 
     def report_fields(self, cfg, data: Data) -> dict:
-        return {"class_names": data.clips.class_names, "sample_rate": data.clips.sample_rate, "sizes": data.sizes()}
+        fields = {"class_names": data.clips.class_names, "sample_rate": data.clips.sample_rate, "sizes": data.sizes()}
+        if data.speakers is not None:  # by speaker: who each fold tests on, and the last fold's parts
+            fields["speakers"] = data.speakers
+        return fields
 
     def settings(self, cfg, data: Data) -> dict:
         return cfg.settings() | {key: data.sidecar(cfg.task)[key] for key in ("clip_samples", "front_end")}
@@ -284,8 +342,8 @@ class DigitsRecipe(SpeechRecipe):
     primary_metric = "wer"
     curve_metric = "loss"
 
-    def load_data(self, cfg: SpeechConfig) -> Data:
-        data = super().load_data(cfg)
+    def prepare(self, cfg: SpeechConfig, clips) -> Data:
+        data = super().prepare(cfg, clips)
         return acoustic_inference.add_digit_strings(data, cfg.sequences, cfg.min_digits, cfg.max_digits, cfg.seed)
 
     def datasets(self, name, cfg, data: Data):

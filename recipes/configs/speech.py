@@ -4,12 +4,30 @@ This module imports nothing heavier than the standard library, so the command li
 checks the flags and refuses a bad one before Keras and TensorFlow start.
 """
 
+import argparse
 import dataclasses
+import re
 
 from rnn_apps import options
 from rnn_apps.harness import config
 
 SAMPLES = {"keywords": "speech/keywords", "digits": "speech/digits"}
+
+
+def speaker_pattern(text: str) -> str:
+    """Parse ``--speaker-pattern``: a regular expression with at least one group (the speaker).
+
+    Examples:
+        >>> speaker_pattern(r"^[^_]+_([^_]+)_")
+        '^[^_]+_([^_]+)_'
+    """
+    try:
+        groups = re.compile(text).groups
+    except re.error as error:
+        raise argparse.ArgumentTypeError(f"expected a regular expression, received {text!r} ({error})") from None
+    if groups < 1:
+        raise argparse.ArgumentTypeError(f"expected a regular expression with a group (the speaker), received {text!r}")
+    return text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,3 +70,28 @@ class SpeechConfig(config.RunConfig):
     min_digits: int = config.option(2, "digits: fewest words per clip", parse=config.positive_int)
     max_digits: int = config.option(5, "digits: most words per clip", parse=config.positive_int)
     beam_width: int = config.option(16, "digits: beam-search width", parse=config.positive_int)
+    group_by: str | None = config.option(
+        None,
+        "speaker: leave-one-speaker-out cross-validation (each fold tests on one speaker's clips)",
+        choices=("speaker",),
+    )
+    speaker_pattern: str = config.option(
+        r"^[^_]+_([^_]+)_\d+\.wav$",
+        "with --group-by: a regular expression whose first group is a file name's speaker (FSDD: DIGIT_SPEAKER_N.wav)",
+        parse=speaker_pattern,
+        metavar="REGEX",
+    )
+    folds: int | None = config.option(
+        None, "with --group-by: this many folds of whole speakers (default: one per speaker)", parse=config.positive_int
+    )
+    fold: int | None = config.option(
+        None,
+        "with --group-by: run only this fold, 0 to folds-1 (default: every fold)",
+        parse=config.non_negative_int,
+    )
+    utterance_norm: bool = config.option(
+        False, "centre and scale each mel bin over its own clip, inside the model (instead of training statistics)"
+    )
+    spec_augment: bool = config.option(
+        False, "mask random time spans and mel bands of the training spectrograms (SpecAugment; training only)"
+    )

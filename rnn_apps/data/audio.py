@@ -400,6 +400,93 @@ def with_own_part(data: AudioClassificationData, part: str, source) -> AudioClas
     )
 
 
+@dataclasses.dataclass
+class SpeakerClips:
+    """Labelled clips, each with its speaker, before any split (for cross-validation by speaker).
+
+    Attributes:
+        name: a short description of the source, for reports.
+        class_names: label names; label ``i`` is ``class_names[i]``.
+        sample_rate: the rate of every clip, in Hz.
+        clips: 1-D float32 waveforms.
+        labels: int64 array, one label per clip.
+        speakers: the speaker of each clip, as read from its file name.
+    """
+
+    name: str
+    class_names: list[str]
+    sample_rate: int
+    clips: list[np.ndarray]
+    labels: np.ndarray
+    speakers: list[str]
+
+    @property
+    def speaker_names(self) -> list[str]:
+        """Every speaker once, sorted."""
+        return sorted(set(self.speakers))
+
+
+def load_speaker_clips(folder, pattern: str, target_rate: int | None = None) -> SpeakerClips:
+    """Read a WAV folder whose file names say who speaks, for cross-validation by speaker.
+
+    The folder holds FSDD names (``{digit}_{speaker}_{index}.wav``: the label
+    is the digit) or one subfolder per label; in both layouts the speaker is
+    the first group of ``pattern`` matched against each file name.
+
+    Args:
+        folder: the folder.
+        pattern: a regular expression whose first group is the speaker.
+        target_rate: resample every clip to this rate (default: the most
+            common rate of the files).
+
+    Raises:
+        rnn_apps.errors.InputError: not such a folder, a file name without a
+            speaker, fewer than two labels or fewer than two speakers.
+
+    Examples:
+        >>> import tempfile
+        >>> from scipy.io import wavfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> tone = (np.sin(np.arange(800) / 3) * 9000).astype("int16")
+        >>> for name in ("0_ann_0", "1_ann_0", "0_bob_0", "1_bob_1"):
+        ...     wavfile.write(folder / f"{name}.wav", 8000, tone)
+        >>> data = load_speaker_clips(folder, r"^[^_]+_([^_]+)_")
+        >>> data.speaker_names, data.labels.tolist(), data.class_names
+        (['ann', 'bob'], [0, 0, 1, 1], ['0', '1'])
+    """
+    path = pathlib.Path(folder)
+    expected = "a folder of .wav files with the speaker in their names (FSDD names, or one subfolder per label)"
+    if not path.is_dir():
+        raise errors.expected(expected, str(folder), name="--data")
+    files = fsdd_files(path)
+    if files:
+        names = [FSDD_NAME.match(item.name).group(1) for item in files]
+    else:
+        files, names = [], []
+        for label in _class_folders(path):
+            found = sorted((path / label).glob("*.wav"))
+            files += found
+            names += [label] * len(found)
+    if not files:
+        raise errors.expected(expected, f"no .wav files in {path}", name="--data")
+    matcher = re.compile(pattern)
+    speakers = []
+    for item in files:
+        found = matcher.search(item.name)
+        if found is None or not found.group(1):
+            raise errors.expected(f"a speaker in every file name (--speaker-pattern {pattern})", str(item))
+        speakers.append(found.group(1))
+    class_names = sorted(set(names))
+    if len(class_names) < 2:
+        raise errors.expected("two labels or more", class_names)
+    if len(set(speakers)) < 2:
+        raise errors.expected("two speakers or more for --group-by speaker", sorted(set(speakers)))
+    index = {name: i for i, name in enumerate(class_names)}
+    clips, rate = _read_files(files, target_rate)
+    labels = np.array([index[name] for name in names], dtype="int64")
+    return SpeakerClips(path.name, class_names, rate, clips, labels, speakers)
+
+
 def load_audio_classification(
     source,
     sample_rate: int | None = None,

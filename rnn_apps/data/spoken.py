@@ -142,6 +142,76 @@ def load(
     return data
 
 
+def speaker_groups(speakers: list[str], folds: int | None = None) -> list[list[str]]:
+    """Speakers dealt into ``folds`` test groups (default: one per speaker, leave-one-speaker-out).
+
+    Raises:
+        rnn_apps.errors.InputError: more folds than speakers, or fewer than two.
+
+    Examples:
+        >>> speaker_groups(["ann", "bob", "cy"])
+        [['ann'], ['bob'], ['cy']]
+        >>> speaker_groups(["ann", "bob", "cy"], 2)
+        [['ann', 'cy'], ['bob']]
+    """
+    names = sorted(set(speakers))
+    folds = len(names) if folds is None else folds
+    if not 2 <= folds <= len(names):
+        raise errors.expected(f"2 to {len(names)} folds (the number of speakers)", folds, name="--folds")
+    return [names[start::folds] for start in range(folds)]
+
+
+def speaker_fold(
+    data: audio.SpeakerClips, groups: list[list[str]], fold: int, validation_fraction: float = 0.1, seed: int = 0
+) -> tuple[audio.AudioClassificationData, dict]:
+    """Fold ``fold`` of a cross-validation by speaker: its test speakers, a validation speaker, the rest to train.
+
+    The test part holds every clip of ``groups[fold]``. Early stopping
+    should not know the training speakers' voices either, so the validation
+    part is one whole training speaker: the first after the test group in
+    sorted order, wrapping round. With a single training speaker left, a
+    stratified ``validation_fraction`` of its clips is held out instead.
+
+    Returns:
+        ``(split, speakers)``: the `AudioClassificationData` and
+            ``{"test": [...], "validation": [...], "train": [...]}``.
+
+    Raises:
+        rnn_apps.errors.InputError: ``fold`` outside the groups.
+
+    Examples:
+        >>> clip = np.ones(4, "float32")
+        >>> who = ["a", "a", "b", "b", "c", "c"]
+        >>> data = audio.SpeakerClips("toy", ["0", "1"], 8000, [clip] * 6, np.array([0, 1] * 3), who)
+        >>> split, speakers = speaker_fold(data, speaker_groups(data.speakers), 2)
+        >>> speakers, split.sizes()
+        ({'test': ['c'], 'validation': ['a'], 'train': ['b']}, {'train': 2, 'validation': 2, 'test': 2})
+    """
+    if not 0 <= fold < len(groups):
+        raise errors.expected(f"a fold from 0 to {len(groups) - 1}", fold, name="--fold")
+    test = groups[fold]
+    order = [name for group in groups[fold + 1 :] + groups[:fold] for name in group]
+    speakers = np.asarray(data.speakers)
+
+    def take(indices):
+        return [data.clips[i] for i in indices], data.labels[indices]
+
+    test_part = take(np.flatnonzero(np.isin(speakers, test)))
+    if len(order) >= 2:
+        validation, training = order[:1], sorted(order[1:])
+        parts = (np.flatnonzero(np.isin(speakers, training)), np.flatnonzero(speakers == validation[0]))
+    else:
+        validation, training = order, order
+        rest = np.flatnonzero(np.isin(speakers, order))
+        inner = splits.stratified_split(data.labels[rest], validation_fraction, 0.0, seed)
+        parts = (rest[inner.train], rest[inner.validation])
+    name = f"{data.name}, speaker{'s' if len(test) > 1 else ''} {', '.join(test)} held out"
+    split = audio.AudioClassificationData(
+        name, data.class_names, data.sample_rate, take(parts[0]), take(parts[1]), test_part
+    )
+    return split, {"test": list(test), "validation": list(validation), "train": list(training)}
+
+
 def limit_length(data: audio.AudioClassificationData, clip_seconds: float | None, frame_seconds: float = 0.025) -> int:
     """Cut clips to ``clip_seconds`` when given; return the fixed length the CNN trains on (samples or frames).
 

@@ -191,6 +191,135 @@ def _normalize(x, mean, variance, offset: float = 0.0):
     return keras.layers.Normalization(mean=mean.tolist(), variance=variance.tolist(), name="normalize")(x)
 
 
+def _spoken_frames(x, mask=None):
+    """``(batch, time, 1)``: 1 for frames that hold sound (not all exactly 0, the floor or padding), else 0."""
+    spoken = keras.ops.cast(keras.ops.any(keras.ops.not_equal(x, 0), axis=-1, keepdims=True), x.dtype)
+    if mask is not None:
+        spoken = spoken * keras.ops.cast(keras.ops.expand_dims(mask, -1), x.dtype)
+    return spoken
+
+
+@keras.saving.register_keras_serializable(package="rnn_apps")
+class UtteranceNormalization(keras.layers.Layer):
+    """Centre and scale each feature over the frames of its own clip (per-utterance mean and variance).
+
+    A speaker's voice and microphone shift whole mel bins up or down for the
+    length of a clip; subtracting each bin's mean over the clip removes that
+    shift, as cepstral mean and variance normalisation does for MFCCs, and a
+    gain change (a constant in decibels) with it. Frames that are all zero
+    (silence at the floor after `frame_input`, or padding) neither count in
+    the statistics nor change: they stay 0, so the mask still finds them.
+    The statistics need the whole clip, so a model with this layer does not
+    stream.
+
+    Args:
+        epsilon: added to the variance before the square root.
+
+    Examples:
+        >>> x = np.array([[[1.0, 2.0], [3.0, 6.0], [0.0, 0.0]]], "float32")
+        >>> (np.round(keras.ops.convert_to_numpy(UtteranceNormalization(epsilon=0.0)(x)), 3) + 0.0).tolist()
+        [[[-1.0, -1.0], [1.0, 1.0], [0.0, 0.0]]]
+    """
+
+    def __init__(self, epsilon: float = 1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        spoken = _spoken_frames(inputs, mask)
+        count = keras.ops.maximum(keras.ops.sum(spoken, axis=1, keepdims=True), 1.0)
+        mean = keras.ops.sum(inputs * spoken, axis=1, keepdims=True) / count
+        variance = keras.ops.sum(keras.ops.square(inputs - mean) * spoken, axis=1, keepdims=True) / count
+        return (inputs - mean) * keras.ops.rsqrt(variance + self.epsilon) * spoken
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def get_config(self):
+        return super().get_config() | {"epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="rnn_apps")
+class SpectrogramMasking(keras.layers.Layer):
+    """SpecAugment's time and frequency masking (Park et al. 2019), in training only.
+
+    Each training clip gets ``time_masks`` spans of up to ``time_width``
+    frames, placed within its spoken frames, and ``frequency_masks`` bands of
+    up to ``frequency_width`` features set to 0 (the clip's mean after
+    `UtteranceNormalization` or the training mean after `Normalization`);
+    each width is drawn from 0 to the maximum. Outside training the layer
+    passes its input through, so a saved model predicts on whole
+    spectrograms. The mask of padded frames passes through unchanged.
+
+    Args:
+        time_masks, time_width: spans of frames to hide, and their widest.
+        frequency_masks, frequency_width: bands of features to hide, and their widest.
+        seed: seed of the layer's random generator.
+
+    Examples:
+        >>> layer = SpectrogramMasking(time_masks=1, time_width=2, frequency_masks=1, frequency_width=3, seed=0)
+        >>> x = np.ones((4, 10, 8), "float32")
+        >>> bool(np.all(keras.ops.convert_to_numpy(layer(x)) == x))  # inference: unchanged
+        True
+        >>> hidden = keras.ops.convert_to_numpy(layer(x, training=True)) == 0
+        >>> bool(hidden.any()), bool(hidden.sum() <= 4 * (2 * 8 + 3 * 10))
+        (True, True)
+    """
+
+    def __init__(
+        self,
+        time_masks: int = 2,
+        time_width: int = 8,
+        frequency_masks: int = 2,
+        frequency_width: int = 5,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.time_masks, self.time_width = time_masks, time_width
+        self.frequency_masks, self.frequency_width = frequency_masks, frequency_width
+        self.seed = seed
+        self.generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+
+    def _spans(self, batch, size, count, width, limit):
+        """``(batch, size)``: 1 where any of ``count`` random spans of up to ``width`` positions falls."""
+        positions = keras.ops.arange(size, dtype="float32")[None, :]
+        hidden = keras.ops.zeros((batch, size))
+        for _ in range(count):
+            span = keras.ops.floor(keras.random.uniform((batch, 1), 0, width + 1, seed=self.generator))
+            start = keras.ops.floor(
+                keras.random.uniform((batch, 1), seed=self.generator) * keras.ops.maximum(limit - span, 0.0)
+            )
+            inside = keras.ops.logical_and(positions >= start, positions < start + span)
+            hidden = keras.ops.maximum(hidden, keras.ops.cast(inside, "float32"))
+        return hidden
+
+    def call(self, inputs, training=None, mask=None):
+        if not training:
+            return inputs
+        shape = keras.ops.shape(inputs)
+        batch, frames, features = shape[0], shape[1], shape[2]
+        spoken = keras.ops.sum(_spoken_frames(inputs, mask), axis=1)  # (batch, 1): frames before the padding
+        times = self._spans(batch, frames, self.time_masks, self.time_width, keras.ops.cast(spoken, "float32"))
+        bands = self._spans(batch, features, self.frequency_masks, self.frequency_width, float(features))
+        keep = (1.0 - times[:, :, None]) * (1.0 - bands[:, None, :])
+        return inputs * keras.ops.cast(keep, inputs.dtype)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def get_config(self):
+        return super().get_config() | {
+            "time_masks": self.time_masks,
+            "time_width": self.time_width,
+            "frequency_masks": self.frequency_masks,
+            "frequency_width": self.frequency_width,
+            "seed": self.seed,
+        }
+
+
 FLOOR_MARGIN_DB = 1e-3
 """Values this close to the decibel floor count as the floor (silence)."""
 

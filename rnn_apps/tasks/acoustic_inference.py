@@ -45,6 +45,9 @@ class SpeechData:
         statistics: mean and variance of each feature over the training frames.
         digits: digit strings, ``{part: (waveforms, transcripts, packed CTC
             targets)}``, when `add_digit_strings` made them.
+        speakers: for a fold of a cross-validation by speaker, who is in
+            each part (`rnn_apps.data.spoken.speaker_fold`) and every fold's
+            test speakers.
     """
 
     clips: audio.AudioClassificationData
@@ -52,6 +55,7 @@ class SpeechData:
     front_end: acoustic.FrontEnd | None
     statistics: tuple
     digits: dict | None = None
+    speakers: dict | None = None
 
     @property
     def name(self) -> str:

@@ -50,12 +50,13 @@ import numpy as np
 from rnn_apps import errors, paths, streaming
 from rnn_apps.data import spoken
 from rnn_apps.layers import ctc
-from rnn_apps.tasks import acoustic_inference
+from rnn_apps.tasks import acoustic, acoustic_inference
 
 CHUNK_SECONDS = 0.1
 """Audio fed to the model at a time by `stream`: ten 10-ms frame steps, one line of output each."""
 
 _ACROSS_FRAMES = (
+    acoustic.UtteranceNormalization,  # statistics of the whole clip
     keras.layers.Bidirectional,
     keras.layers.Conv1D,
     keras.layers.Conv2D,
@@ -100,6 +101,8 @@ def split_front_end(model: keras.Model) -> tuple[keras.layers.MelSpectrogram, ke
     for layer in core.layers:
         if isinstance(layer, _ACROSS_FRAMES):
             why = "reads the clip backwards from its end" if isinstance(layer, keras.layers.Bidirectional) else ""
+            if isinstance(layer, acoustic.UtteranceNormalization):
+                why = "needs the whole clip's statistics (trained with --utterance-norm)"
             raise errors.InputError(
                 "Expected a one-direction recurrent speech model (simple_rnn, lstm or gru, trained without "
                 f"--bidirectional) to stream chunk by chunk. Received: model {model.name!r}, whose layer "
