@@ -71,6 +71,19 @@ random gaps, so test strings hold only test recordings. `--data` also takes
 subfolder of `.wav` files per label, the Free Spoken Digit Dataset (its
 official split), or UEA `.ts` files such as JapaneseVowels, which are frames
 already (no spectrogram). Other rates are resampled; stereo becomes mono.
+
+FSDD's official split tests the voices the models trained on. `--group-by
+speaker` asks the harder question, how well they hear a new voice:
+leave-one-speaker-out cross-validation, one fold per speaker, each testing on
+every clip of its speaker. Early stopping listens to one other whole speaker
+(the next in sorted order) and the rest train, so no test or stopping voice
+is heard in training (`--speaker-validation fraction` stops on a share of
+the training speakers' clips instead, so one more voice trains). The speaker is the first group of `--speaker-pattern`
+in each file name (by default FSDD's `DIGIT_SPEAKER_N.wav`; in a folder of
+label subfolders too). `metrics.json` holds each fold's metrics under
+`folds`, their mean under `models`, and who each fold tests under
+`speakers`; `--folds K` deals the speakers into K groups instead, and
+`--fold i` runs fold `i` alone.
 """
 
 
@@ -84,7 +97,12 @@ Every audio model starts with the front end `acoustic.frame_input`: a
 `MelSpectrogram` layer (25 ms windows every 10 ms, 40 mel bins, decibels)
 whose padded frames are masked for the recurrent encoders (right padding
 keeps LSTM and GRU on the fused cuDNN kernel), then a `Normalization` layer
-with the training statistics of each bin. The recurrent encoder is
+with the training statistics of each bin; with `--utterance-norm` each
+bin is centred and scaled over its own clip instead
+(`acoustic.UtteranceNormalization`), which takes out much of what a voice or
+microphone adds to the whole clip, and `--spec-augment` hides random time
+spans and mel bands of each training spectrogram
+(`acoustic.SpectrogramMasking`, a no-op outside training). The recurrent encoder is
 `--layers` deep, optionally `--bidirectional`. The CNN reads the spectrogram
 as an image: 3x3 `Conv2D`, batch normalization, ReLU and 2x2 max pooling per
 block. For CTC, pooling halves only the mel axis, so every frame keeps an
@@ -236,7 +254,9 @@ class SpeechRecipe(harness.Recipe):
         def with_fold(_, index):
             fold = chosen[index]
             if fold not in prepared:
-                split, speakers = spoken.speaker_fold(clips, groups, fold, cfg.validation_fraction, cfg.seed)
+                split, speakers = spoken.speaker_fold(
+                    clips, groups, fold, cfg.validation_fraction, cfg.seed, cfg.speaker_validation
+                )
                 prepared[fold] = self.prepare(cfg, split)
                 prepared[fold].speakers = {"fold": fold, **speakers, "folds": groups, "source": clips.name}
                 prepared[fold].speakers["folds_run"] = chosen

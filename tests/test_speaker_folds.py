@@ -9,9 +9,10 @@ from scipy.io import wavfile
 from test_bad_input import run_error
 
 from recipes import speech
+from rnn_apps import errors
 from rnn_apps.data import audio, spoken
 from rnn_apps.harness import cli
-from rnn_apps.tasks import acoustic
+from rnn_apps.tasks import acoustic, acoustic_streaming
 
 SPEAKERS = ("ann", "bob", "cy")
 TINY = ["--epochs", "1", "--units", "4", "--cnn-filters", "4", "--batch-size", "8", "--verbose", "0"]
@@ -85,6 +86,8 @@ def test_one_fold_runs_alone_with_its_speakers_named(tmp_path):
     model = keras.models.load_model(tmp_path / "out" / "models" / "gru.keras")
     names = [layer.name for layer in model.layers]
     assert "normalize_utterance" in names and "spec_augment" in names and "normalize" not in names
+    with pytest.raises(errors.InputError, match="needs the whole clip's statistics"):
+        acoustic_streaming.split_front_end(model)
 
 
 def test_speaker_groups_and_folds_by_whole_speakers():
@@ -96,6 +99,9 @@ def test_speaker_groups_and_folds_by_whole_speakers():
     assert groups == [["a", "c"], ["b", "d"]]
     split, speakers = spoken.speaker_fold(data, groups, 0)
     assert speakers == {"test": ["a", "c"], "validation": ["b"], "train": ["d"]}
+    assert split.sizes() == {"train": 2, "validation": 2, "test": 4}
+    split, speakers = spoken.speaker_fold(data, groups, 0, validation_fraction=0.5, validation="fraction")
+    assert speakers == {"test": ["a", "c"], "validation": ["b", "d"], "train": ["b", "d"]}
     assert split.sizes() == {"train": 2, "validation": 2, "test": 4}
     # Two speakers: the one left trains, and a stratified share of its clips stops early.
     pair = audio.SpeakerClips("toy", ["0", "1"], 8000, clips, np.array([0, 1] * 4), ["a"] * 4 + ["b"] * 4)

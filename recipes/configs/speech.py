@@ -89,6 +89,11 @@ class SpeechConfig(config.RunConfig):
         "with --group-by: run only this fold, 0 to folds-1 (default: every fold)",
         parse=config.non_negative_int,
     )
+    speaker_validation: str = config.option(
+        "speaker",
+        "with --group-by: stop early on one whole training speaker, or on a --validation-fraction of their clips",
+        choices=("speaker", "fraction"),
+    )
     utterance_norm: bool = config.option(
         False, "centre and scale each mel bin over its own clip, inside the model (instead of training statistics)"
     )

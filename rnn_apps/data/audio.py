@@ -247,6 +247,19 @@ def _class_folders(folder: pathlib.Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and any(p.glob("*.wav")))
 
 
+def labelled_files(folder: pathlib.Path) -> tuple[list[pathlib.Path], list[str]]:
+    """The ``.wav`` files of ``folder`` and the label of each: FSDD names (the digit), or one subfolder per label."""
+    files = fsdd_files(folder)
+    if files:
+        return files, [FSDD_NAME.match(item.name).group(1) for item in files]
+    files, names = [], []
+    for label in _class_folders(folder):
+        found = sorted((folder / label).glob("*.wav"))
+        files += found
+        names += [label] * len(found)
+    return files, names
+
+
 def _split_parts(clips, labels, validation_fraction, test_fraction, seed, test=None):
     """Split off validation (and test, when ``test`` is not given) parts, stratified."""
     labels = np.asarray(labels, dtype="int64")
@@ -380,15 +393,7 @@ def with_own_part(data: AudioClassificationData, part: str, source) -> AudioClas
     path = pathlib.Path(source)
     if not path.is_dir():
         raise errors.expected("a folder of .wav files (one subfolder per label, or FSDD names)", str(source), name=flag)
-    files = fsdd_files(path)
-    if files:
-        names = [FSDD_NAME.match(item.name).group(1) for item in files]
-    else:
-        files, names = [], []
-        for label in _class_folders(path):
-            found = sorted((path / label).glob("*.wav"))
-            files += found
-            names += [label] * len(found)
+    files, names = labelled_files(path)
     if not files:
         raise errors.expected("one subfolder per label holding .wav files, or FSDD names", str(path), name=flag)
     labels = np.array(splits.known_labels(names, data.class_names, part, path), dtype="int64")
@@ -458,15 +463,7 @@ def load_speaker_clips(folder, pattern: str, target_rate: int | None = None) -> 
     expected = "a folder of .wav files with the speaker in their names (FSDD names, or one subfolder per label)"
     if not path.is_dir():
         raise errors.expected(expected, str(folder), name="--data")
-    files = fsdd_files(path)
-    if files:
-        names = [FSDD_NAME.match(item.name).group(1) for item in files]
-    else:
-        files, names = [], []
-        for label in _class_folders(path):
-            found = sorted((path / label).glob("*.wav"))
-            files += found
-            names += [label] * len(found)
+    files, names = labelled_files(path)
     if not files:
         raise errors.expected(expected, f"no .wav files in {path}", name="--data")
     matcher = re.compile(pattern)

@@ -162,15 +162,22 @@ def speaker_groups(speakers: list[str], folds: int | None = None) -> list[list[s
 
 
 def speaker_fold(
-    data: audio.SpeakerClips, groups: list[list[str]], fold: int, validation_fraction: float = 0.1, seed: int = 0
+    data: audio.SpeakerClips,
+    groups: list[list[str]],
+    fold: int,
+    validation_fraction: float = 0.1,
+    seed: int = 0,
+    validation: str = "speaker",
 ) -> tuple[audio.AudioClassificationData, dict]:
     """Fold ``fold`` of a cross-validation by speaker: its test speakers, a validation speaker, the rest to train.
 
-    The test part holds every clip of ``groups[fold]``. Early stopping
-    should not know the training speakers' voices either, so the validation
-    part is one whole training speaker: the first after the test group in
-    sorted order, wrapping round. With a single training speaker left, a
-    stratified ``validation_fraction`` of its clips is held out instead.
+    The test part holds every clip of ``groups[fold]``. With ``validation=
+    "speaker"`` early stopping does not know the training speakers' voices
+    either: the validation part is one whole training speaker, the first
+    after the test group in sorted order, wrapping round. With
+    ``validation="fraction"``, or a single training speaker left, a
+    stratified ``validation_fraction`` of the training speakers' clips is
+    held out instead (every training voice trains, but stopping has heard them).
 
     Returns:
         ``(split, speakers)``: the `AudioClassificationData` and
@@ -197,11 +204,11 @@ def speaker_fold(
         return [data.clips[i] for i in indices], data.labels[indices]
 
     test_part = take(np.flatnonzero(np.isin(speakers, test)))
-    if len(order) >= 2:
+    if len(order) >= 2 and validation == "speaker":
         validation, training = order[:1], sorted(order[1:])
         parts = (np.flatnonzero(np.isin(speakers, training)), np.flatnonzero(speakers == validation[0]))
     else:
-        validation, training = order, order
+        validation, training = sorted(order), sorted(order)
         rest = np.flatnonzero(np.isin(speakers, order))
         inner = splits.stratified_split(data.labels[rest], validation_fraction, 0.0, seed)
         parts = (rest[inner.train], rest[inner.validation])
