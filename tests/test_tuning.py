@@ -94,6 +94,7 @@ def test_sentiment_tunes_every_family_with_the_same_budget_on_validation_only(sp
         assert record == json.loads(json.dumps(report["models"][name]["tuning"]))
         assert (tmp_path / record["folder"] / "oracle.json").is_file()
     assert "tuning" not in on_disk["models"]["majority"]
+    assert "- cnn: settings chosen by --tune, 2 trials" in (tmp_path / "comparison.md").read_text()
     assert set(on_disk["models"]["cnn"]["tuning"]["space"]) >= {"cnn_filters", "cnn_widths", "learning_rate"}
     assert set(on_disk["models"]["gru"]["tuning"]["space"]) >= {"units", "layers", "bidirectional", "dropout"}
     # Two trials per model, each fitted on the training rows and scored on the validation rows only.
@@ -170,3 +171,20 @@ def test_walk_forward_folds_each_run_their_own_search(tmp_path):
     assert len(record["folds"]) == 2
     for fold in record["folds"]:
         check_record(fold, trials=2, epochs=1)
+
+
+@pytest.mark.slow
+def test_resume_reuses_finished_trials(tmp_path, monkeypatch):
+    flags = [*TINY, "--model", "gru", "--units", "4", "--output-dir", str(tmp_path)]
+    first = stocks.main(flags)["models"]["gru"]
+    (tmp_path / "partial" / "gru.json").unlink()  # the model "was interrupted" after its search
+    fits, fit = [], training.fit
+
+    def counted_fit(*args, **kwargs):
+        fits.append(kwargs["output_dir"])
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(training, "fit", counted_fit)
+    again = stocks.main([*flags, "--resume"])["models"]["gru"]
+    assert len(fits) == 1 and "tuning" not in str(fits[0])  # only the final training ran
+    assert again["tuning"] == first["tuning"] and again["metrics"] == first["metrics"]

@@ -205,9 +205,29 @@ def comparison_markdown(report: dict) -> str:
     }
     for name, why in reasons.items():
         lines.append(f"- {name}: not eligible: {'; '.join(why)}")
+    for name, entry in report["models"].items():
+        if entry.get("tuning"):
+            lines.append(f"- {name}: {tuning_note(entry['tuning'])}")
     if report.get("command"):
         lines += ["", "Command:", "", f"    {report['command']}"]
     return "\n".join(lines) + "\n"
+
+
+def tuning_note(record: dict) -> str:
+    """How ``--tune`` chose a model's settings, in one line of ``comparison.md``.
+
+    Examples:
+        >>> tuning_note({"trials": 4, "epochs_per_trial": 3, "selected_on": "validation val_loss (min)",
+        ...              "chosen": {"units": 128, "layers": 2}})
+        'settings chosen by --tune, 4 trials of at most 3 epochs on validation val_loss (min): units=128, layers=2'
+    """
+    folds = record.get("folds")
+    first = folds[0] if folds else record
+    budget = f"{first['trials']} trials of at most {first['epochs_per_trial']} epochs on {first['selected_on']}"
+    if folds:
+        return f"settings chosen by --tune inside each of {len(folds)} folds, {budget}"
+    chosen = ", ".join(f"{field}={value}" for field, value in record["chosen"].items())
+    return f"settings chosen by --tune, {budget}: {chosen}"
 
 
 def write_report(output_dir: str | os.PathLike, report: dict) -> pathlib.Path:
