@@ -153,7 +153,6 @@ def test_a_space_must_hold_the_given_value():
     assert tuning.apply(VideoConfig(), {"filters": "8,16", "bidirectional": 1}).filters == (8, 16)
 
 
-@pytest.mark.slow
 def test_sentiment_tunes_inside_the_fold(spied, tmp_path):
     reads, fits = spied
     flags = [*TINY, "--model", "cnn", "--folds", "3", "--fold", "1", "--output-dir", str(tmp_path)]
