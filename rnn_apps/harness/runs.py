@@ -33,7 +33,7 @@ RUN_FILE = "run.json"
 
 DATA_FIELDS = ("data", "validation_data", "test_data")
 
-RUN_FOLDERS = ("models", "checkpoints", "logs", "backups", "partial")
+RUN_FOLDERS = ("models", "checkpoints", "logs", "backups", "partial", "tuning")
 RUN_SUFFIXES = (".json", ".md", ".png", ".gif", ".csv", ".keras", ".txt")
 """What `clear` deletes: the harness's folders, and files of these kinds at the top of a run folder."""
 
