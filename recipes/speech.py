@@ -426,7 +426,8 @@ answer after each chunk is the saved model's answer on the audio so far
 (the tests check 1e-5). After the last chunk that is the model on the whole,
 unpadded clip; `rnn-apps predict` pads a keyword clip to the training length
 first, so its probability can differ a little. Bidirectional models and the
-CNNs need audio that has not come yet and are refused.
+CNNs need audio that has not come yet and are refused, and so are models
+trained with `--utterance-norm`, whose statistics are the whole clip's.
 """
 
 """
@@ -439,6 +440,17 @@ spectrograms with the best model's answer and, for digits, every transcript.
 On short, clean words the 2-D CNN is hard to beat and trains fast; recurrent
 models come close with far fewer parameters, and with CTC a recurrent
 encoder reads strings of words whose boundaries nobody marked.
+
+A new voice is another matter. On FSDD's official split, which tests the
+speakers it trains on, the models score 96-100%. Left one speaker out
+(`--group-by speaker`), with three speakers to learn from and a fourth to
+stop on, an LSTM and a small CNN score 43-57% on average, with a wide spread
+from one speaker to the next. Normalising each clip by itself and masking
+spectrograms in training lifted the LSTM from 43% to 57% (better on 4 of 5
+speakers; five folds are too few for the paired test to call it) and did not
+help the CNN; stopping on a share of the four other speakers' clips, so that
+four voices train, took the LSTM to 62% and the CNN to 57%. With five voices
+to learn from, a new one stays hard: `bench/results/speech-fsdd-loso*.md`.
 `bench/results/speech-*.md` has the benchmark numbers and their commands.
 """
 
