@@ -105,6 +105,12 @@ API_MODULES = (
     "harness.compare",
     "harness.baselines",
     "harness.plots",
+    "harness.tuning",
+    "harness.significance",
+    "deploy.export",
+    "deploy.parity",
+    "deploy.serve",
+    "deploy.batching",
     "metrics",
     "streaming",
     "backend",
@@ -427,6 +433,9 @@ BENCHMARK_TITLES = {
     "sentiment-trec": "Question types: TREC",
     "text_analysis-wikiann_en": "Named entities: WikiANN English",
     "speech-fsdd": "Spoken digits: the Free Spoken Digit Dataset",
+    "speech-fsdd-loso": "Spoken digits from new voices: FSDD, leave one speaker out",
+    "speech-fsdd-loso-plain": "New voices without utterance normalisation or SpecAugment",
+    "speech-fsdd-loso-fraction": "New voices, stopping on a share of the training speakers",
     "speech-japanese-vowels": "Speakers: Japanese Vowels",
     "video-natops": "Gestures: NATOPS hand and arm joints",
     "translation-multi30k": "Translation: Multi30k, German to English",
@@ -441,6 +450,8 @@ BENCHMARK_TITLES = {
     "speed": "Training speed: the recipe's text pipeline against the usual one",
     "latency": "Prediction latency of the saved models",
     "backends-cpu": "Recurrent layers on each Keras backend, CPU",
+    "export": "Exported models: SavedModel, ONNX and LiteRT against Keras",
+    "serve_load": "Serving: batched requests against one predict per request",
 }
 """Section titles of the benchmark page, in page order; a results file not listed follows, titled from its name."""
 
@@ -827,6 +838,9 @@ nav:
   - Choosing a model: choosing-a-model.md
   - Data sources: data-sources.md
   - Benchmark results: benchmarks.md
+  - Deploying:
+      - Exporting models: exporting.md
+      - Serving over HTTP: serving.md
   - API reference:
 {api_nav}
   - Maintainers:
