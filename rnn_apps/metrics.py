@@ -109,9 +109,9 @@ def translation_metrics(hypotheses, references, tokenize: str = "13a") -> tuple[
 
     Returns:
         ``(scores, signatures)``: ``{"bleu", "chrf", "exact_match"}`` with
-        BLEU and chrF on 0-100 and the share of exact matches on 0-1, and
-        ``{"bleu", "chrf"}`` sacreBLEU's signature strings (settings and
-        version), to print beside the scores.
+            BLEU and chrF on 0-100 and the share of exact matches on 0-1, and
+            ``{"bleu", "chrf"}`` sacreBLEU's signature strings (settings and
+            version), to print beside the scores.
 
     Examples:
         >>> scores, signatures = translation_metrics(["The black cat."], ["The black cat."])

@@ -37,7 +37,7 @@ def paired_values(first: dict, second: dict) -> tuple[list[str], np.ndarray, np.
 
     Returns:
         ``(labels, first_values, second_values)`` over the labels both hold,
-        in ``first``'s order.
+            in ``first``'s order.
 
     Raises:
         InputError: when the models share no run.
@@ -70,7 +70,7 @@ def bootstrap_interval(
 
     Returns:
         ``(low, high)``. With one run, or identical differences, both ends
-        are that difference: resampling cannot show any spread.
+            are that difference: resampling cannot show any spread.
 
     Examples:
         >>> bootstrap_interval([0.02, 0.02, 0.02])
@@ -150,10 +150,10 @@ def paired_comparison(
 
     Returns:
         ``{"models", "metric", "higher_is_better", "runs", "better_runs"
-        (how many runs each model won), "mean_difference" (first - second),
-        "ci95", "interval", "test", "p", "smallest_p", "verdict",
-        "better"}``; ``better`` names the model with the better mean when the
-        verdict is significant, else `None`.
+            (how many runs each model won), "mean_difference" (first - second),
+            "ci95", "interval", "test", "p", "smallest_p", "verdict",
+            "better"}``; ``better`` names the model with the better mean when the
+            verdict is significant, else `None`.
 
     Examples:
         >>> lstm = {"fold 0": 0.81, "fold 1": 0.84, "fold 2": 0.79, "fold 3": 0.86, "fold 4": 0.80, "fold 5": 0.83}
