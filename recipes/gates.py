@@ -277,8 +277,10 @@ right tool for every sequence. The measured lessons on
   problem on [How recurrent networks remember](memory.md) shows where a
   SimpleRNN gives up and the gated cells do not.
 - **Short inputs or local patterns** (sentences, spectrograms, short
-  multichannel series): a CNN usually ties or wins and trains faster; start
-  there, and compare with the CNN baseline every recipe trains.
+  multichannel series): the CNN trains in parallel over time and, in the
+  paired tests of [Choosing a model](choosing-a-model.md), differs measurably
+  from the best recurrent model only on MR, where the LSTM is ahead; so
+  compare the two on your data, as every recipe does.
 - **LSTM or GRU:** measured differences between them are small; a GRU has
   about three quarters of the parameters and is a little faster per step.
   Keep the defaults (`tanh`, `sigmoid`, `recurrent_dropout=0`, GRU
