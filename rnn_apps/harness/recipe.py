@@ -216,6 +216,33 @@ class Recipe:
         return publish(self, config, data, trained)
 
 
+def build_and_fit(recipe: Recipe, name: str, config, data, *, epochs: int, output_dir, verbose, resume=False):
+    """Seed, build and fit one model of ``recipe`` with early stopping on `Recipe.monitor`.
+
+    The final training of `train_model` and each trial of a ``--tune``
+    search go through here, so both see the same model and data.
+
+    Returns:
+        ``(model, history)``: the fitted model and its `keras.callbacks.History`.
+    """
+    training.set_seed(config.seed)
+    model = recipe.build_model(name, config, data)
+    train, validation = recipe.datasets(name, config, data)
+    fitted = training.fit(
+        model,
+        train,
+        validation,
+        name=name,
+        epochs=epochs,
+        output_dir=output_dir,
+        patience=config.patience,
+        monitor=recipe.monitor(name, config),
+        verbose=verbose,
+        resume=resume,
+    )
+    return model, fitted
+
+
 def train_model(recipe: Recipe, name: str, config, data) -> compare.Trained:
     """Build, fit, export and evaluate one model of ``recipe``.
 
@@ -228,18 +255,13 @@ def train_model(recipe: Recipe, name: str, config, data) -> compare.Trained:
     searched = None
     if getattr(config, "tune", 0):
         config, searched = tuning.search(recipe, name, model_of(name), config, data)
-    training.set_seed(config.seed)
-    model = recipe.build_model(name, config, data)
-    train, validation = recipe.datasets(name, config, data)
-    fitted = training.fit(
-        model,
-        train,
-        validation,
-        name=name,
+    model, fitted = build_and_fit(
+        recipe,
+        name,
+        config,
+        data,
         epochs=config.epochs,
         output_dir=config.output_dir,
-        patience=config.patience,
-        monitor=recipe.monitor(name, config),
         verbose=config.verbose,
         resume=config.resume,
     )

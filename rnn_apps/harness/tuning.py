@@ -52,7 +52,6 @@ import pathlib
 
 from rnn_apps import errors
 from rnn_apps.harness import config as config_module
-from rnn_apps.harness import training
 
 RECURRENT = ("simple_rnn", "lstm", "gru", "convlstm")
 """Model families whose search space holds recurrent settings (units, layers, direction)."""
@@ -297,19 +296,16 @@ def _recipe_tuner(recipe, name, config, data, **kwargs):
         def run_trial(self, trial, *args, **kwargs):
             variant = apply(config, trial.hyperparameters.values)
             monitor = recipe.monitor(name, variant)
+            from rnn_apps.harness import recipe as recipe_module  # it imports this module
+
             try:
-                training.set_seed(variant.seed)
-                model = recipe.build_model(name, variant, data)
-                train, validation = recipe.datasets(name, variant, data)
-                fitted = training.fit(
-                    model,
-                    train,
-                    validation,
-                    name=name,
+                _, fitted = recipe_module.build_and_fit(
+                    recipe,
+                    name,
+                    variant,
+                    data,
                     epochs=variant.tune_epochs,
                     output_dir=self.get_trial_dir(trial.trial_id),
-                    patience=variant.patience,
-                    monitor=monitor,
                     verbose=0,
                 )
             except errors.InputError as error:
