@@ -86,6 +86,7 @@ API_MODULES = (
     "data.iob",
     "data.tokenization",
     "data.token_vocabulary",
+    "data.word_vectors",
     "data.tagging_batches",
     "data.parallel",
     "data.video",

@@ -44,7 +44,7 @@ import keras
 import numpy as np
 
 from rnn_apps import backend, errors, io, metrics, paths, streaming
-from rnn_apps.data import text
+from rnn_apps.data import text, word_vectors
 from rnn_apps.harness import baselines, cli, plots, tuning
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import heads, recurrent
@@ -88,6 +88,7 @@ class Texts:
     splits: text.TextClassificationData
     vectorizer: keras.layers.TextVectorization
     sequence_length: int
+    vectors: word_vectors.WordVectors | None = None
 
 
 """
@@ -101,6 +102,12 @@ on a GPU. The CNN is Kim (2014)'s sentence CNN: 100 filters each of widths
 3, 4 and 5 (`--cnn-filters`, `--cnn-widths`), max-pooled over time. This is the whole model, in plain Keras;
 `rnn_apps.tasks.classifiers.sequence_classifier` builds the same one from an
 `EncoderConfig` (a test checks that they agree).
+
+The embedding learns from scratch by default, as in the benchmarks. With
+`--embeddings vectors.txt` (GloVe, word2vec or fastText text format, read
+from your disk by `rnn_apps.data.word_vectors`) it starts from those vectors
+instead, at their width; the run prints how many vocabulary words the file
+had, and `--freeze-embeddings` keeps the vectors fixed.
 """
 
 RECURRENT_LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
@@ -111,7 +118,10 @@ CNN_WIDTHS = (3, 4, 5)
 def build_classifier(name: str, cfg: SentimentConfig, vocabulary_size: int, num_classes: int) -> keras.Model:
     """The model ``--model name`` trains: word ids -> class probabilities."""
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = keras.layers.Embedding(vocabulary_size, cfg.embedding_dim, mask_zero=name != "cnn", name="embedding")(token_ids)
+    trainable = not cfg.freeze_embeddings  # --embeddings --freeze-embeddings: the file's vectors stay as they are
+    x = keras.layers.Embedding(
+        vocabulary_size, cfg.embedding_dim, mask_zero=name != "cnn", trainable=trainable, name="embedding"
+    )(token_ids)
     if cfg.embedding_dropout:
         x = keras.layers.SpatialDropout1D(cfg.embedding_dropout, name="embedding_dropout")(x)
     if name == "cnn":
@@ -183,7 +193,8 @@ class SentimentRecipe(harness.Recipe):
         longest = int(text.vectorize(vectorizer, splits.train[0], cfg.sequence_length).row_lengths().numpy().max())
         # The CNN's widest filter needs that many positions, even when every text is shorter.
         shortest = max(*CNN_WIDTHS, *cfg.cnn_widths) if "cnn" in cfg.model else 1
-        return Texts(splits, vectorizer, max(shortest, min(cfg.sequence_length, longest)))
+        vectors = word_vectors.for_run(cfg.embeddings, cfg.freeze_embeddings, vectorizer.get_vocabulary(), cfg.seed)
+        return Texts(splits, vectorizer, max(shortest, min(cfg.sequence_length, longest)), vectors)
 
     def dataset_name(self, data: Texts) -> str:
         return data.splits.name
@@ -192,7 +203,9 @@ class SentimentRecipe(harness.Recipe):
         return f"{data.splits.name}, classes {data.splits.class_names}, rows {data.splits.sizes()}"
 
     def build_model(self, name, cfg, data: Texts) -> keras.Model:
-        return build_classifier(name, cfg, data.vectorizer.vocabulary_size(), data.splits.num_classes)
+        # With --embeddings, the table starts from the file's vectors (at the file's width).
+        build = lambda cfg: build_classifier(name, cfg, data.vectorizer.vocabulary_size(), data.splits.num_classes)  # noqa: E731
+        return word_vectors.build_with(build, cfg, data.vectors)
 
     def search_space(self, name, cfg) -> dict[str, tuple]:
         # The CNN reads no encoder dropout; its filters are --cnn-filters and --cnn-widths.
@@ -252,7 +265,7 @@ class SentimentRecipe(harness.Recipe):
         return {"class_names": data.splits.class_names, "sizes": data.splits.sizes()}
 
     def settings(self, cfg, data: Texts) -> dict:
-        return cfg.settings() | {"sequence_length": data.sequence_length}
+        return cfg.settings() | {"sequence_length": data.sequence_length} | word_vectors.settings(cfg, data.vectors)
 
     def plot(self, cfg, data: Texts, trained) -> None:
         matrices = {item.result.name: np.asarray(item.extras["confusion_matrix"]) for item in trained}

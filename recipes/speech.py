@@ -1,8 +1,8 @@
 """
 Title: Speech recognition: recurrent networks against a spectrogram CNN
-Description: Recognize spoken keywords, or transcribe strings of spoken digits with CTC, from raw audio.
-Data: espeak-ng sample; speech_commands, spoken_digit (tensorflow-datasets); WAV folders; FSDD; UEA .ts series.
-Run: python -m recipes.speech [--task {keywords,digits}] [--quick] [--data SOURCE] [--model all] [--bidirectional]
+Description: Recognize spoken keywords, or transcribe digit strings and sentences with CTC, from raw audio.
+Data: espeak-ng sample; speech_commands, spoken_digit, librispeech, ljspeech (tfds); WAV, FSDD, LJSpeech folders; .ts
+Run: python -m recipes.speech [--task {keywords,digits,transcripts}] [--quick] [--data SOURCE] [--model all]
 """
 
 """
@@ -10,7 +10,7 @@ Run: python -m recipes.speech [--task {keywords,digits}] [--quick] [--data SOURC
 
 Speech arrives over time, and a recurrent network reads it the same way: one
 25 ms frame every 10 ms, carrying what it has heard so far in its state.
-This recipe does two tasks with it, each against a CNN twin and a naive
+This recipe does three tasks with it, each against a CNN twin and a naive
 baseline:
 
 - `--task keywords` (default): one word per clip and one label per clip, as
@@ -21,6 +21,10 @@ baseline:
   temporal classification (CTC): they label every frame with a digit or a
   blank, and the transcript is what is left after merging repeats and
   dropping blanks; word and character error rates (jiwer) score it.
+- `--task transcripts`: a spoken sentence, spelt letter by letter. The same
+  CTC models write one of 28 characters (a-z, apostrophe, space) or a blank
+  per frame, so they can write words they never heard in training; the
+  character error rate leads the table.
 
 The front end is inside every saved model, so it takes raw waveforms:
 
@@ -43,7 +47,7 @@ import keras
 import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
-from rnn_apps.data import audio, spoken
+from rnn_apps.data import audio, spoken, transcripts
 from rnn_apps.harness import baselines, cli, compare, plots, training
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import ctc, heads
@@ -159,7 +163,7 @@ def cnn_encoder(x, cfg: SpeechConfig, per_frame: bool, series: bool):
 
 def build_speech_model(name: str, cfg: SpeechConfig, num_classes: int, front_end, statistics, feature_dim=None):
     """The compiled model ``--model name`` trains: waveforms (or frames) -> labels, or per-frame symbols (CTC)."""
-    per_frame = cfg.task == "digits"
+    per_frame = cfg.task in ("digits", "transcripts")
     inputs, frames, offset = acoustic.frame_input(front_end, feature_dim, mask=name != "cnn")
     if cfg.utterance_norm:  # each clip's own statistics: a voice's or microphone's tilt of the bins goes
         x = acoustic.UtteranceNormalization(name="normalize_utterance")(frames)
@@ -211,8 +215,8 @@ class SpeechRecipe(harness.Recipe):
     config_class = SpeechConfig
 
     def run(self, cfg: SpeechConfig) -> dict:
-        # Digit strings are scored by word error rate; their hooks sit on a recipe of their own.
-        recipe = DigitsRecipe() if cfg.task == "digits" else self
+        # Digit strings and sentences are scored by error rates; their hooks sit on recipes of their own.
+        recipe = {"digits": DigitsRecipe, "transcripts": TranscriptsRecipe}.get(cfg.task, type(self))()
         if cfg.min_digits > cfg.max_digits:
             found = f"{cfg.min_digits} > {cfg.max_digits}"
             raise errors.expected("--min-digits <= --max-digits", found, name="--min-digits")
@@ -373,7 +377,7 @@ class DigitsRecipe(SpeechRecipe):
     def evaluate(self, name, model, cfg, data: Data) -> harness.Evaluation:
         waves = data.digits["test"][0]
         outputs = acoustic_inference.predict_batches(model, waves, None, data.front_end)
-        scores, hypotheses = acoustic_inference.transcribe(outputs, data, name, cfg.beam_width)
+        scores, hypotheses = self.transcribe(outputs, cfg, data, name)
         return harness.Evaluation(
             scores,
             predict_batch=lambda batch: model.predict_on_batch(audio.pad_clips(batch)),
@@ -381,22 +385,123 @@ class DigitsRecipe(SpeechRecipe):
             extras={"transcripts": hypotheses},
         )
 
+    def transcribe(self, outputs, cfg, data: Data, name: str) -> tuple[dict, dict]:
+        """Scores and transcripts of the test outputs, greedy and beam search (`acoustic_inference.transcribe`)."""
+        return acoustic_inference.transcribe(outputs, data, name, cfg.beam_width)
+
+    def references(self, data: Data) -> list[str]:
+        """The test transcripts as text."""
+        return data.references()
+
     def baselines(self, cfg, data: Data):
         naive, scores = acoustic_inference.naive_transcription(data)
         milliseconds = training.time_predict(lambda batch: [naive] * len(batch), data.references())
         return [(compare.ModelResult("majority", scores, 0, 0.0, round(milliseconds, 6), None), {})]
 
     def plot(self, cfg, data: Data, trained) -> None:
-        transcripts = {"reference": data.references()}
+        transcripts = {"reference": self.references(data)}
         for item in trained:
             transcripts |= item.extras.get("transcripts", {})
         io.write_json(f"{cfg.output_dir}/transcripts.json", transcripts)
         models = [item.result for item in trained if "transcripts" in item.extras]
         if models:
-            best = min(models, key=lambda result: result.metrics["wer"]).name
+            best = min(models, key=lambda result: result.metrics[self.primary_metric]).name
             shown = range(min(3, len(transcripts["reference"])))
             titles = [f"true: {transcripts['reference'][i]} | {best}: {transcripts[best][i]}" for i in shown]
             spectrograms(data, [data.digits["test"][0][i] for i in shown], titles, cfg.output_dir)
+
+
+"""
+## Transcribing sentences
+
+`--task transcripts` reads a corpus of transcribed sentences
+(`rnn_apps.data.transcripts`): a folder in the LJSpeech layout
+(`wavs/ID.wav` and a `metadata.csv` of `ID|raw text|normalized text`
+rows), or `librispeech` or `ljspeech` from tensorflow-datasets. LibriSpeech
+keeps its official parts, which have no speaker in common: train-clean-100
+trains, dev-clean stops early, test-clean tests. LJSpeech is one reader, so
+a seeded share of her clips is held out. Every transcript is standardised
+into the models' 28 characters: accents come off, letters are lower-cased,
+hyphens become spaces, and punctuation and digits are dropped; the run says
+which characters it dropped, and `metrics.json` counts them. A clip too
+short to spell its transcript (CTC needs a frame per character, and a blank
+between doubled letters) is left out with a notice.
+
+The models are those of the digits task with 28 symbols and the blank, and
+the scores those of the digits task too: character and word error rates of
+greedy and beam-search decoding. The naive baseline answers every clip with
+nothing (`empty`), so its error rates are 1 by construction: every character
+of the reference is missing; a model that writes wrong letters can score
+above 1. The saved model spells raw waveforms like the other speech models,
+and its `.json` sidecar holds the alphabet, so
+`rnn-apps predict speech --model runs/speech/models/gru.keras clip.wav`
+prints what the model heard.
+"""
+
+
+class TranscriptsRecipe(DigitsRecipe):
+    """Sentences spelt character by character with CTC, against the empty transcript."""
+
+    primary_metric = "cer"
+    naive_baseline = "empty"
+
+    def load_data(self, cfg: SpeechConfig) -> Data:
+        corpora = f"{transcripts.LAYOUT}, or one of {list(transcripts.TFDS_CORPORA)}"
+        if cfg.data == "sample":
+            raise errors.expected(f"{corpora} (--task transcripts has no bundled sample)", cfg.data, name="--data")
+        for flag in ("validation_data", "test_data"):
+            if getattr(cfg, flag) is not None:
+                option = f"--{flag.replace('_', '-')}"
+                raise errors.expected(f"--task keywords or digits with {option}", "--task transcripts")
+        split = (cfg.validation_fraction, cfg.test_fraction, cfg.seed)
+        clips = transcripts.load(cfg.data, cfg.sample_rate, *split, clip_seconds=cfg.clip_seconds)
+        return self.prepare(cfg, clips)
+
+    def prepare(self, cfg: SpeechConfig, clips) -> Data:
+        """Leave out clips too short for their sentences, then the front end, statistics and CTC targets."""
+        front_end = acoustic.FrontEnd(clips.sample_rate, num_mel_bins=cfg.mel_bins)
+        clips, parts = transcripts.ctc_targets(clips, front_end.frames)
+        data = acoustic_inference.prepare(clips, None, cfg.mel_bins)
+        longest = max(len(symbols) for _, texts, _ in parts.values() for symbols in texts)
+        # `digits` holds the CTC clips of either task: (waveforms, symbol ids, packed targets) per part.
+        data.digits = {
+            part: (waves, symbols, ctc.pack_targets(symbols, frames, longest))
+            for part, (waves, symbols, frames) in parts.items()
+        }
+        return data
+
+    def run_speaker_folds(self, cfg: SpeechConfig) -> dict:
+        # LibriSpeech's official parts already test voices that did not train.
+        raise errors.expected("--task keywords or digits with --group-by", "--task transcripts")
+
+    def describe(self, data: Data) -> str:
+        sizes, rate = data.clips.sizes(), data.clips.sample_rate
+        return f"{data.name}, clips {sizes}, {rate} Hz, {len(transcripts.CHARACTERS)} characters"
+
+    def report_fields(self, cfg, data: Data) -> dict:
+        fields = super().report_fields(cfg, data) | {"dropped_characters": data.clips.dropped}
+        if data.clips.speakers is not None:  # LibriSpeech: distinct speakers in each official part
+            fields["speakers_per_part"] = data.clips.speakers
+        return fields
+
+    def references(self, data: Data) -> list[str]:
+        return data.clips.test[1]
+
+    def transcribe(self, outputs, cfg, data: Data, name: str) -> tuple[dict, dict]:
+        frames = data.front_end.frames([len(wave) for wave in data.digits["test"][0]])
+        references, scores, hypotheses = self.references(data), {}, {}
+        for strategy, suffix in (("greedy", ""), ("beam_search", "_beam")):
+            spelt = [transcripts.text_of(symbols) for symbols in ctc.decode(outputs, frames, strategy, cfg.beam_width)]
+            hypotheses[name + suffix] = spelt
+            scores |= {key + suffix: value for key, value in ctc.error_rates(references, spelt).items()}
+        return scores, hypotheses
+
+    def baselines(self, cfg, data: Data):
+        references = self.references(data)
+        scores = ctc.error_rates(references, [""] * len(references))
+        milliseconds = training.time_predict(lambda batch: [""] * len(batch), references)
+        scores |= {f"{key}_beam": value for key, value in scores.items()}
+        return [(compare.ModelResult("empty", scores, 0, 0.0, round(milliseconds, 6), None), {})]
 
 
 RECIPE = SpeechRecipe()

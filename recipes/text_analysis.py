@@ -55,7 +55,7 @@ runtime.configure()  # before Keras loads: TensorFlow starts quietly, plots need
 import keras
 
 from rnn_apps import backend, io, metrics, paths
-from rnn_apps.data import conll, tagging_batches, tagging_data, token_vocabulary, tokenization
+from rnn_apps.data import conll, tagging_batches, tagging_data, token_vocabulary, tokenization, word_vectors
 from rnn_apps.harness import cli, compare, plots
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import crf
@@ -99,6 +99,7 @@ class Sentences:
     name: str
     tagged: tagging_data.TaggingData
     vocabulary: token_vocabulary.TaggingVocabulary
+    vectors: word_vectors.WordVectors | None = None
 
 
 """
@@ -112,7 +113,9 @@ eligible for the fused cuDNN kernel on a GPU. The CNN cannot mask, so it
 zeroes padded positions before every layer: a sentence gets the same tags
 whatever it is batched with. This is the whole model in plain Keras;
 `rnn_apps.tasks.taggers.tagger` builds the same from an `EncoderConfig` (a
-test checks that they agree).
+test checks that they agree). `--embeddings PATH` starts the word embedding
+from pretrained vectors in a local text file (a word missing as written takes
+its lower-case form's vector), and `--freeze-embeddings` keeps them fixed.
 """
 
 RECURRENT_LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
@@ -122,8 +125,9 @@ def build_tagger(name: str, cfg: TextAnalysisConfig, num_tags: int, vocabulary) 
     """The model ``--model name`` trains: word (and character) ids -> tag scores per token."""
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     inputs = {"token_ids": token_ids}
+    trainable = not cfg.freeze_embeddings  # --embeddings --freeze-embeddings: the file's vectors stay as they are
     x = keras.layers.Embedding(
-        vocabulary.vocabulary_size, cfg.embedding_dim, mask_zero=name != "cnn", name="embedding"
+        vocabulary.vocabulary_size, cfg.embedding_dim, mask_zero=name != "cnn", trainable=trainable, name="embedding"
     )(token_ids)
     if vocabulary.chars:
         inputs["char_ids"] = keras.Input(shape=(None, vocabulary.char_length), dtype="int32", name="char_ids")
@@ -212,7 +216,9 @@ class TextAnalysisRecipe(harness.Recipe):
             lowercase=cfg.lowercase,
             char_length=cfg.char_length if cfg.char_features else None,
         )
-        return Sentences(tagged.name, tagged, vocabulary)
+        ids = ["", "[UNK]", *vocabulary.words]  # the ids the word lookup gives: padding, unknown, then the words
+        vectors = word_vectors.for_run(cfg.embeddings, cfg.freeze_embeddings, ids, cfg.seed)
+        return Sentences(tagged.name, tagged, vocabulary, vectors)
 
     def describe(self, data: Sentences) -> str:
         tagged, vocabulary = data.tagged, data.vocabulary
@@ -223,7 +229,9 @@ class TextAnalysisRecipe(harness.Recipe):
         )
 
     def build_model(self, name, cfg, data: Sentences) -> keras.Model:
-        return build_tagger(name, cfg, data.tagged.num_tags, data.vocabulary)
+        # With --embeddings, the table starts from the file's vectors (at the file's width).
+        build = lambda cfg: build_tagger(name, cfg, data.tagged.num_tags, data.vocabulary)  # noqa: E731
+        return word_vectors.build_with(build, cfg, data.vectors)
 
     def monitor(self, name, cfg) -> str:
         return "val_loss" if cfg.crf else cfg.monitor
@@ -270,7 +278,8 @@ class TextAnalysisRecipe(harness.Recipe):
 
     def settings(self, cfg, data: Sentences) -> dict:
         vocabulary = data.vocabulary
-        return cfg.settings() | {"char_length": vocabulary.char_length, "vocabulary_size": vocabulary.vocabulary_size}
+        sizes = {"char_length": vocabulary.char_length, "vocabulary_size": vocabulary.vocabulary_size}
+        return cfg.settings() | sizes | word_vectors.settings(cfg, data.vectors)
 
     def plot(self, cfg, data: Sentences, trained) -> None:
         test, scheme = data.tagged.test, data.tagged.scheme

@@ -24,6 +24,8 @@ class SentimentConfig(config.RunConfig):
     sequence_length: int = config.option(300, "tokens kept per text", parse=config.positive_int)
     embedding_dim: int = config.option(128, "word-vector width", parse=config.positive_int)
     embedding_dropout: float = config.option(0.5, "dropout on word vectors", parse=config.fraction)
+    embeddings: str | None = config.embeddings_option()
+    freeze_embeddings: bool = config.freeze_embeddings_option()
     dropout: float = config.option(0.2, "input dropout of the encoder", parse=config.fraction)
     cnn_filters: int = config.option(100, "CNN filters of each width", parse=config.positive_int)
     cnn_widths: tuple[int, ...] = config.option(

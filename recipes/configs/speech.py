@@ -11,7 +11,8 @@ import re
 from rnn_apps import options
 from rnn_apps.harness import config
 
-SAMPLES = {"keywords": "speech/keywords", "digits": "speech/digits"}
+SAMPLES = {"keywords": "speech/keywords", "digits": "speech/digits", "transcripts": None}
+"""Each task's bundled sample; transcripts has none (``--data`` names a corpus)."""
 
 
 def speaker_pattern(text: str) -> str:
@@ -47,7 +48,8 @@ class SpeechConfig(config.RunConfig):
     learning_rate: float = config.option(2e-3, "Adam learning rate", parse=config.positive_float)
     task: str = config.option(
         "keywords",
-        "keywords: one label per clip; digits: a digit string per clip, trained with CTC",
+        "keywords: one label per clip; digits: a digit string per clip, trained with CTC; "
+        "transcripts: a sentence per clip, spelt with CTC (--data: an LJSpeech-style folder, librispeech or ljspeech)",
         choices=tuple(SAMPLES),
     )
     sample_rate: int | None = config.option(

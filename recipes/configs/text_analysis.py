@@ -38,6 +38,8 @@ class TextAnalysisConfig(config.RunConfig):
     crf: bool = config.option(False, "a CRF output layer instead of a per-token softmax")
     embedding_dim: int = config.option(100, "word-vector width", parse=config.positive_int)
     embedding_dropout: float = config.option(0.5, "dropout on word features", parse=config.fraction)
+    embeddings: str | None = config.embeddings_option()
+    freeze_embeddings: bool = config.freeze_embeddings_option()
     dropout: float = config.option(0.0, "input dropout inside the encoder", parse=config.fraction)
     recurrent_dropout: float = config.option(
         0.0, "state dropout; above 0 rules out the fused cuDNN kernel", parse=config.fraction

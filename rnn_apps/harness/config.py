@@ -183,6 +183,21 @@ def option(
     return dataclasses.field(default=default, metadata=metadata)
 
 
+def embeddings_option():
+    """The ``--embeddings PATH`` field of recipes that read words (`rnn_apps.data.word_vectors`)."""
+    return option(
+        None,
+        "a local GloVe, word2vec or fastText text file (.gz allowed) whose vectors start the word embedding; "
+        "its width replaces --embedding-dim",
+        metavar="PATH",
+    )
+
+
+def freeze_embeddings_option():
+    """The ``--freeze-embeddings`` switch that goes with `embeddings_option`."""
+    return option(False, "with --embeddings: keep the word vectors fixed instead of fine-tuning them")
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     """The settings every recipe shares: its common flags.

@@ -131,7 +131,8 @@ def default_space(family: str, config) -> dict[str, tuple]:
         add("kernel_size", (2, 3, 5))
         if hasattr(config, "cnn_layers"):
             add("cnn_layers", tuple(depth for depth in (config.cnn_layers - 1, config.cnn_layers + 1) if depth > 0))
-    add("embedding_dim", scaled(getattr(config, "embedding_dim", 1) or 1))
+    if not getattr(config, "embeddings", None):  # pretrained vectors (--embeddings) fix the width
+        add("embedding_dim", scaled(getattr(config, "embedding_dim", 1) or 1))
     add("embedding_dropout", (0.0, 0.25, 0.5))
     add("dropout", (0.0, 0.2, 0.5))
     return space

@@ -224,9 +224,9 @@ def model_info(model, model_path) -> dict:
     """What predicting with ``model`` needs: its ``.json`` sidecar, or what the model itself tells.
 
     Returns:
-        A dict with ``task`` (``keywords`` or ``digits``), ``class_names``
+        A dict with ``task`` (``keywords``, ``digits`` or ``transcripts``), ``class_names``
             (or `None`), ``sample_rate``, ``clip_samples``, ``input``
-            (``waveform`` or ``frames``) and, for a digits model, ``front_end``.
+            (``waveform`` or ``frames``) and, for a CTC model, ``front_end``.
     """
     sidecar_path = pathlib.Path(model_path).with_suffix(".json")
     if sidecar_path.exists():
@@ -279,15 +279,16 @@ def predict(model, info: dict, model_path, inputs) -> list[dict]:
         errors.check_model_inputs(model, model_path, ranks=(2,), dtype="float")
         clips = [read_for_model(path, info["sample_rate"]) for path in inputs]
         sources = inputs
-        if info["task"] == "digits":
+        if info["task"] in ("digits", "transcripts"):  # CTC: digit words, or the characters of a sentence
             front_end = acoustic.FrontEnd(**info["front_end"])
             longest = max(front_end.frame_length, max(len(c) for c in clips))
             batch = audio.pad_clips(clips, longest)
             recurrent.guard_fused_kernel(model, batch, sources, sound)
             probabilities = model.predict_on_batch(batch)
             decoded = ctc.decode(probabilities, front_end.frames([len(c) for c in clips]), "beam_search")
+            separator = "" if info["task"] == "transcripts" else " "
             return [
-                {"transcript": " ".join(names[s] if names else str(s) for s in symbols), "input": source}
+                {"transcript": separator.join(names[s] if names else str(s) for s in symbols), "input": source}
                 for symbols, source in zip(decoded, sources)
             ]
         length = info.get("clip_samples") or max(len(c) for c in clips)
