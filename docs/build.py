@@ -80,6 +80,7 @@ API_MODULES = (
     "data.splits",
     "data.audio",
     "data.spoken",
+    "data.transcripts",
     "data.uea",
     "data.conll",
     "data.tagging_data",
