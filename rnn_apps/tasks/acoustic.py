@@ -443,3 +443,140 @@ def waveform_transcriber(
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     outputs = keras.layers.Dense(vocabulary_size + 1, activation="softmax", name="head_output")(x)
     return keras.Model(inputs, outputs, name=name or config.model)
+
+
+@keras.saving.register_keras_serializable(package="rnn_apps")
+class ConvolutionalSubsampling(keras.layers.Layer):
+    """Strided 1-D convolutions over the frames, the front of a CNN-RNN: fewer, richer frames for the recurrence.
+
+    Each block pads ``kernel_size // 2`` zero frames on both sides, then
+    applies a `Conv1D` with ``strides`` (no bias), batch normalization and a
+    ReLU, so ``frames`` frames become ``ceil(frames / strides)`` whatever the
+    parity of ``frames``; the blocks together divide the frame rate by
+    `stride`. Output frame ``j`` of a block is centred on input frame
+    ``j * strides``, and it holds audio when that frame does: the layer takes
+    its input's padding mask, keeps every ``strides``-th entry per block, and
+    returns it, so a recurrent layer after it skips the padded frames. Padded
+    frames are set to 0 before each convolution (that is what the explicit
+    padding holds), so a clip gives the same outputs for its own frames with
+    or without padding after it.
+
+    Args:
+        filters: output channels of each block.
+        kernel_size: frames each convolution reads (odd).
+        strides: subsampling factor of each block.
+
+    Examples:
+        >>> layer = ConvolutionalSubsampling(filters=(4, 6), kernel_size=3)
+        >>> x = np.ones((2, 9, 5), "float32")
+        >>> tuple(layer(x).shape), layer.stride
+        ((2, 3, 6), 4)
+        >>> keras.ops.convert_to_numpy(layer.compute_mask(x, np.array([[True] * 9, [True] * 5 + [False] * 4])))
+        array([[ True,  True,  True],
+               [ True,  True, False]])
+    """
+
+    def __init__(self, filters=(32, 64), kernel_size: int = 5, strides: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        if kernel_size < 1 or kernel_size % 2 == 0:
+            raise errors.expected("an odd kernel_size", kernel_size, name="kernel_size")
+        errors.check_positive(strides, "strides")
+        self.filters, self.kernel_size, self.strides = tuple(filters), kernel_size, strides
+        self.blocks = [
+            (
+                keras.layers.Conv1D(count, kernel_size, strides=strides, use_bias=False, name=f"conv_{index}"),
+                keras.layers.BatchNormalization(momentum=0.9, name=f"norm_{index}"),
+            )
+            for index, count in enumerate(self.filters, start=1)
+        ]
+        self.supports_masking = True
+
+    @property
+    def stride(self) -> int:
+        """Input frames per output frame."""
+        return self.strides ** len(self.filters)
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for conv, norm in self.blocks:
+            frames = None if shape[1] is None else shape[1] + 2 * (self.kernel_size // 2)
+            conv.build((shape[0], frames, shape[2]))
+            shape = conv.compute_output_shape((shape[0], frames, shape[2]))
+            norm.build(shape)
+
+    def _subsample(self, mask):
+        return mask[:, :: self.strides]
+
+    def call(self, inputs, training=None, mask=None):
+        x, half = inputs, self.kernel_size // 2
+        for conv, norm in self.blocks:
+            if mask is not None:
+                x = x * keras.ops.cast(keras.ops.expand_dims(mask, -1), x.dtype)
+            x = keras.ops.pad(x, ((0, 0), (half, half), (0, 0)))
+            x = keras.ops.relu(norm(conv(x), training=training))
+            if mask is not None:
+                mask = self._subsample(mask)
+        if mask is not None:
+            x = x * keras.ops.cast(keras.ops.expand_dims(mask, -1), x.dtype)
+        return x
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None:
+            return None
+        for _ in self.blocks:
+            mask = self._subsample(mask)
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        frames = input_shape[1]
+        for _ in self.blocks:
+            frames = None if frames is None else -(-frames // self.strides)
+        return (input_shape[0], frames, self.filters[-1])
+
+    def get_config(self):
+        return super().get_config() | {
+            "filters": list(self.filters),
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+        }
+
+
+@keras.saving.register_keras_serializable(package="rnn_apps")
+class RepeatFrames(keras.layers.Layer):
+    """Bring subsampled frames back to the frame rate of a reference: repeat each ``factor`` times, cut to length.
+
+    A CNN-RNN labelling frames for CTC reads a quarter of the frames (say);
+    repeating each output back to the front end's 10 ms frames keeps one
+    output per front-end frame, so frame counts, CTC targets and decoders
+    work unchanged (CTC merges the repeats). Takes ``[sequence, reference]``
+    and returns the reference's mask.
+
+    Args:
+        factor: input frames per subsampled frame.
+
+    Examples:
+        >>> x = np.array([[[1.0], [2.0]]], "float32")
+        >>> keras.ops.convert_to_numpy(RepeatFrames(2)([x, np.zeros((1, 3, 4), "float32")]))[0, :, 0].tolist()
+        [1.0, 1.0, 2.0]
+    """
+
+    def __init__(self, factor: int, **kwargs):
+        super().__init__(**kwargs)
+        errors.check_positive(factor, "factor")
+        self.factor = factor
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        sequence, reference = inputs
+        repeated = keras.ops.repeat(sequence, self.factor, axis=1)
+        return repeated[:, : keras.ops.shape(reference)[1]]
+
+    def compute_mask(self, inputs, mask=None):
+        return None if mask is None else mask[1]
+
+    def compute_output_shape(self, input_shape):
+        sequence, reference = input_shape
+        return (sequence[0], reference[1], sequence[2])
+
+    def get_config(self):
+        return super().get_config() | {"factor": self.factor}
