@@ -134,15 +134,19 @@ def encoding_name(text: str) -> str:
         ) from None
 
 
-def model_list(text: str, choices: Sequence[str] = MODEL_CHOICES) -> tuple[str, ...]:
-    """Parse ``--model``: ``all`` or a comma-separated list of model names.
+def model_list(
+    text: str, choices: Sequence[str] = MODEL_CHOICES, every: Sequence[str] | None = None
+) -> tuple[str, ...]:
+    """Parse ``--model``: ``all`` (``every`` model; by default every choice) or a comma-separated list of names.
 
     Examples:
         >>> model_list("lstm,cnn")
         ('lstm', 'cnn')
+        >>> model_list("all", ("lstm", "cnn", "crnn"), every=("lstm", "cnn"))
+        ('lstm', 'cnn')
     """
     if text == "all":
-        return tuple(choices)
+        return tuple(choices if every is None else every)
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in choices]
     if not names or unknown:
@@ -203,12 +207,15 @@ class RunConfig:
     """The settings every recipe shares: its common flags.
 
     A recipe's configuration subclasses this and adds its own fields; class
-    attributes ``PRESETS`` (name -> field values) and ``MODEL_CHOICES`` (the
-    trainable models, when they differ from the shared four) complete it.
+    attributes ``PRESETS`` (name -> field values), ``MODEL_CHOICES`` (the
+    trainable models, when they differ from the shared four) and
+    ``ALL_MODELS`` (what ``--model all`` trains, when not every choice)
+    complete it.
     """
 
     PRESETS: typing.ClassVar[dict[str, dict]] = {}
     MODEL_CHOICES: typing.ClassVar[tuple[str, ...]] = MODEL_CHOICES
+    ALL_MODELS: typing.ClassVar[tuple[str, ...] | None] = None
 
     data: str = option(
         "sample", "'sample' (the bundled sample), a tensorflow-datasets name, or a path to your own files"
@@ -323,9 +330,10 @@ def build_parser(config_class, prog: str, description: str = "", recipe: str = "
             help_text += f" (default: {shown})"
         kwargs: dict = {"help": help_text}
         if field.name == "model":
-            choices = tuple(config_class.MODEL_CHOICES)
+            choices, every = tuple(config_class.MODEL_CHOICES), config_class.ALL_MODELS
             kwargs.update(
-                type=lambda text, choices=choices: model_list(text, choices), metavar="{all," + ",".join(choices) + "}"
+                type=lambda text, choices=choices, every=every: model_list(text, choices, every),
+                metavar="{all," + ",".join(choices) + "}",
             )
         elif isinstance(field.default, bool) and field.default is False:
             kwargs["action"] = "store_true"
