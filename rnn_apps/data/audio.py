@@ -598,7 +598,7 @@ def _dense_row(clip, target):
     return clip.to_tensor() if hasattr(clip, "to_tensor") else clip, target
 
 
-def waveform_dataset(clips, targets, batch_size: int, shuffle=False, seed=0, pad_to=None, bucket=False):
+def waveform_dataset(clips, targets, batch_size: int, shuffle=False, seed=0, pad_to=None, bucket=False, augment=None):
     """A batched ``(waveforms, targets)`` `tf.data.Dataset`, right-padded with zeros.
 
     Args:
@@ -613,6 +613,9 @@ def waveform_dataset(clips, targets, batch_size: int, shuffle=False, seed=0, pad
             each batch.
         bucket: batch clips of similar length together (training; order is
             not kept), so less padding is computed.
+        augment: a function from the dataset of single clips to another,
+            applied after the shuffle and before batching (training
+            augmentation such as `rnn_apps.data.spoken.augmentation`).
 
     Returns:
         A prefetched dataset.
@@ -627,6 +630,8 @@ def waveform_dataset(clips, targets, batch_size: int, shuffle=False, seed=0, pad
     dataset = tf.data.Dataset.from_tensor_slices((ragged, targets)).map(_dense_row)
     if shuffle:
         dataset = dataset.shuffle(len(clips), seed=seed, reshuffle_each_iteration=True)
+    if augment is not None:
+        dataset = augment(dataset)
     if pad_to is not None:
         dataset = dataset.padded_batch(batch_size, padded_shapes=([pad_to], target_shape))
     elif bucket:
