@@ -61,7 +61,7 @@ field is one command-line flag. It lives in a module of its own that imports no 
 a bad flag is refused before TensorFlow starts.
 """
 
-from recipes.configs.speech import SAMPLES, SpeechConfig
+from recipes.configs.speech import SAMPLES, SPEED_RANGE, SpeechConfig
 
 """
 ## Data
@@ -112,6 +112,21 @@ as an image: 3x3 `Conv2D`, batch normalization, ReLU and 2x2 max pooling per
 block. For CTC, pooling halves only the mel axis, so every frame keeps an
 output, and four dilated `Conv1D` layers widen what each frame sees to 37
 frames, about one word. On `.ts` series the CNN is three `Conv1D` layers.
+
+`--model crnn` is the CNN-RNN most speech systems are built on: two strided
+`Conv1D` blocks (`acoustic.ConvolutionalSubsampling`) turn every four 10 ms
+frames into one richer 40 ms frame, passing the padding mask along, and two
+bidirectional GRU layers read them; for CTC each output is repeated back to
+the front end's frames. `--model all` stays the four models every recipe
+compares, so the CNN-RNN is asked for by name.
+
+Two flags change the training audio only, as `tf.data` steps before the
+clips are padded into batches (`spoken.augmentation`): `--speed-perturb`
+resamples each clip by a random factor from 0.85 to 1.15, which moves tempo,
+pitch and formants together, as a shorter or longer vocal tract would, and
+`--noise-snr LOW,HIGH` adds white noise at a random signal-to-noise ratio.
+They are not layers because a resampled clip changes length, and the saved
+model keeps nothing of them: it takes clean audio.
 `acoustic.waveform_classifier` and `waveform_transcriber` build the same
 models from an `EncoderConfig` (a test checks that they agree).
 """
@@ -161,6 +176,35 @@ def cnn_encoder(x, cfg: SpeechConfig, per_frame: bool, series: bool):
     return x
 
 
+def crnn_encoder(x, cfg: SpeechConfig, per_frame: bool):
+    """The CNN-RNN: strided convolutions subsample the frames, then bidirectional GRU layers read the fewer frames.
+
+    Each `Conv1D` block of `acoustic.ConvolutionalSubsampling` halves the
+    frame rate (two blocks: 40 ms a frame instead of 10), passing the padding
+    mask along, so the recurrence takes a quarter of the steps over frames
+    that each see 17 of the original ones. For CTC the outputs are repeated
+    back to one per 10 ms frame (`acoustic.RepeatFrames`), so the frame
+    counts of the targets and decoders stay those of the front end.
+    """
+    frames = x
+    convolutions = acoustic.ConvolutionalSubsampling(
+        cfg.crnn_filters, kernel_size=5, strides=2, name="crnn_convolution"
+    )
+    x = convolutions(x)
+    for index in range(1, cfg.crnn_layers + 1):
+        gru = keras.layers.GRU(
+            cfg.units,
+            dropout=cfg.dropout,
+            recurrent_dropout=cfg.recurrent_dropout,
+            return_sequences=per_frame or index < cfg.crnn_layers,
+            name=f"encoder_gru_{index}",
+        )
+        x = keras.layers.Bidirectional(gru, name=f"encoder_bidirectional_{index}")(x)
+    if per_frame:
+        x = acoustic.RepeatFrames(convolutions.stride, name="crnn_frames")([x, frames])
+    return x
+
+
 def build_speech_model(name: str, cfg: SpeechConfig, num_classes: int, front_end, statistics, feature_dim=None):
     """The compiled model ``--model name`` trains: waveforms (or frames) -> labels, or per-frame symbols (CTC)."""
     per_frame = cfg.task in ("digits", "transcripts")
@@ -176,11 +220,12 @@ def build_speech_model(name: str, cfg: SpeechConfig, num_classes: int, front_end
     if cfg.spec_augment:  # active in training only; the saved model sees whole spectrograms
         bins = x.shape[-1]
         x = acoustic.SpectrogramMasking(frequency_width=max(1, bins // 8), seed=cfg.seed, name="spec_augment")(x)
-    x = (
-        cnn_encoder(x, cfg, per_frame, front_end is None)
-        if name == "cnn"
-        else recurrent_encoder(x, cfg, per_frame, name)
-    )
+    if name == "cnn":
+        x = cnn_encoder(x, cfg, per_frame, front_end is None)
+    elif name == "crnn":
+        x = crnn_encoder(x, cfg, per_frame)
+    else:
+        x = recurrent_encoder(x, cfg, per_frame, name)
     if per_frame:  # a digit or the CTC blank (index 0) for every frame
         if cfg.dropout:
             x = keras.layers.Dropout(cfg.dropout, name="head_dropout")(x)
@@ -217,6 +262,8 @@ class SpeechRecipe(harness.Recipe):
     def run(self, cfg: SpeechConfig) -> dict:
         # Digit strings and sentences are scored by error rates; their hooks sit on recipes of their own.
         recipe = {"digits": DigitsRecipe, "transcripts": TranscriptsRecipe}.get(cfg.task, type(self))()
+        if cfg.task == "digits" and (cfg.speed_perturb or cfg.noise_snr):  # keyword clips only, for now
+            raise errors.expected("--task keywords with --speed-perturb or --noise-snr", cfg.task, name="--task")
         if cfg.min_digits > cfg.max_digits:
             found = f"{cfg.min_digits} > {cfg.max_digits}"
             raise errors.expected("--min-digits <= --max-digits", found, name="--min-digits")
@@ -285,7 +332,8 @@ class SpeechRecipe(harness.Recipe):
     def datasets(self, name, cfg, data: Data):
         train, validation, waveforms = data.clips.train, data.clips.validation, data.front_end is not None
         fixed = harness.model_of(name) == "cnn"
-        return spoken.datasets(train, validation, cfg.batch_size, cfg.seed, data.length, waveforms, fixed)
+        augment = augmentation(cfg, data, data.length if fixed else None)
+        return spoken.datasets(train, validation, cfg.batch_size, cfg.seed, data.length, waveforms, fixed, augment)
 
     def export(self, name, model, cfg, data: Data, path):
         # The inference model (no optimizer or loss), and the .json beside it that `predict` reads;
@@ -350,6 +398,22 @@ class SpeechRecipe(harness.Recipe):
 
     def examples(self) -> list[str]:
         return [str(paths.bundled(f"speech/keywords/{word}/{word}_00.wav")) for word in ("yes", "stop")]
+
+
+def augmentation(cfg: SpeechConfig, data: Data, limit: int | None = None):
+    """The training clips' ``--speed-perturb`` and ``--noise-snr`` step (`spoken.augmentation`), or `None`.
+
+    It is a `tf.data` step rather than a layer: a resampled clip changes
+    length, which only the pipeline, before padding, can give it, and the
+    saved model holds nothing of it.
+    """
+    if not cfg.speed_perturb and cfg.noise_snr is None:
+        return None
+    if data.front_end is None:
+        flag = "--speed-perturb" if cfg.speed_perturb else "--noise-snr"
+        raise errors.expected(f"audio for {flag} (.ts series are frames already)", data.name, name="--data")
+    speed = SPEED_RANGE if cfg.speed_perturb else None
+    return spoken.augmentation(cfg.seed, speed, cfg.noise_snr, limit)
 
 
 def spectrograms(data: Data, clips, titles, output_dir) -> None:

@@ -13,6 +13,9 @@ from rnn_apps.harness import config
 
 SAMPLES = {"keywords": "speech/keywords", "digits": "speech/digits", "transcripts": None}
 """Each task's bundled sample; transcripts has none (``--data`` names a corpus)."""
+MODEL_CHOICES = (*config.MODEL_CHOICES, "crnn")
+SPEED_RANGE = (0.85, 1.15)
+"""Speed factors ``--speed-perturb`` draws from (Kaldi's 0.9-1.1 triple, widened to a continuous range)."""
 
 
 def speaker_pattern(text: str) -> str:
@@ -31,9 +34,29 @@ def speaker_pattern(text: str) -> str:
     return text
 
 
+def snr_range(text: str) -> tuple[float, float]:
+    """Parse ``--noise-snr LOW,HIGH``: signal-to-noise ratios in decibels, ``LOW <= HIGH``.
+
+    Examples:
+        >>> snr_range("10,30")
+        (10.0, 30.0)
+    """
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH in decibels, such as 10,30, received {text!r}") from None
+    if not low <= high:
+        raise argparse.ArgumentTypeError(f"expected LOW <= HIGH, received {text!r}")
+    return low, high
+
+
 @dataclasses.dataclass(frozen=True)
 class SpeechConfig(config.RunConfig):
     """The speech recipe's settings; every field is a flag (``--mel-bins``)."""
+
+    MODEL_CHOICES = MODEL_CHOICES
+    # `all` stays the four models every recipe compares; the CNN-RNN is asked for by name.
+    ALL_MODELS = config.MODEL_CHOICES
 
     PRESETS = {
         "quick": dict(
@@ -41,6 +64,11 @@ class SpeechConfig(config.RunConfig):
         )
     }
 
+    model: tuple[str, ...] = config.option(
+        config.MODEL_CHOICES,
+        "models to train: 'all' (simple_rnn, lstm, gru, cnn) or a comma-separated list, crnn included; naive "
+        "baselines always run",
+    )
     epochs: int = config.option(40, "most epochs (early stopping may end sooner)", parse=config.positive_int)
     batch_size: int = config.option(32, "samples per batch", parse=config.positive_int)
     units: int = config.option(128, "recurrent units per layer", parse=config.positive_int)
@@ -65,6 +93,14 @@ class SpeechConfig(config.RunConfig):
         (32, 64, 128),
         "filters of each 2-D CNN block",
         parse=lambda text: tuple(map(config.positive_int, text.split(","))),
+    )
+    crnn_filters: tuple[int, ...] = config.option(
+        (64, 128),
+        "crnn: filters of each strided Conv1D block (each halves the frame rate)",
+        parse=lambda text: tuple(map(config.positive_int, text.split(","))),
+    )
+    crnn_layers: int = config.option(
+        2, "crnn: bidirectional GRU layers after the convolutions", parse=config.positive_int
     )
     validation_fraction: float = config.option(0.1, "of the training clips", parse=config.fraction)
     test_fraction: float = config.option(0.1, "of all clips, when the data has no test set", parse=config.fraction)
@@ -101,4 +137,15 @@ class SpeechConfig(config.RunConfig):
     )
     spec_augment: bool = config.option(
         False, "mask random time spans and mel bands of the training spectrograms (SpecAugment; training only)"
+    )
+    speed_perturb: bool = config.option(
+        False,
+        f"resample each training clip by a random factor in {SPEED_RANGE[0]}-{SPEED_RANGE[1]} (tempo and pitch "
+        "together; training only)",
+    )
+    noise_snr: tuple[float, float] | None = config.option(
+        None,
+        "add white noise to each training clip at a random signal-to-noise ratio from LOW to HIGH dB (training only)",
+        parse=snr_range,
+        metavar="LOW,HIGH",
     )

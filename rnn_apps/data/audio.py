@@ -557,20 +557,44 @@ def make_sequences(
         raise errors.expected("1 <= min_words <= max_words", (min_words, max_words))
     random = np.random.default_rng(seed)
     labels = np.asarray(labels)
-    floors = [max(float(np.percentile(np.abs(c), 10)), DITHER) for c in clips]
+    floors = [quiet_level(c) for c in clips]
     waveforms, transcripts = [], []
     low, high = (int(seconds * sample_rate) for seconds in gap_seconds)
     for _ in range(count):
         chosen = random.integers(0, len(clips), int(random.integers(min_words, max_words + 1)))
         floor = min(floors[i] for i in chosen)
-        pieces = []
-        for index in chosen:
-            pieces.append(random.normal(0.0, floor, int(random.integers(low, high + 1))))
-            pieces.append(clips[index])
-        pieces.append(random.normal(0.0, floor, int(random.integers(low, high + 1))))
-        waveforms.append(np.concatenate(pieces).astype("float32"))
+        waveforms.append(join_words([clips[i] for i in chosen], floor, low, high, random))
         transcripts.append([int(labels[i]) for i in chosen])
     return waveforms, transcripts
+
+
+def quiet_level(clip: np.ndarray) -> float:
+    """The level of the quietest part of a clip: its 10th-percentile magnitude, the dither at least.
+
+    Examples:
+        >>> quiet_level(np.linspace(0.0, 1.0, 11))
+        0.1
+    """
+    return max(float(np.percentile(np.abs(clip), 10)), DITHER)
+
+
+def join_words(words, floor: float, low: int, high: int, random: np.random.Generator) -> np.ndarray:
+    """One clip of ``words`` with a pause of ``low`` to ``high`` samples before, between and after them.
+
+    The pauses hold Gaussian noise of standard deviation ``floor``
+    (`quiet_level`), so none is exact silence, which the models treat as padding.
+
+    Examples:
+        >>> clip = join_words([np.ones(3), np.ones(2)], 1e-3, 1, 1, np.random.default_rng(0))
+        >>> clip.shape, clip.dtype.name, clip[1:4].tolist()
+        ((8,), 'float32', [1.0, 1.0, 1.0])
+    """
+    pieces = []
+    for word in words:
+        pieces.append(random.normal(0.0, floor, int(random.integers(low, high + 1))))
+        pieces.append(word)
+    pieces.append(random.normal(0.0, floor, int(random.integers(low, high + 1))))
+    return np.concatenate(pieces).astype("float32")
 
 
 # --------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 
 from rnn_apps import errors, paths
-from rnn_apps.data import audio, spoken, uea
+from rnn_apps.data import audio, connected_digits, spoken, uea
 from rnn_apps.layers import ctc, heads, recurrent
 from rnn_apps.tasks import acoustic
 
@@ -104,9 +104,30 @@ def prepare(clips: audio.AudioClassificationData, clip_seconds: float | None, me
     return SpeechData(clips, length, front_end, clip_statistics(clips.train[0], front_end))
 
 
-def add_digit_strings(data: SpeechData, sequences: int, min_digits: int, max_digits: int, seed: int) -> SpeechData:
-    """Join each split's digit clips into digit strings (`rnn_apps.data.spoken.digit_strings`) with CTC targets."""
-    made = spoken.digit_strings(data.clips, sequences, min_digits, max_digits, seed)
+def add_digit_strings(
+    data: SpeechData, sequences: int, min_digits: int, max_digits: int, seed: int, speakers: dict | None = None
+) -> SpeechData:
+    """Join each split's digit clips into digit strings with CTC targets.
+
+    Args:
+        data: the prepared single-digit clips.
+        sequences: training strings (the other parts get theirs in proportion).
+        min_digits, max_digits: words per string.
+        seed: random seed.
+        speakers: who speaks each clip of each part
+            (`rnn_apps.data.connected_digits.speakers_of_parts`). Given, every
+            string is one speaker's, with pauses and background noise
+            (`rnn_apps.data.connected_digits.connected_digit_strings`);
+            otherwise strings join clips of any speaker
+            (`rnn_apps.data.spoken.digit_strings`).
+    """
+    if speakers is None:
+        made = spoken.digit_strings(data.clips, sequences, min_digits, max_digits, seed)
+    else:
+        strings = connected_digits.connected_digit_strings(
+            data.clips, speakers, sequences, min_digits, max_digits, seed
+        )
+        made = {part: (item.waveforms, item.transcripts) for part, item in strings.items()}
     data.digits = {}
     for part, (waves, transcripts) in made.items():
         frames = data.front_end.frames([len(w) for w in waves])
