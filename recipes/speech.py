@@ -500,6 +500,15 @@ above 1. The saved model spells raw waveforms like the other speech models,
 and its `.json` sidecar holds the alphabet, so
 `rnn-apps predict speech --model runs/speech/models/gru.keras clip.wav`
 prints what the model heard.
+
+That the models learn to spell is checked on synthetic speech: 600
+espeak-ng sentences of two to four words from an 18-word list, in two
+voices (the slow test in `tests/test_transcripts.py` makes them; one run,
+seed 42). A bidirectional GRU of 96 units, 40 epochs, reached a test
+character error rate of 0.006 greedy and 0.003 with beam search (word
+error rate 0.022 and 0.005), against 1.0 for the empty transcript. Two
+synthetic voices reading a small vocabulary are far easier than LibriSpeech
+or LJSpeech, on which nothing has been measured here.
 """
 
 
