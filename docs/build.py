@@ -104,6 +104,7 @@ API_MODULES = (
     "harness.cli",
     "harness.training",
     "harness.distribute",
+    "harness.selection",
     "harness.compare",
     "harness.baselines",
     "harness.plots",

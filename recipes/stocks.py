@@ -202,7 +202,13 @@ class StocksRecipe(harness.Recipe):
     naive_baseline = "persistence"
 
     def load_data(self, cfg) -> forecasting.PriceFolds:
+        if cfg.monitor not in ("auto", "val_loss"):
+            wanted = "auto or val_loss for forecasts (the others score up/down moves, --task movement)"
+            raise errors.expected(wanted, cfg.monitor, name="--monitor")
         return load_prices(cfg)
+
+    def monitor(self, name, cfg, data=None) -> str:
+        return "val_loss" if cfg.monitor == "auto" else cfg.monitor
 
     def dataset_name(self, data: forecasting.PriceFolds) -> str:
         return data.table.name

@@ -29,7 +29,7 @@ import numpy as np
 from recipes import stocks
 from rnn_apps import errors, metrics
 from rnn_apps.data import movement, price_tables, time_splits, windows
-from rnn_apps.harness import plots
+from rnn_apps.harness import plots, selection
 from rnn_apps.harness import recipe as harness
 from rnn_apps.tasks import forecast_baselines, forecasting
 
@@ -73,6 +73,11 @@ def build_classifier(name: str, cfg: stocks.StocksConfig, input_steps: int) -> k
 ## Train and compare
 
 The harness's own loop: one split, every model, then the two baselines.
+Early stopping follows the Matthews correlation of the validation moves
+(``val_mcc``, written into each epoch's logs by
+`rnn_apps.harness.selection.ValidationScore`), not the loss: a classifier
+whose loss still falls can be predicting one class only, and its MCC is 0.
+`--monitor val_loss` selects on the loss instead.
 """
 
 
@@ -86,6 +91,14 @@ class MovementRecipe(stocks.StocksRecipe):
 
     def load_data(self, cfg) -> forecasting.PriceFolds:
         return load_moves(cfg)
+
+    def monitor(self, name, cfg, data=None) -> str:
+        return "val_mcc" if cfg.monitor == "auto" else cfg.monitor
+
+    def scores(self, name, cfg, data: forecasting.PriceFolds) -> list:
+        # The Matthews correlation (and balanced accuracy) of the validation moves after every epoch.
+        _, validation = data.model_inputs(1, "log_return")
+        return [selection.ValidationScore(selection.movement_score(validation, data.samples.validation.targets))]
 
     def describe(self, data: forecasting.PriceFolds) -> str:
         return f"{data.table.name}, {len(data.table.series_names)} series, samples per part {data.samples.sizes()}"

@@ -53,10 +53,11 @@ from rnn_apps.harness import runtime
 runtime.configure()  # before Keras loads: TensorFlow starts quietly, plots need no display
 
 import keras
+import numpy as np
 
-from rnn_apps import backend, io, metrics, paths
+from rnn_apps import backend, errors, io, metrics, paths
 from rnn_apps.data import conll, tagging_batches, tagging_data, token_vocabulary, tokenization, word_vectors
-from rnn_apps.harness import cli, compare, plots
+from rnn_apps.harness import cli, compare, plots, selection
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import crf
 from rnn_apps.tasks import tagger_inference, taggers
@@ -170,7 +171,16 @@ def build_tagger(name: str, cfg: TextAnalysisConfig, num_tags: int, vocabulary) 
 ## Train and compare
 
 The harness trains each model with the same seed, vocabulary and batches,
-with early stopping on the validation loss (the best epoch's weights kept).
+with early stopping on the task's own metric: after every epoch
+`rnn_apps.harness.selection.ValidationScore` tags the validation sentences
+as the saved model will (argmax, or the CRF's Viterbi path) and writes their
+entity F1 (seqeval; token accuracy for plain tags) into the epoch's logs as
+``val_entity_f1``, and the best epoch by it is kept. The validation loss is
+the wrong judge when most tokens are ``O``: it can stop improving while the
+entities are still being learned (`--monitor val_loss` selects on it
+anyway). `--class-weight` weighs each training token by its tag (``sqrt``:
+the square root of the inverse tag frequency) so rare tags count for more in
+a softmax tagger's loss; a CRF's loss is per sentence and takes no weights.
 `StringLookup` layers then wrap it into a model that takes token strings;
 that saved model is what the test metrics and timings are measured on.
 """
@@ -198,6 +208,8 @@ class TextAnalysisRecipe(harness.Recipe):
         return harness.publish(self, cfg, data, trained, primary_metric=metric, task=task)
 
     def load_data(self, cfg: TextAnalysisConfig) -> Sentences:
+        if cfg.crf and cfg.class_weight != "none":
+            raise errors.expected("--class-weight none with --crf (a CRF's loss is per sentence)", cfg.class_weight)
         tagged = tagging_data.load_tagging(
             paths.bundled(SAMPLE) if cfg.data == "sample" else cfg.data,
             tag_column=cfg.tag_column,
@@ -209,6 +221,9 @@ class TextAnalysisRecipe(harness.Recipe):
             validation_source=cfg.validation_data,
             test_source=cfg.test_data,
         )
+        if cfg.monitor == "val_entity_f1" and tagged.scheme != "iob2":
+            wanted = "entity tags (IOB) for --monitor val_entity_f1 (plain tags: val_token_accuracy)"
+            raise errors.expected(wanted, f"plain tags {tagged.tag_names[:5]}")
         vocabulary = token_vocabulary.TaggingVocabulary.from_sentences(
             [tokens for tokens, _ in tagged.train],
             min_count=cfg.min_count,
@@ -233,8 +248,23 @@ class TextAnalysisRecipe(harness.Recipe):
         build = lambda cfg: build_tagger(name, cfg, data.tagged.num_tags, data.vocabulary)  # noqa: E731
         return word_vectors.build_with(build, cfg, data.vectors)
 
-    def monitor(self, name, cfg) -> str:
-        return "val_loss" if cfg.crf else cfg.monitor
+    def monitor(self, name, cfg, data: Sentences | None = None) -> str:
+        entities = data is None or data.tagged.scheme == "iob2"
+        if cfg.monitor == "auto":
+            return "val_entity_f1" if entities else "val_token_accuracy"
+        # A CRF has no Keras accuracy; the score callback's token accuracy is the same quantity.
+        return "val_token_accuracy" if cfg.crf and cfg.monitor == "val_accuracy" else cfg.monitor
+
+    def scores(self, name, cfg, data: Sentences) -> list:
+        # Entity F1 (or token accuracy) of the validation part after every epoch, decoded as the saved model
+        # decodes (argmax or Viterbi); sentences sorted by length, so batches carry little padding.
+        validation = data.tagged.validation
+        order = sorted(range(len(validation)), key=lambda i: len(validation[i][0]))
+        word_ids, char_ids = data.vocabulary.encode([validation[i][0] for i in order])
+        tags = data.tagged.tag_ids("validation")
+        batches = tagging_batches.tagging_dataset(word_ids, [tags[i] for i in order], 256, char_ids, weights=False)
+        score = selection.tagging_score(batches, data.tagged.tag_names, data.tagged.scheme)
+        return [selection.ValidationScore(score)]
 
     def search_space(self, name, cfg) -> dict[str, tuple]:
         # Recurrent taggers read both ways unless --unidirectional; --bidirectional is not theirs.
@@ -249,8 +279,22 @@ class TextAnalysisRecipe(harness.Recipe):
             # A CRF's loss is per sentence: it takes no weights and reads tag -1 as padding.
             tags, padding = data.tagged.tag_ids(part), -1 if cfg.crf else 0
             return tagging_batches.tagging_dataset(
-                word_ids, tags, cfg.batch_size, char_ids, shuffle, cfg.seed, label_padding=padding, weights=not cfg.crf
+                word_ids,
+                tags,
+                cfg.batch_size,
+                char_ids,
+                shuffle,
+                cfg.seed,
+                label_padding=padding,
+                weights=not cfg.crf,
+                # Training tokens weigh by their tag with --class-weight; validation tokens count 1 each.
+                tag_weights=tag_weights if part == "train" else None,
             )
+
+        tag_weights = None
+        if not cfg.crf and cfg.class_weight != "none":
+            train_tags = np.concatenate(data.tagged.tag_ids("train"))
+            tag_weights = selection.class_weights(train_tags, data.tagged.num_tags, cfg.class_weight)
 
         return batches("train", shuffle=True), batches("validation")
 

@@ -59,3 +59,9 @@ class StocksConfig(config.RunConfig):
     dropout: float = config.option(0.0, "encoder input dropout", parse=config.fraction)
     filters: int = config.option(32, "causal CNN filters per layer", parse=config.positive_int)
     kernel_size: int = config.option(3, "causal CNN kernel width", parse=config.positive_int)
+    monitor: str = config.option(
+        "auto",
+        "validation quantity that early stopping, the kept epoch and --tune follow; auto: val_loss for forecasts, "
+        "val_mcc (Matthews correlation) for --task movement; the others are for --task movement only",
+        choices=("auto", "val_loss", "val_mcc", "val_balanced_accuracy", "val_accuracy"),
+    )

@@ -8,6 +8,9 @@ import dataclasses
 
 from rnn_apps.harness import config
 
+MONITORS = ("auto", "val_entity_f1", "val_token_accuracy", "val_loss", "val_accuracy")
+"""Values of ``--monitor``: the task's metric on the validation part, or one that Keras computes."""
+
 
 @dataclasses.dataclass(frozen=True)
 class TextAnalysisConfig(config.RunConfig):
@@ -54,9 +57,16 @@ class TextAnalysisConfig(config.RunConfig):
     vocabulary_size: int | None = config.option(None, "most frequent words kept", parse=config.positive_int)
     strict_iob: bool = config.option(False, "refuse invalid IOB transitions instead of repairing them")
     monitor: str = config.option(
-        "val_loss",
-        "validation quantity that early stopping follows (a CRF has only val_loss)",
-        choices=("val_loss", "val_accuracy"),
+        "auto",
+        "validation quantity that early stopping, the kept epoch and --tune follow; auto: val_entity_f1 for "
+        "entity tags, val_token_accuracy for plain tags (val_accuracy is token accuracy, for a CRF too)",
+        choices=MONITORS,
+    )
+    class_weight: str = config.option(
+        "none",
+        "weigh each training token by its tag: balanced (inverse tag frequency), sqrt (its square root), "
+        "none; softmax taggers only (a CRF's loss is per sentence)",
+        choices=config.CLASS_WEIGHTS,
     )
     examples: int = config.option(5, "test sentences rendered", parse=config.non_negative_int)
     validation_fraction: float = config.option(0.1, "of the training sentences", parse=config.fraction)

@@ -18,6 +18,7 @@ def tagging_dataset(
     seed: int = 0,
     label_padding: int = 0,
     weights: bool = True,
+    tag_weights=None,
 ) -> tf.data.Dataset:
     """Batches of tagged sentences, bucketed by length and right-padded per batch.
 
@@ -36,6 +37,9 @@ def tagging_dataset(
         seed: shuffle seed.
         label_padding: value of tags at padded steps.
         weights: add the padding weights (leave out for a CRF).
+        tag_weights: ``(num_tags,)`` floats; with ``weights``, each real
+            token's weight is that of its tag (class weights for rare tags)
+            instead of 1.
 
     Returns:
         A prefetched `tf.data.Dataset`.
@@ -71,4 +75,7 @@ def tagging_dataset(
         dataset = dataset.map(
             lambda inputs, tags: (inputs, tags, tf.cast(tf.not_equal(inputs["token_ids"], 0), tf.float32))
         )
+    if weights and tag_weights is not None:
+        per_tag = tf.constant(tag_weights, tf.float32)
+        dataset = dataset.map(lambda inputs, tags, real: (inputs, tags, real * tf.gather(per_tag, tags)))
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -52,6 +52,9 @@ MODEL_CHOICES = ("simple_rnn", "lstm", "gru", "cnn")
 DISTRIBUTE_KINDS = ("none", "mirrored", "multi-worker")
 """Values of ``--distribute`` (see `rnn_apps.harness.distribute`)."""
 
+CLASS_WEIGHTS = ("none", "balanced", "sqrt")
+"""Values of ``--class-weight`` (see `rnn_apps.harness.selection.class_weights`)."""
+
 
 class ArgumentParser(argparse.ArgumentParser):
     """`argparse.ArgumentParser` whose errors are one line and exit status 2."""

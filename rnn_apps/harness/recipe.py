@@ -116,9 +116,22 @@ class Recipe:
         """Training and validation data for ``fit``."""
         raise NotImplementedError
 
-    def monitor(self, name: str, config) -> str:
-        """The validation quantity that early stopping and checkpoints follow."""
+    def monitor(self, name: str, config, data=None) -> str:
+        """The validation quantity that early stopping, checkpoints and ``--tune`` follow.
+
+        ``data`` (what `load_data` returned) lets a recipe choose by the data,
+        as text analysis chooses entity F1 for entity tags.
+        """
         return getattr(config, "monitor", "val_loss")
+
+    def scores(self, name: str, config, data) -> list:
+        """Callbacks that write task scores on the validation part into each epoch's logs.
+
+        `rnn_apps.harness.selection.ValidationScore` callbacks: what they
+        write (``val_entity_f1``, ``val_mcc``) is what `monitor` may follow
+        when the task's metric is not a Keras metric. None by default.
+        """
+        return []
 
     def search_space(self, name: str, config) -> dict[str, tuple]:
         """Candidate values of the settings ``--tune`` searches for model ``name``: field -> values.
@@ -217,7 +230,7 @@ class Recipe:
 
 
 def build_and_fit(recipe: Recipe, name: str, config, data, *, epochs: int, output_dir, verbose, resume=False):
-    """Seed, build and fit one model of ``recipe`` with early stopping on `Recipe.monitor`.
+    """Seed, build and fit one model of ``recipe`` with early stopping on `Recipe.monitor` (and `Recipe.scores`).
 
     The final training of `train_model` and each trial of a ``--tune``
     search go through here, so both see the same model and data.
@@ -236,7 +249,8 @@ def build_and_fit(recipe: Recipe, name: str, config, data, *, epochs: int, outpu
         epochs=epochs,
         output_dir=output_dir,
         patience=config.patience,
-        monitor=recipe.monitor(name, config),
+        monitor=recipe.monitor(name, config, data),
+        scores=recipe.scores(name, config, data),
         verbose=verbose,
         resume=resume,
     )

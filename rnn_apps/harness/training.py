@@ -199,6 +199,7 @@ def fit(
     monitor: str = "val_loss",
     verbose: int | str = "auto",
     callbacks=(),
+    scores=(),
     resume: bool = False,
 ) -> FitResult:
     """Train ``model`` with early stopping, a checkpoint and a CSV log.
@@ -233,6 +234,9 @@ def fit(
             are losses and maximized otherwise.
         verbose: passed to ``fit`` (Keras's own progress bar by default).
         callbacks: extra callbacks.
+        scores: callbacks that write validation scores into each epoch's
+            logs (`rnn_apps.harness.selection.ValidationScore`); they run
+            first, so ``monitor`` can name one of their scores.
         resume: continue from ``backups/{name}`` if an interrupted run left
             one; otherwise any old backup is discarded and training starts
             afresh.
@@ -256,6 +260,8 @@ def fit(
     if resumed:
         _replay_data_order(train, _epochs_backed_up(backup))
     all_callbacks = [
+        # Scores first: early stopping, the log and the history read them from the epoch's logs.
+        *scores,
         # Back up before anything else records the epoch as done.
         keras.callbacks.BackupAndRestore(str(backup), delete_checkpoint=True),
         RandomStateBackup(backup),

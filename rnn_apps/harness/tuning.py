@@ -203,7 +203,7 @@ def search(recipe, name: str, family: str, config, data) -> tuple[object, dict]:
 
     space = recipe.search_space(family, config)
     check_space(space, config)
-    monitor = recipe.monitor(name, config)
+    monitor = recipe.monitor(name, config, data)
     direction = _direction(monitor)
     hyperparameters = keras_tuner.HyperParameters()
     for field, values in space.items():
@@ -296,7 +296,7 @@ def _recipe_tuner(recipe, name, config, data, **kwargs):
 
         def run_trial(self, trial, *args, **kwargs):
             variant = apply(config, trial.hyperparameters.values)
-            monitor = recipe.monitor(name, variant)
+            monitor = recipe.monitor(name, variant, data)
             from rnn_apps.harness import recipe as recipe_module  # it imports this module
 
             try:
