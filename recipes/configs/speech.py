@@ -59,8 +59,9 @@ class SpeechConfig(config.RunConfig):
     ALL_MODELS = config.MODEL_CHOICES
 
     PRESETS = {
+        # 30 epochs: after 15, every keyword model's validation loss on the sample was still falling.
         "quick": dict(
-            epochs=15, units=32, patience=5, batch_size=16, learning_rate=3e-3, sequences=80, cnn_filters=(16, 32, 64)
+            epochs=30, units=32, patience=5, batch_size=16, learning_rate=3e-3, sequences=80, cnn_filters=(16, 32, 64)
         )
     }
 
