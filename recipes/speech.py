@@ -489,7 +489,9 @@ into the models' 28 characters: accents come off, letters are lower-cased,
 hyphens become spaces, and punctuation and digits are dropped; the run says
 which characters it dropped, and `metrics.json` counts them. A clip too
 short to spell its transcript (CTC needs a frame per character, and a blank
-between doubled letters) is left out with a notice.
+between doubled letters) is left out with a notice, and so is, with
+`--clip-seconds`, a clip longer than that: cutting it would cut off words
+its transcript still holds.
 
 The models are those of the digits task with 28 symbols and the blank, and
 the scores those of the digits task too: character and word error rates of
