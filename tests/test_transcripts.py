@@ -180,6 +180,17 @@ def test_load_folder_splits_with_the_seed_and_says_what_it_dropped(tmp_path, cap
     assert "left out '!' 10" in capsys.readouterr().err
 
 
+def test_clip_seconds_leaves_longer_clips_out_instead_of_cutting_them(tmp_path, capsys):
+    names = [f"n{i}" for i in range(10)]
+    folder = ljspeech_folder(tmp_path, [f"{name}|clip" for name in names], wavs=names)
+    wavfile.write(folder / "wavs" / "n3.wav", 8000, (np.sin(np.arange(16000) / 5) * 8000).astype("int16"))
+    data = transcripts.load(folder, None, 0.2, 0.2, seed=0, clip_seconds=1.0)
+    assert sum(data.sizes().values()) == 9 and max(len(c) for c in data.train[0]) == 4000
+    assert "longer than 1.0 s (--clip-seconds) left out" in capsys.readouterr().err
+    with pytest.raises(errors.InputError, match="train clips that are not longer than 0.1 s"):
+        transcripts.load(folder, None, 0.2, 0.2, seed=0, clip_seconds=0.1)
+
+
 def test_clips_too_short_for_their_sentences_are_left_out(tmp_path, capsys):
     names = [f"n{i}" for i in range(10)]
     lines = [f"{name}|{'a very long sentence ' * (12 if name == 'n4' else 1)}" for name in names]
