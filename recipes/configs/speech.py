@@ -107,7 +107,9 @@ class SpeechConfig(config.RunConfig):
     test_fraction: float = config.option(0.1, "of all clips, when the data has no test set", parse=config.fraction)
     sequences: int = config.option(1200, "digits: training clips to make", parse=config.positive_int)
     min_digits: int = config.option(2, "digits: fewest words per clip", parse=config.positive_int)
-    max_digits: int = config.option(5, "digits: most words per clip", parse=config.positive_int)
+    max_digits: int | None = config.option(
+        None, "digits: most words per clip (default: 7 with --group-by speaker, else 5)", parse=config.positive_int
+    )
     beam_width: int = config.option(16, "digits: beam-search width", parse=config.positive_int)
     group_by: str | None = config.option(
         None,
