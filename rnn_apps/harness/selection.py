@@ -19,7 +19,7 @@ without the rarest dominating.
 
 Examples:
     >>> import numpy as np
-    >>> class_weights(np.array([0, 0, 0, 1]), 3, "balanced").round(3).tolist()
+    >>> class_weights(np.array([0, 0, 0, 1]), 3, "balanced").astype(float).round(3).tolist()
     [0.667, 2.0, 1.0]
 """
 
@@ -118,7 +118,7 @@ def tagging_score(batches, tag_names, scheme: str) -> Callable[[keras.Model], di
             for row, (truth, guess) in enumerate(zip(tags, predicted_tag_ids(model, inputs))):
                 gold.append([tag_names[int(i)] for i in truth[: lengths[row]]])
                 predicted.append([tag_names[int(i)] for i in guess[: lengths[row]]])
-        found = metrics.tagging_metrics(gold, predicted, scheme)
+        found = metrics.tagging_metrics(gold, predicted, scheme, per_type=False)
         return {name: found[name] for name in names}
 
     return score
@@ -174,8 +174,8 @@ def class_weights(labels, num_classes: int, kind: str) -> np.ndarray:
 
     Examples:
         >>> labels = np.array([0] * 8 + [1] * 2)
-        >>> class_weights(labels, 2, "sqrt").round(3).tolist()
-        [0.781, 1.562]
+        >>> class_weights(labels, 2, "sqrt").astype(float).round(3).tolist()
+        [0.833, 1.667]
         >>> class_weights(labels, 2, "none").tolist()
         [1.0, 1.0]
     """
