@@ -16,8 +16,8 @@ FRONT_END = acoustic.FrontEnd(8000, num_mel_bins=12)
 STATISTICS = (np.zeros(12), np.ones(12))
 
 
-def tiny_config(*argv):
-    return speech.RECIPE.parse(["--units", "4", "--crnn-filters", "4,6", "--crnn-layers", "2", *argv])
+def tiny_config(*argv, layers=1):
+    return speech.RECIPE.parse(["--units", "4", "--crnn-filters", "4,6", "--crnn-layers", str(layers), *argv])
 
 
 def clips(lengths, seed=0):
@@ -148,7 +148,7 @@ def test_crnn_digits_label_every_front_end_frame_for_ctc(tmp_path):
 def test_crnn_masks_padding_after_subsampling(task):
     # A clip padded a little and the same clip padded a lot (beside a longer
     # one) give the same outputs: the subsampled mask skips the extra frames.
-    cfg = tiny_config("--task", task, "--dropout", "0")
+    cfg = tiny_config("--task", task, "--dropout", "0", layers=2)  # the mask reaches the second layer too
     model = speech.build_speech_model("crnn", cfg, 3, FRONT_END, STATISTICS)
     clip, longer = clips([1234, 4000], seed=3)
     short = model.predict_on_batch(audio.pad_clips([clip], 1500))
@@ -167,7 +167,8 @@ def test_crnn_subsampling_mask_marks_the_frames_that_hold_audio():
 
 
 def test_crnn_quick_run_with_augmentation_end_to_end(tmp_path):
-    argv = ["--quick", "--model", "crnn", "--epochs", "1", "--units", "8", "--speed-perturb", "--noise-snr", "10,30"]
+    argv = ["--quick", "--model", "crnn", "--epochs", "1", "--units", "4", "--crnn-layers", "1"]
+    argv += ["--crnn-filters", "4,8", "--speed-perturb", "--noise-snr", "10,30"]
     report = speech.main([*argv, "--output-dir", str(tmp_path), "--verbose", "0"])
     assert set(report["models"]) == {"crnn", "majority"}
     assert report["models"]["crnn"]["fast_kernel"] is True
