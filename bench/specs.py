@@ -140,9 +140,21 @@ SPEAKER_DEPENDENT = (
 )
 
 
-def speech_fsdd_loso() -> tuple[Benchmark, Benchmark, Benchmark]:
-    """FSDD by speaker: with per-utterance normalisation and SpecAugment masking, without them, and with them
-    but stopping on a share of the training speakers' clips (four voices train instead of three)."""
+CRNN = (
+    "The CNN-RNN (crnn): two strided Conv1D blocks (64 and 128 filters, width 5, stride 2 each: a quarter of the "
+    "frames) with batch normalization, then two bidirectional GRU layers of 128 units."
+)
+PERTURB = (
+    "With --speed-perturb (each training clip resampled by a factor from 0.85 to 1.15, tempo and pitch together) "
+    "and --noise-snr 10,30 (white noise at 10 to 30 dB SNR), training only; both ranges fixed before any run."
+)
+PERTURB_ARGS = ("--utterance-norm", "--spec-augment", "--speed-perturb", "--noise-snr", "10,30")
+
+
+def speech_fsdd_loso() -> tuple[Benchmark, ...]:
+    """FSDD by speaker: with per-utterance normalisation and SpecAugment masking, without them, with them
+    but stopping on a share of the training speakers' clips (four voices train instead of three), the CNN-RNN
+    with them, and the three models with speed perturbation and noise on top."""
     steps = "With --utterance-norm (each mel bin centred and scaled over its own clip, inside the model) and "
     steps += "--spec-augment (2 time spans of up to 8 frames and 2 bands of up to 5 mel bins hidden, training only)."
     return (
@@ -179,6 +191,26 @@ def speech_fsdd_loso() -> tuple[Benchmark, Benchmark, Benchmark]:
                 "four other speakers' clips (--speaker-validation fraction), so four voices train instead of three "
                 "and stopping has heard them; the test speaker stays unheard."
             ),
+        ),
+        Benchmark(
+            key="speech-fsdd-loso-crnn",
+            recipe="speech",
+            data="speech/fsdd/recordings",
+            args=("--model", "crnn", *LOSO_ARGS[2:], "--utterance-norm", "--spec-augment"),
+            metrics=("accuracy", "f1"),
+            folds=5,
+            published=SPEAKER_DEPENDENT,
+            protocol=f"{LOSO_PROTOCOL} {steps} {CRNN}",
+        ),
+        Benchmark(
+            key="speech-fsdd-loso-perturb",
+            recipe="speech",
+            data="speech/fsdd/recordings",
+            args=("--model", "lstm,crnn,cnn", *LOSO_ARGS[2:], *PERTURB_ARGS),
+            metrics=("accuracy", "f1"),
+            folds=5,
+            published=SPEAKER_DEPENDENT,
+            protocol=f"{LOSO_PROTOCOL} {steps} {CRNN} {PERTURB}",
         ),
     )
 

@@ -440,6 +440,8 @@ BENCHMARK_TITLES = {
     "speech-fsdd-loso": "Spoken digits from new voices: FSDD, leave one speaker out",
     "speech-fsdd-loso-plain": "New voices without utterance normalisation or SpecAugment",
     "speech-fsdd-loso-fraction": "New voices, stopping on a share of the training speakers",
+    "speech-fsdd-loso-crnn": "New voices: the CNN-RNN with utterance normalisation and SpecAugment",
+    "speech-fsdd-loso-perturb": "New voices with speed perturbation and noise in training",
     "speech-fsdd-digits-loso": "Digit strings from new voices: connected FSDD digits, leave one speaker out",
     "speech-japanese-vowels": "Speakers: Japanese Vowels",
     "video-natops": "Gestures: NATOPS hand and arm joints",
