@@ -179,7 +179,7 @@ def measure_keras(
     """
     import keras
 
-    from rnn_apps.layers import recurrent, torch_kernels
+    from rnn_apps.layers import jax_kernels, recurrent, torch_kernels
 
     counts = _fused_calls()
     keras.utils.set_random_seed(0)
@@ -205,6 +205,7 @@ def measure_keras(
         "model": model,
         "framework": f"keras-{keras.backend.backend()}"
         + ("+keras-loop" if keras.backend.backend() == "torch" and not torch_kernels.installed() else "")
+        + ("+jax-scan" if keras.backend.backend() == "jax" and jax_kernels.installed() else "")
         + ("+jit_compile" if jit_compile else ""),
         "samples_per_second": round(rate, 2),
         "epoch_seconds": [round(s, 4) for s in seconds],
@@ -370,6 +371,11 @@ def cpu_comparison(argv=None) -> dict:
         action="store_true",
         help="PyTorch: keep Keras's own recurrent loop (RNN_APPS_TORCH_FUSED=0), for comparison",
     )
+    parser.add_argument(
+        "--jax-scan",
+        action="store_true",
+        help="JAX: route LSTM and GRU layers to rnn_apps.layers.jax_kernels (RNN_APPS_JAX_SCAN=1)",
+    )
     parser.add_argument("--append", action="store_true", help="add these rows to the existing output file")
     parser.add_argument("--output", default=str(RESULTS / "backends-cpu.json"))
     args = parser.parse_args(argv)
@@ -385,7 +391,8 @@ def cpu_comparison(argv=None) -> dict:
         worker_args += ["--batches", str(args.batches), "--repeats", str(args.repeats)]
         worker_args += ["--steps-per-execution", str(args.steps_per_execution)]
         worker_args += ["--jit-compile"] if args.jit_compile else []
-        env = {"RNN_APPS_TORCH_FUSED": "0"} if args.keras_loop else None
+        env = {"RNN_APPS_TORCH_FUSED": "0"} if args.keras_loop else {}
+        env |= {"RNN_APPS_JAX_SCAN": "1"} if args.jax_scan else {}
         rows += run_worker(backend, worker_args, timeout=3000, env=env)
     report = {
         "benchmark": "backends-cpu",

@@ -61,6 +61,7 @@ API_MODULES = (
     "layers.crf",
     "layers.ctc",
     "layers.torch_kernels",
+    "layers.jax_kernels",
     "tasks.classifiers",
     "tasks.taggers",
     "tasks.tagger_inference",
