@@ -20,6 +20,7 @@ after the main one; the data is read in place and never copied.
 from __future__ import annotations
 
 import argparse
+import json
 import pathlib
 import sys
 import tempfile
@@ -43,14 +44,25 @@ def _run(
     protocol="",
     tables=(),
     runs_dir=None,
+    tune=None,
+    keep_default=False,
 ) -> list[dict]:
     """Run every fold or seed, write ``<key>.json`` and ``.md``; the runs' reports.
 
     The run folders are ``<runs_dir>/<key>/seed_N`` (or ``fold_N``) when
     ``runs_dir`` is given, so `_collect` can tabulate them again; else they
-    are removed.
+    are removed. With ``tune`` (``(trials, epochs per trial)``), each run is
+    made again with ``--tune`` (folders ``seed_N_tuned``) and the results
+    file gains a ``tuned`` block; ``keep_default`` keeps the stored default
+    rows instead of making them again.
     """
-    reports, labels = [], []
+    stored = None
+    if keep_default:
+        path = pathlib.Path(results_dir) / f"{key}.json"
+        if not path.exists():
+            raise SystemExit(f"error: --keep-default needs a stored {path}; none exists")
+        stored = json.loads(path.read_text())
+    reports, tuned_reports, labels = [], [], []
     with tempfile.TemporaryDirectory(prefix=f"bench-{key}-") as scratch:
         # Absolute: each recipe runs from the repository root.
         runs_root = pathlib.Path(runs_dir).resolve() / key if runs_dir else pathlib.Path(scratch)
@@ -66,13 +78,28 @@ def _run(
             for label, run_args in plan:
                 argv = ["--data", str(data), *recipe_args, *run_args, *(["--quick"] if quick else [])]
                 folder = runs_root / label.replace(" ", "_")
+                search = ["--tune", str(tune[0]), "--tune-epochs", str(tune[1])] if tune else []
                 try:
-                    reports.append(harness.run_recipe(recipe, argv, folder, log))
+                    if stored is None:
+                        reports.append(harness.run_recipe(recipe, argv, folder, log))
+                    if tune:
+                        tuned_folder = folder.parent / f"{folder.name}_tuned"
+                        tuned_reports.append(harness.run_recipe(recipe, [*argv, *search], tuned_folder, log))
                 except RuntimeError:
                     log.flush()
                     print(log_path.read_text()[-3000:], file=sys.stderr)
                     raise
                 labels.append(label)
+    if stored is not None:
+        if stored["runs"] != labels:
+            raise SystemExit(f"error: the stored runs {stored['runs']} are not this plan's {labels}")
+        result = {key: value for key, value in stored.items() if key != "tuned"}
+        result["tuned"] = harness.tuned_block(tuned_reports, labels, result, harness.command_line())
+        # The stored page keeps its own tables and prose; only its tuned section is new.
+        page = pathlib.Path(results_dir) / f"{key}.md"
+        text = page.read_text() if page.exists() else harness.markdown(result)
+        harness.publish(results_dir, key, result, harness.with_tuned(text, result))
+        return tuned_reports
     result = {
         "key": key,
         "recipe": recipe,
@@ -87,6 +114,8 @@ def _run(
         "recipe_command": reports[-1].get("command"),
         **({"signatures": reports[-1]["signatures"]} if "signatures" in reports[-1] else {}),
     }
+    if tune:
+        result["tuned"] = harness.tuned_block(tuned_reports, labels, result, harness.command_line())
     harness.publish(results_dir, key, result, harness.markdown(result, harness.tables(tables, reports)))
     return reports
 
@@ -106,6 +135,8 @@ def _run_benchmark(spec: specs.Benchmark, args) -> list[dict]:
         spec.protocol,
         spec.tables,
         args.runs_dir,
+        (args.tune, args.tune_epochs) if args.tune else None,
+        args.keep_default,
     )
 
 
@@ -149,6 +180,13 @@ def main(argv=None) -> int:
     run = commands.add_parser("run", help="run one benchmark, or a group of them")
     run.add_argument("key", choices=sorted(specs.BENCHMARKS | specs.GROUPS))
     run.add_argument("--data-dir", required=True, help="folder with the benchmark datasets")
+    run.add_argument(
+        "--tune", type=int, default=None, metavar="N", help="also run each fold/seed with --tune N (tuned rows)"
+    )
+    run.add_argument("--tune-epochs", type=int, default=5, help="epochs of each --tune trial (default 5)")
+    run.add_argument(
+        "--keep-default", action="store_true", help="with --tune: keep the stored default rows, run only the tuned"
+    )
     custom = commands.add_parser("custom", help="run a recipe on any data, several seeds")
     custom.add_argument("--recipe", required=True)
     custom.add_argument("--data", required=True)
@@ -185,7 +223,13 @@ def main(argv=None) -> int:
     decoding.add_argument("--repeats", type=int, default=1, help="timed batch runs per decoder (median)")
     decoding.add_argument("--note", default=None, help="a line stored with the result (e.g. machine load)")
     decoding.add_argument("--results-dir", type=pathlib.Path, default=RESULTS)
-    args = parser.parse_args(argv)
+    # Everything after "--" goes to the recipe; argparse alone would match the empty
+    # positional before it and refuse what follows when a positional key precedes it.
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
+    if hasattr(args, "recipe_args"):
+        args.recipe_args = [*args.recipe_args, *extra]
 
     if args.command == "list":
         for key, spec in specs.BENCHMARKS.items():

@@ -139,8 +139,31 @@ def markdown(result: dict, tables: str = "") -> str:
     ]
     if result.get("protocol"):
         lines += [result["protocol"], ""]
+    lines += model_table(models, metrics, order)
+    block = result.get("significance") or significance(result)
+    if block:
+        lines += ["", *significance_lines(block)]
+    if result.get("signatures"):
+        lines += ["", "sacreBLEU signatures:", ""]
+        lines += [f"- {metric}: `{signature}`" for metric, signature in result["signatures"].items()]
+    if result.get("tuned"):
+        lines += ["", *tuned_lines(result)]
+    if tables:
+        lines += ["", tables]
+    if result.get("published"):
+        lines += ["", "Published, for comparison:", "", "| system | result | note |", "|---|---|---|"]
+        lines += [f"| {system} | {value} | {note} |" for system, value, note in result["published"]]
+    info = result["machine"]
+    lines += [
+        *footer(info, result["command"], "Timings are wall-clock on this machine."),
+    ]
+    return "\n".join(lines)
+
+
+def model_table(models: dict, metrics: list[str], order: list[str]) -> list[str]:
+    """One Markdown row per model of ``order``: each metric's mean ± sd, size and timings."""
     header = ["model", *[f"{m} (mean ± sd)" for m in metrics], "params", "train s/epoch", "ms/sample", "fast kernel"]
-    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name in order:
         entry = models[name]
         cells = [name]
@@ -155,22 +178,106 @@ def markdown(result: dict, tables: str = "") -> str:
             {True: "yes", False: "no", None: "n/a"}[entry["fast_kernel"]],
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    block = result.get("significance") or significance(result)
-    if block:
-        lines += ["", *significance_lines(block)]
-    if result.get("signatures"):
-        lines += ["", "sacreBLEU signatures:", ""]
-        lines += [f"- {metric}: `{signature}`" for metric, signature in result["signatures"].items()]
-    if tables:
-        lines += ["", tables]
-    if result.get("published"):
-        lines += ["", "Published, for comparison:", "", "| system | result | note |", "|---|---|---|"]
-        lines += [f"| {system} | {value} | {note} |" for system, value, note in result["published"]]
-    info = result["machine"]
-    lines += [
-        *footer(info, result["command"], "Timings are wall-clock on this machine."),
+    return lines
+
+
+def tuned_block(reports: list[dict], labels: list[str], result: dict, command: str) -> dict:
+    """The ``tuned`` block of a results file: the same runs with ``--tune``, per model family.
+
+    Args:
+        reports: each tuned run's ``metrics.json``, in the order of ``labels``.
+        labels: the runs (``fold 0``, ``seed 1``), the same as the default rows'.
+        result: the results file so far (recipe, metrics), for the paired test.
+        command: the command that made the tuned runs.
+
+    Returns:
+        ``{"budget", "selection", "models", "space", "chosen", "significance", "command"}``: the
+        search budget every family got, the settings each run chose, and the paired test of the
+        tuned best recurrent model against the tuned CNN.
+    """
+    trained = [name for name, entry in reports[0]["models"].items() if entry.get("tuning")]
+    tuned_reports = [{"models": {name: report["models"][name] for name in trained}} for report in reports]
+    models = aggregate(tuned_reports, labels)
+    first = reports[0]["models"][trained[0]]["tuning"] if trained else {}
+    block = {
+        "budget": {"trials": first.get("trials"), "epochs_per_trial": first.get("epochs_per_trial")},
+        "selection": first.get("selected_on"),
+        "models": models,
+        "space": {name: reports[0]["models"][name]["tuning"]["space"] for name in trained},
+        "chosen": {
+            name: {label: report["models"][name]["tuning"]["chosen"] for label, report in zip(labels, reports)}
+            for name in trained
+        },
+        "command": command,
+    }
+    paired = significance({**result, "models": models, "runs": labels})
+    if paired:
+        block["significance"] = paired
+    return block
+
+
+def tuned_lines(result: dict) -> list[str]:
+    """The results file's section on the tuned runs: budget, table, paired test, chosen settings."""
+    from rnn_apps.harness import compare
+
+    tuned, metrics = result["tuned"], result["metrics"]
+    sign = 1 if compare.higher_is_better(metrics[0]) else -1
+    models = tuned["models"]
+    order = sorted(models, key=lambda name: -sign * models[name]["metrics"][metrics[0]]["mean"])
+    budget = tuned["budget"]
+    lines = [
+        "## Tuned",
+        "",
+        f"The same runs with `--tune {budget['trials']} --tune-epochs {budget['epochs_per_trial']}`: every model "
+        f"family gets {budget['trials']} trials of a random search (KerasTuner) over the settings its factory "
+        f"exposes, scored on {tuned.get('selection') or 'the validation part'} of the run's own training data; "
+        "the chosen settings then train as usual and are scored once on the test part.",
+        "",
+        *model_table(models, metrics, order),
     ]
-    return "\n".join(lines)
+    if tuned.get("significance"):
+        lines += ["", *significance_lines(tuned["significance"])]
+    lines += ["", "Settings chosen per run:", ""]
+    for name, per_run in tuned["chosen"].items():
+        runs = "; ".join(f"{label}: {_settings_text(chosen)}" for label, chosen in per_run.items())
+        lines.append(f"- {name}: {runs}")
+    lines += ["", "Search space:", ""]
+    lines += [f"- {name}: {_settings_text(space)}" for name, space in tuned["space"].items()]
+    lines += ["", "Tuned runs' command:", "", f"    {tuned['command']}"]
+    return lines
+
+
+def with_tuned(text: str, result: dict) -> str:
+    """A stored results page with its ``## Tuned`` section put in (or replaced), the rest left as it was.
+
+    The section goes before the published numbers or the machine line, whichever comes first, else at the end.
+
+    Examples:
+        >>> result = {"metrics": ["accuracy"], "tuned": {"budget": {"trials": 2, "epochs_per_trial": 1},
+        ...     "models": {}, "chosen": {}, "space": {}, "command": "c"}}
+        >>> page = with_tuned("# k\\n\\n| a |\\n\\nMachine: x\\n", result)
+        >>> page.index("## Tuned") < page.index("Machine:"), with_tuned(page, result) == page
+        (True, True)
+    """
+    lines = text.rstrip("\n").splitlines()
+    if "## Tuned" in lines:
+        start = lines.index("## Tuned")
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        for marker in ("Published, for comparison:", "Machine:"):
+            end = min([end, *(i for i in range(start + 1, len(lines)) if lines[i].startswith(marker))])
+        del lines[start:end]
+        while start < len(lines) and start > 0 and not lines[start - 1] and not lines[start]:
+            del lines[start]
+    markers = ("## Published", "Published, for comparison:", "Machine:")
+    at = next((i for i, line in enumerate(lines) if line.startswith(markers)), len(lines))
+    section = [*tuned_lines(result), ""]
+    if at == len(lines):
+        section = ["", *section]
+    return "\n".join(lines[:at] + section + lines[at:]) + "\n"
+
+
+def _settings_text(settings: dict) -> str:
+    return ", ".join(f"{field}={value}" for field, value in settings.items())
 
 
 RECURRENT = ("simple_rnn", "lstm", "gru")

@@ -722,8 +722,9 @@ RECURRENT = ("simple_rnn", "lstm", "gru")
 def results_table() -> str:
     """One row per benchmark in ``bench/results/*.json``: best recurrent, CNN, naive, their paired test, published."""
     rows = [
-        "| benchmark | metric | best recurrent | CNN | naive baseline | recurrent − CNN, paired | published |",
-        "|---|---|---|---|---|---|---|",
+        "| benchmark | metric | best recurrent | CNN | naive baseline | recurrent − CNN, paired "
+        "| tuned (--tune): best recurrent; CNN; paired | published |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for path in sorted((ROOT / "bench" / "results").glob("*.json")):
         result = json.loads(path.read_text())
@@ -749,11 +750,23 @@ def results_table() -> str:
         rows.append(
             f"| [{result['key']}](bench/results/{path.stem}.md) | {metric} | {cell(best) if best else 'n/a'} | "
             f"{cell(cnn[0]) if cnn else 'n/a'} | {cell(naive[0]) if naive else 'n/a'} | {_paired_cell(result)} "
-            f"| {published} |"
+            f"| {_tuned_cell(result, metric, sign)} | {published} |"
         )
     if len(rows) == 2:
-        rows.append("| (no results yet) | | | | | | |")
+        rows.append("| (no results yet) | | | | | | | |")
     return "\n".join(rows)
+
+
+def _tuned_cell(result: dict, metric: str, sign: int) -> str:
+    """The README's tuned rows: best tuned recurrent model, tuned CNN, their paired test; "not run" without them."""
+    tuned = result.get("tuned")
+    if not tuned:
+        return "not run"
+    models = tuned["models"]
+    recurrent = [name for name in models if name in RECURRENT and metric in models[name]["metrics"]]
+    best = max(recurrent, key=lambda name: sign * models[name]["metrics"][metric]["mean"], default=None)
+    cells = [f"{name} {models[name]['metrics'][metric]['mean']:.4f}" for name in (best, "cnn") if name in models]
+    return "; ".join([*cells, _paired_cell(tuned)])
 
 
 def _paired_cell(result: dict) -> str:

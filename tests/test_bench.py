@@ -258,3 +258,71 @@ def test_groups_and_tables_name_what_exists():
     for spec in specs.BENCHMARKS.values():
         assert set(spec.tables) <= set(harness.TABLES) and spec.seeds >= 1
     assert specs.BENCHMARKS["stocks-acl18"].seeds == 5
+
+
+def test_tuned_block_reads_each_runs_search_and_pairs_the_tuned_models():
+    def report(seed, gru, cnn):
+        tuning = {"trials": 4, "epochs_per_trial": 2, "selected_on": "val_loss (min) on the validation part"}
+        entry = {"params": 5, "train_seconds": 2.0, "epochs": 2, "predict_ms_per_sample": 0.1, "fast_kernel": None}
+        models = {
+            name: entry | {"metrics": {"accuracy": value}, "tuning": tuning | {"space": {"units": (8, 16)}}}
+            for name, value in (("gru", gru), ("cnn", cnn))
+        }
+        for name in models:
+            models[name]["tuning"] = models[name]["tuning"] | {"chosen": {"units": 8 * seed}}
+        models["majority"] = entry | {"metrics": {"accuracy": 0.5}, "params": 0}
+        return {"models": models}
+
+    labels = ["seed 1", "seed 2"]
+    reports = [report(1, 0.8, 0.7), report(2, 0.9, 0.75)]
+    block = harness.tuned_block(reports, labels, {"recipe": "sentiment", "metrics": ["accuracy"]}, "cmd")
+    assert set(block["models"]) == {"gru", "cnn"} and block["budget"] == {"trials": 4, "epochs_per_trial": 2}
+    assert block["models"]["gru"]["metrics"]["accuracy"]["values"] == {"seed 1": 0.8, "seed 2": 0.9}
+    assert block["chosen"]["cnn"] == {"seed 1": {"units": 8}, "seed 2": {"units": 16}}
+    assert block["significance"]["comparisons"][0]["models"] == ["gru", "cnn"]
+    page = harness.markdown(
+        {
+            "key": "k",
+            "recipe": "sentiment",
+            "data": "d",
+            "metrics": ["accuracy"],
+            "runs": labels,
+            "models": block["models"],
+            "tuned": block,
+            "machine": {"cpu": "c", "usable_cpus": 2, "tensorflow": "t", "keras": "k"},
+            "command": "c",
+        }
+    )
+    assert "## Tuned" in page and "- cnn: seed 1: units=8; seed 2: units=16" in page
+
+
+@pytest.mark.slow
+def test_tuned_rows_beside_the_default_ones_and_added_to_a_stored_result(tmp_path):
+    _polarity_folder(tmp_path / "data")
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "bench", "run", "sentiment-mr", "--data-dir", str(tmp_path / "data"), "--quick"]
+    command += ["--seeds", "1", "--tune", "2", "--tune-epochs", "1", "--results-dir", str(results)]
+    command += ["--runs-dir", str(tmp_path / "runs"), "--", "--model", "gru,cnn"]
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
+    result = json.loads((results / "sentiment-mr.json").read_text())
+    tuned = result["tuned"]
+    assert set(result["models"]) == {"gru", "cnn", "majority"} and set(tuned["models"]) == {"gru", "cnn"}
+    assert tuned["budget"] == {"trials": 2, "epochs_per_trial": 1} and "validation" in tuned["selection"]
+    assert {"units", "learning_rate"} <= set(tuned["space"]["gru"]) and "cnn_widths" in tuned["space"]["cnn"]
+    chosen = tuned["chosen"]["gru"]["seed 1"]
+    assert all(value in tuned["space"]["gru"][field] for field, value in chosen.items())
+    kept = json.loads((tmp_path / "runs" / "sentiment-mr" / "seed_1_tuned" / "metrics.json").read_text())
+    assert kept["config"]["tune"] == 2 and kept["models"]["gru"]["tuning"]["chosen"] == chosen
+    accuracy = tuned["models"]["gru"]["metrics"]["accuracy"]["values"]["seed 1"]
+    assert accuracy == round(kept["models"]["gru"]["metrics"]["accuracy"], 6)
+    page = (results / "sentiment-mr.md").read_text()
+    assert page.index("| model |") < page.index("## Tuned") < page.index("Published") and "--tune 2" in page
+    # --keep-default: the stored default rows and the page's own text stay; the tuned section is made again.
+    (results / "sentiment-mr.md").write_text(page.replace("## Tuned", "A note kept by hand.\n\n## Tuned"))
+    default_rows = result["models"]
+    subprocess.run([*command[:-3], "--keep-default", "--", "--model", "gru,cnn"], cwd=REPO, check=True)
+    again = json.loads((results / "sentiment-mr.json").read_text())
+    assert again["models"] == default_rows and set(again["tuned"]["models"]) == {"gru", "cnn"}
+    assert "--keep-default" in again["tuned"]["command"] and "--keep-default" not in again["command"]
+    page = (results / "sentiment-mr.md").read_text()
+    assert "A note kept by hand." in page and page.count("## Tuned") == 1
