@@ -279,8 +279,7 @@ class SpeechRecipe(harness.Recipe):
         recipe = {"digits": DigitsRecipe, "transcripts": TranscriptsRecipe}.get(cfg.task, type(self))()
         if cfg.task == "digits" and (cfg.speed_perturb or cfg.noise_snr):  # keyword clips only, for now
             raise errors.expected("--task keywords with --speed-perturb or --noise-snr", cfg.task, name="--task")
-        if cfg.max_digits is None:  # real voices, one per string, read out longer numbers than the sample's
-            cfg = dataclasses.replace(cfg, max_digits=7 if cfg.group_by else 5)
+        cfg = dataclasses.replace(cfg, max_digits=most_digits(cfg))
         if cfg.min_digits > cfg.max_digits:
             found = f"{cfg.min_digits} > {cfg.max_digits}"
             raise errors.expected("--min-digits <= --max-digits", found, name="--min-digits")
@@ -445,6 +444,11 @@ def spectrograms(data: Data, clips, titles, output_dir) -> None:
     )
 
 
+def most_digits(cfg: SpeechConfig) -> int:
+    """``--max-digits``, or its default: 7 by speaker (real voices, one per string, read out longer numbers), else 5."""
+    return cfg.max_digits or (7 if cfg.group_by else 5)
+
+
 class DigitsRecipe(SpeechRecipe):
     """Digit strings transcribed with CTC, against the majority transcript."""
 
@@ -453,7 +457,7 @@ class DigitsRecipe(SpeechRecipe):
 
     def prepare(self, cfg: SpeechConfig, clips, speakers: dict | None = None) -> Data:
         data = super().prepare(cfg, clips)
-        digits = (cfg.sequences, cfg.min_digits, cfg.max_digits, cfg.seed)
+        digits = (cfg.sequences, cfg.min_digits, most_digits(cfg), cfg.seed)
         return acoustic_inference.add_digit_strings(data, *digits, speakers=speakers)
 
     def prepare_fold(self, cfg: SpeechConfig, split, clips: audio.SpeakerClips) -> Data:
@@ -463,7 +467,7 @@ class DigitsRecipe(SpeechRecipe):
     def report_fields(self, cfg, data: Data) -> dict:
         fields = super().report_fields(cfg, data)
         if data.speakers is not None:  # how the strings of each fold were made
-            fields["digit_strings"] = connected_digits.description(cfg.min_digits, cfg.max_digits)
+            fields["digit_strings"] = connected_digits.description(cfg.min_digits, most_digits(cfg))
         return fields
 
     def datasets(self, name, cfg, data: Data):

@@ -159,3 +159,9 @@ def test_leave_one_speaker_out_digits_end_to_end(tmp_path):
 def test_more_fewest_digits_than_most_exits_2(argv, message, tmp_path, capsys):
     line = run_error("speech", ["--task", "digits", *argv], tmp_path, capsys)
     assert "--min-digits <= --max-digits" in line and message in line
+
+
+def test_most_digits_defaults_to_seven_by_speaker_and_five_elsewhere():
+    for argv, most in ((["--task", "digits"], 5), (["--task", "digits", "--group-by", "speaker"], 7)):
+        assert speech.most_digits(speech.RECIPE.parse(argv)) == most
+    assert speech.most_digits(speech.RECIPE.parse(["--group-by", "speaker", "--max-digits", "4"])) == 4
