@@ -320,6 +320,21 @@ def test_saved_transcriber_reloads_and_predict_prints_a_transcript(corpus, trans
     assert model.predict_on_batch(waves).shape == (1, 101, len(transcripts.CHARACTERS) + 1)
 
 
+def test_streaming_a_sentence_spells_it_as_the_whole_clip_does(corpus, transcripts_run):
+    from rnn_apps.layers import ctc
+    from rnn_apps.tasks import acoustic_inference, acoustic_streaming
+
+    path = transcripts_run[0] / "models" / "gru.keras"
+    model = keras.models.load_model(path)
+    info = acoustic_inference.model_info(model, path)
+    clip = str(sorted((corpus / "wavs").glob("*.wav"))[1])
+    rows = list(acoustic_streaming.stream(model, info, path, [clip], chunk_seconds=0.25))
+    waves = acoustic_inference.read_for_model(clip, info["sample_rate"])[None]
+    whole = ctc.decode(model.predict_on_batch(waves), [model.predict_on_batch(waves).shape[1]], "greedy")[0]
+    # Letters joined as written (a space is the alphabet's own), not spaced like digit words.
+    assert rows[-1]["transcript"] == "".join(transcripts.CHARACTERS[s] for s in whole)
+
+
 @pytest.mark.slow
 def test_a_gru_learns_to_spell_espeak_sentences(tmp_path):
     """On 600 espeak-ng sentences in two voices, a GRU's test CER ends far below the empty baseline's 1.0."""

@@ -48,7 +48,6 @@ import keras
 import numpy as np
 
 from rnn_apps import errors, paths, streaming
-from rnn_apps.data import spoken
 from rnn_apps.layers import ctc
 from rnn_apps.tasks import acoustic, acoustic_inference
 
@@ -305,7 +304,9 @@ def _rows(waves: WaveformStream, info: dict, inputs, size: int):
                 row |= {"transcript": ""} if waves.per_frame else {"label": "", "probability": 0.0}
             elif waves.per_frame:
                 symbols = ctc.decode(output[None], [len(output)], "greedy")[0]
-                row["transcript"] = spoken.transcript_text(symbols, names) if names else " ".join(map(str, symbols))
+                # Digits are words, a sentence's characters are letters: spaced, or joined as they are.
+                separator = "" if info.get("task") == "transcripts" else " "
+                row["transcript"] = separator.join(names[s] if names else str(s) for s in symbols)
             else:
                 label, probability = acoustic_inference.top_label(output, names)
                 row |= {"label": label, "probability": probability}
