@@ -36,8 +36,8 @@ the shared 2-core CPU machine this was written on, XLA ran the precomputed
 projection and the shorter loop slower than Keras's loop, which multiplies
 each step's input inside the loop: training the sentiment model of
 ``bench/backends.py`` (masked, batch 64, 200 steps, 128 units), epochs of
-the two alternating in one process, the routed LSTM ran at 0.68x and the
-routed GRU at 0.87x Keras's loop. It is kept for machines where one large
+the two alternating in one process, the routed LSTM ran at 0.68x and
+0.85x (two runs) and the routed GRU at 0.87x and 0.88x Keras's loop. It is kept for machines where one large
 matrix multiply pays (``python -m bench.backends cpu --backends
 tensorflow,jax --jax-scan`` compares); measure before turning it on.
 
