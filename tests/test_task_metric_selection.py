@@ -161,6 +161,7 @@ def test_entity_f1_selects_the_epoch_and_the_tuner_trials(tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())["config"]["class_weight"] == "sqrt"
 
 
+@pytest.mark.slow  # the CRF's decoding inside the score is checked by the fast callback test above
 def test_a_crf_tagger_follows_entity_f1_too(tmp_path):
     argv = ["--quick", "--model", "cnn", "--crf", "--epochs", "2", "--verbose", "0", "--output-dir", str(tmp_path)]
     report = text_analysis.main(argv)
