@@ -165,3 +165,18 @@ def test_most_digits_defaults_to_seven_by_speaker_and_five_elsewhere():
     for argv, most in ((["--task", "digits"], 5), (["--task", "digits", "--group-by", "speaker"], 7)):
         assert speech.most_digits(speech.RECIPE.parse(argv)) == most
     assert speech.most_digits(speech.RECIPE.parse(["--group-by", "speaker", "--max-digits", "4"])) == 4
+
+
+def test_the_quick_preset_is_refined_for_digit_strings_and_flags_still_win():
+    from recipes.configs.speech import SpeechConfig
+    from rnn_apps.harness import config
+
+    def parsed(*argv):
+        return config.parse_config(SpeechConfig, list(argv), "speech")
+
+    keywords, digits = parsed("--quick"), parsed("--quick", "--task", "digits")
+    assert (keywords.units, keywords.batch_size, keywords.sequences) == (32, 16, 80)
+    assert (digits.units, digits.batch_size, digits.learning_rate, digits.sequences) == (64, 8, 5e-3, 160)
+    assert keywords.epochs == digits.epochs == 30  # the shared part of the preset
+    assert parsed("--quick", "--task", "digits", "--units", "16").units == 16
+    assert parsed("--task", "digits").units == SpeechConfig().units  # no preset without --quick

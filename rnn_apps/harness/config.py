@@ -354,7 +354,7 @@ def build_parser(config_class, prog: str, description: str = "", recipe: str = "
 
 
 def resolve(config_class, given: dict, recipe: str = "") -> dict:
-    """Field values: the defaults, then the preset, then what was given.
+    """Field values: the defaults, then the preset (and its ``preset:task`` refinement), then what was given.
 
     Raises:
         ValueError: for an unknown preset.
@@ -362,10 +362,13 @@ def resolve(config_class, given: dict, recipe: str = "") -> dict:
     values = {field.name: field.default for field in dataclasses.fields(config_class)}
     presets = getattr(config_class, "PRESETS", {})
     preset_names = [name for name in (("quick",) if given.get("quick") else ()) + (given.get("preset") or (),) if name]
+    task = given.get("task") or values.get("task")
     for name in preset_names:
         if name not in presets:
             raise ValueError(f"Expected a preset, one of {sorted(presets)}. Received: preset={name!r}")
         values.update(presets[name])
+        # A recipe with several tasks may refine a preset for one of them: "quick:digits".
+        values.update(presets.get(f"{name}:{task}", {}))
     values.update(given)
     # A configuration that does not extend RunConfig may lack these fields.
     if "output_dir" in values and values["output_dir"] is None:
