@@ -230,7 +230,8 @@ def tuned_lines(result: dict) -> list[str]:
         "",
         f"The same runs with `--tune {budget['trials']} --tune-epochs {budget['epochs_per_trial']}`: every model "
         f"family gets {budget['trials']} trials of a random search (KerasTuner) over the settings its factory "
-        f"exposes, scored on {tuned.get('selection') or 'the validation part'} of the run's own training data; "
+        f"exposes, each trial scored by {tuned.get('selection') or 'its validation loss'} on the validation part of "
+        "the run's own training data; "
         "the chosen settings then train as usual and are scored once on the test part.",
         "",
         *model_table(models, metrics, order),
