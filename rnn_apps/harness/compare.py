@@ -22,6 +22,8 @@ import sys
 from rnn_apps import io
 
 LOWER_IS_BETTER = ("loss", "mae", "mse", "rmse", "rse", "wer", "cer", "mape", "pinball", "mase")
+DECODINGS = ("beam", "greedy")
+"""Suffixes naming how a metric's output was decoded (``wer_beam``); they do not change its direction."""
 
 
 @dataclasses.dataclass
@@ -76,7 +78,13 @@ def higher_is_better(metric: str) -> bool:
     Examples:
         >>> higher_is_better("accuracy"), higher_is_better("val_loss"), higher_is_better("rmse")
         (True, False, False)
+        >>> higher_is_better("wer_beam"), higher_is_better("val_cer")  # an error rate, however decoded
+        (False, False)
     """
+    words = metric.split("_")
+    if words[-1] in DECODINGS:
+        words = words[:-1]
+    metric = "_".join(words)
     return not any(metric == word or metric.endswith("_" + word) for word in LOWER_IS_BETTER)
 
 
