@@ -165,7 +165,8 @@ def test_stored_results_carry_their_current_significance(path):
     result = json.loads(path.read_text())
     if "runs" not in result or "models" not in result:
         pytest.skip("not a per-run benchmark")
-    assert result["significance"] == harness.significance(result)
+    # None where nothing pairs: a benchmark of one trained family (speech-fsdd-loso-crnn) has no CNN beside it.
+    assert result.get("significance") == harness.significance(result)
     page = path.with_suffix(".md").read_text()
-    for comparison in result["significance"]["comparisons"]:
+    for comparison in (result.get("significance") or {}).get("comparisons", []):
         assert significance.sentence(comparison) in page
