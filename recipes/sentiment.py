@@ -207,9 +207,9 @@ class SentimentRecipe(harness.Recipe):
         build = lambda cfg: build_classifier(name, cfg, data.vectorizer.vocabulary_size(), data.splits.num_classes)  # noqa: E731
         return word_vectors.build_with(build, cfg, data.vectors)
 
-    def search_space(self, name, cfg) -> dict[str, tuple]:
+    def search_space(self, name, cfg, data=None) -> dict[str, tuple]:
         # The CNN reads no encoder dropout; its filters are --cnn-filters and --cnn-widths.
-        space = super().search_space(name, cfg)
+        space = super().search_space(name, cfg, data)
         if name == "cnn":
             space.pop("dropout")
             space["cnn_filters"] = tuning.with_current(tuning.scaled(cfg.cnn_filters), cfg.cnn_filters)

@@ -50,7 +50,7 @@ import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
 from rnn_apps.data import audio, connected_digits, spoken, transcripts
-from rnn_apps.harness import baselines, cli, compare, plots, training
+from rnn_apps.harness import baselines, cli, compare, plots, training, tuning
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import ctc, heads
 from rnn_apps.tasks import acoustic, acoustic_inference, acoustic_streaming
@@ -164,8 +164,11 @@ def recurrent_encoder(x, cfg: SpeechConfig, per_frame: bool, name: str):
 def cnn_encoder(x, cfg: SpeechConfig, per_frame: bool, series: bool):
     """The CNN twin: 2-D blocks over the spectrogram image (per frame: then a dilated context), or 1-D on series."""
     if series:
-        for index in range(1, 4):
-            x = keras.layers.Conv1D(128, 5, padding="same", activation="relu", name=f"cnn_conv_{index}")(x)
+        for index in range(1, cfg.series_layers + 1):
+            conv = keras.layers.Conv1D(
+                cfg.series_filters, cfg.series_width, padding="same", activation="relu", name=f"cnn_conv_{index}"
+            )
+            x = conv(x)
         return keras.layers.GlobalAveragePooling1D(name="cnn_pool")(x)
     bins = x.shape[-1]
     x = keras.layers.Reshape((-1, bins, 1), name="cnn2d_image")(x)
@@ -241,7 +244,7 @@ def build_speech_model(name: str, cfg: SpeechConfig, num_classes: int, front_end
         if cfg.dropout:
             x = keras.layers.Dropout(cfg.dropout, name="head_dropout")(x)
         # Nearly every frame's answer is the blank: starting there (90%) spares the first epochs learning it.
-        blank_first = keras.initializers.Constant([float(np.log(9 * num_classes))] + [0.0] * num_classes)
+        blank_first = acoustic.blank_first(num_classes)
         outputs = keras.layers.Dense(
             num_classes + 1, activation="softmax", bias_initializer=blank_first, name="head_output"
         )(x)
@@ -289,6 +292,24 @@ class SpeechRecipe(harness.Recipe):
             if getattr(cfg, flag) is not None:
                 raise errors.expected("--group-by speaker with it", getattr(cfg, flag), name=f"--{flag}")
         return harness.Recipe.run(recipe, cfg)
+
+    def search_space(self, name, cfg: SpeechConfig, data=None) -> dict[str, tuple]:
+        # The keyword CNN reads no --dropout (the CTC head does); it is searched over the settings of the CNN
+        # the input gets: Conv1D layers on feature series, 2-D blocks on spectrograms.
+        space = super().search_space(name, cfg, data)
+        if name == "cnn":
+            if cfg.task == "keywords":
+                space.pop("dropout", None)
+            if data is None or data.front_end is None:
+                space["series_filters"] = tuning.scaled(cfg.series_filters)
+                space["series_width"] = tuning.with_current((3, 5, 7), cfg.series_width)
+                space["series_layers"] = tuning.with_current((2, 3, 4), cfg.series_layers)
+            if data is None or data.front_end is not None:
+                space["cnn_filters"] = tuning.scaled_widths(cfg.cnn_filters)
+        elif name == "crnn":  # one bidirectional GRU stack after the strided convolutions
+            space |= {"units": tuning.scaled(cfg.units), "crnn_layers": tuning.with_current((1, 2), cfg.crnn_layers)}
+            space["crnn_filters"] = tuning.scaled_widths(cfg.crnn_filters)
+        return space
 
     def load_data(self, cfg: SpeechConfig) -> Data:
         source = paths.bundled(SAMPLES[cfg.task]) if cfg.data == "sample" else cfg.data

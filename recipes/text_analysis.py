@@ -271,9 +271,9 @@ class TextAnalysisRecipe(harness.Recipe):
         score = selection.tagging_score(batches, data.tagged.tag_names, data.tagged.scheme)
         return [selection.ValidationScore(score)]
 
-    def search_space(self, name, cfg) -> dict[str, tuple]:
+    def search_space(self, name, cfg, data=None) -> dict[str, tuple]:
         # Recurrent taggers read both ways unless --unidirectional; --bidirectional is not theirs.
-        space = super().search_space(name, cfg)
+        space = super().search_space(name, cfg, data)
         if space.pop("bidirectional", None) is not None:
             space["unidirectional"] = (False, True)
         return space

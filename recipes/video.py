@@ -103,7 +103,12 @@ builds the same models from an `EncoderConfig` (a test checks they agree).
 """
 
 RECURRENT_LAYERS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
-FCN_FILTERS, FCN_KERNEL_SIZES = (128, 256, 128), (8, 5, 3)
+
+
+def fcn_kernel_sizes(cfg: VideoConfig) -> tuple[int, ...]:
+    """One kernel width per FCN block: ``--fcn-kernels`` in order, the last repeated for deeper stacks."""
+    kernels = cfg.fcn_kernels
+    return tuple(kernels[min(index, len(kernels) - 1)] for index in range(len(cfg.fcn_filters)))
 
 
 def recurrent_stack(x, name: str, cfg: VideoConfig):
@@ -176,7 +181,7 @@ def build_joints_model(name: str, cfg: VideoConfig, tracks: np.ndarray, num_clas
     if name in RECURRENT_LAYERS:
         x = recurrent_stack(x, name, cfg)
     else:  # the FCN of Wang et al. (2017)
-        for index, (width, kernel) in enumerate(zip(FCN_FILTERS, FCN_KERNEL_SIZES), start=1):
+        for index, (width, kernel) in enumerate(zip(cfg.fcn_filters, fcn_kernel_sizes(cfg)), start=1):
             x = keras.layers.Conv1D(width, kernel, padding="same", name=f"cnn_conv_{index}")(x)
             x = keras.layers.BatchNormalization(name=f"cnn_norm_{index}")(x)
             x = keras.layers.Activation("relu", name=f"cnn_relu_{index}")(x)
@@ -256,9 +261,9 @@ class VideoRecipe(harness.Recipe):
             return build_joints_model(name, cfg, data.train[0], data.num_classes)
         return build_frames_model(name, cfg, data.train[0].shape[1:], data.num_classes)
 
-    def search_space(self, name, cfg: VideoConfig) -> dict[str, tuple]:
+    def search_space(self, name, cfg: VideoConfig, data=None) -> dict[str, tuple]:
         # Only the recurrent cells read --dropout; the ConvLSTM has channels, not units or a direction.
-        space = super().search_space(name, cfg)
+        space = super().search_space(name, cfg, data)
         if name not in RECURRENT_LAYERS:
             space.pop("dropout", None)
         if name == "convlstm":
@@ -267,10 +272,12 @@ class VideoRecipe(harness.Recipe):
             space["convlstm_filters"] = tuning.scaled(cfg.convlstm_filters)
         if cfg.input == "frames" and not cfg.backbone:
             # Widths change, depth does not: every block halves the frame, and the frame size was checked for it.
-            widths = (tuple(max(1, round(width * factor)) for width in cfg.filters) for factor in (0.5, 1, 2))
-            space["filters"] = tuple(dict.fromkeys(widths))
+            space["filters"] = tuning.scaled_widths(cfg.filters)
             if name != "convlstm":
                 space["dense_units"] = tuning.scaled(cfg.dense_units)
+        if cfg.input == "joints" and name == "cnn":  # the FCN: as many width and kernel options as units have
+            space["fcn_filters"] = tuning.scaled_widths(cfg.fcn_filters)
+            space["fcn_kernels"] = tuning.with_current(((5, 3, 3), (8, 5, 3), (11, 7, 5)), cfg.fcn_kernels)
         return space
 
     def datasets(self, name, cfg, data: video.ClipData):

@@ -144,6 +144,37 @@ def test_search_spaces_follow_what_each_model_reads():
         tuning.check_space(space, cfg)
 
 
+def test_cnn_spaces_search_the_cnn_the_input_gets():
+    # Tuned alike: each CNN searches its own widths and depth, not settings it never reads.
+    import types
+
+    from recipes import speech, video
+    from recipes.configs.speech import SpeechConfig
+
+    fcn = video.RECIPE.search_space("cnn", VideoConfig(input="joints"))
+    assert fcn["fcn_filters"] == ((64, 128, 64), (128, 256, 128), (256, 512, 256)) and (8, 5, 3) in fcn["fcn_kernels"]
+    assert "fcn_filters" not in video.RECIPE.search_space("gru", VideoConfig(input="joints"))
+    series = speech.RECIPE.search_space("cnn", SpeechConfig(), types.SimpleNamespace(front_end=None))
+    assert series["series_filters"] == (64, 128, 256) and series["series_layers"] == (2, 3, 4)
+    assert "cnn_filters" not in series and "dropout" not in series
+    audio_space = speech.RECIPE.search_space("cnn", SpeechConfig(), types.SimpleNamespace(front_end=object()))
+    assert audio_space["cnn_filters"] == ((16, 32, 64), (32, 64, 128), (64, 128, 256))
+    assert "series_width" not in audio_space
+    assert "dropout" in speech.RECIPE.search_space("cnn", SpeechConfig(task="digits"))  # the CTC head reads it
+    crnn = speech.RECIPE.search_space("crnn", SpeechConfig())
+    assert crnn["crnn_layers"] == (1, 2) and "bidirectional" not in crnn
+    for space, cfg in ((fcn, VideoConfig(input="joints")), (series, SpeechConfig()), (crnn, SpeechConfig())):
+        tuning.check_space(space, cfg)
+        assert tuning.apply(cfg, {field: values[0] for field, values in space.items()}) != cfg
+
+
+def test_fcn_kernels_repeat_the_last_width_for_deeper_stacks():
+    from recipes import video
+
+    assert video.fcn_kernel_sizes(VideoConfig(fcn_filters=(8, 8, 8, 8), fcn_kernels=(7, 3))) == (7, 3, 3, 3)
+    assert video.fcn_kernel_sizes(VideoConfig(fcn_filters=(8,))) == (8,)
+
+
 def test_a_space_must_hold_the_given_value():
     cfg = config.RunConfig(units=64)
     with pytest.raises(ValueError, match="include its value 64"):

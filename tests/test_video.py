@@ -196,8 +196,8 @@ def test_the_recipes_plain_keras_models_are_the_factorys(layers, bidirectional, 
             num_layers=layers,
             bidirectional=bidirectional,
             cnn_kind=kinds.get(name, "conv3d"),
-            filters=recipe.FCN_FILTERS if kind == "joints" else cfg.filters,
-            kernel_sizes=recipe.FCN_KERNEL_SIZES,
+            filters=cfg.fcn_filters if kind == "joints" else cfg.filters,
+            kernel_sizes=recipe.fcn_kernel_sizes(cfg),
         )
         if kind == "joints":
             plain, inputs = recipe.build_joints_model(name, cfg, tracks, num_classes), tracks

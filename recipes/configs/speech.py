@@ -98,6 +98,11 @@ class SpeechConfig(config.RunConfig):
         "filters of each 2-D CNN block",
         parse=lambda text: tuple(map(config.positive_int, text.split(","))),
     )
+    series_filters: int = config.option(
+        128, "feature series (.ts input): filters of each Conv1D layer of the CNN", parse=config.positive_int
+    )
+    series_width: int = config.option(5, "feature series: kernel width of the CNN's layers", parse=config.positive_int)
+    series_layers: int = config.option(3, "feature series: Conv1D layers of the CNN", parse=config.positive_int)
     crnn_filters: tuple[int, ...] = config.option(
         (64, 128),
         "crnn: filters of each strided Conv1D block (each halves the frame rate)",

@@ -57,6 +57,14 @@ class VideoConfig(config.RunConfig):
         (16, 32, 32), "comma-separated filters of the CNN blocks", parse=options.filter_counts
     )
     dense_units: int = config.option(64, "width of the frame vectors", parse=config.positive_int)
+    fcn_filters: tuple[int, ...] = config.option(
+        (128, 256, 128), "joints: comma-separated filters of the FCN's Conv1D blocks", parse=options.filter_counts
+    )
+    fcn_kernels: tuple[int, ...] = config.option(
+        (8, 5, 3),
+        "joints: kernel widths of the FCN's blocks, in order (blocks past the last width take it)",
+        parse=options.filter_counts,
+    )
     convlstm_filters: int = config.option(16, "ConvLSTM state channels", parse=config.positive_int)
     conv3d: str = config.option("conv3d", "kind of 3-D CNN", choices=options.CONV3D_KINDS)
     backbone: str | None = config.option(

@@ -133,12 +133,15 @@ class Recipe:
         """
         return []
 
-    def search_space(self, name: str, config) -> dict[str, tuple]:
+    def search_space(self, name: str, config, data=None) -> dict[str, tuple]:
         """Candidate values of the settings ``--tune`` searches for model ``name``: field -> values.
 
         Each value must include the configuration's own; the default is
         `rnn_apps.harness.tuning.default_space`, a recipe whose models read
-        other settings overrides this.
+        other settings overrides this. ``data`` (what `load_data` returned,
+        None when the space is asked for without data) lets a recipe whose
+        model shape depends on the input (speech: audio or feature series)
+        search the settings that model reads.
         """
         return tuning.default_space(name, config)
 

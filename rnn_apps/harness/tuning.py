@@ -80,6 +80,16 @@ def rates(value: float, factors=(1 / 3, 1, 3)) -> tuple[float, ...]:
     return tuple(sorted({float(f"{value * factor:.3g}") for factor in factors}))
 
 
+def scaled_widths(widths: tuple[int, ...], factors=(0.5, 1, 2)) -> tuple[tuple[int, ...], ...]:
+    """Candidates for a stack of layer widths: every width times each factor, the depth kept.
+
+    Examples:
+        >>> scaled_widths((16, 32, 64))
+        ((8, 16, 32), (16, 32, 64), (32, 64, 128))
+    """
+    return tuple(dict.fromkeys(tuple(max(1, round(width * factor)) for width in widths) for factor in factors))
+
+
 def with_current(values, current) -> tuple:
     """``values`` with ``current`` added, sorted where the values allow it.
 
@@ -201,7 +211,7 @@ def search(recipe, name: str, family: str, config, data) -> tuple[object, dict]:
         wanted = "keras-tuner installed for --tune (pip install 'rnn-apps[tune]')"
         raise errors.expected(wanted, "not installed") from None
 
-    space = recipe.search_space(family, config)
+    space = recipe.search_space(family, config, data)
     check_space(space, config)
     monitor = recipe.monitor(name, config, data)
     direction = _direction(monitor)

@@ -399,6 +399,23 @@ def waveform_classifier(
     return keras.Model(inputs, outputs, name=name or config.model)
 
 
+def blank_first(vocabulary_size: int, share: float = 0.9) -> keras.initializers.Initializer:
+    """Bias of a CTC softmax over ``vocabulary_size + 1`` symbols that gives the blank (index 0) ``share`` at first.
+
+    Nearly every frame's answer is the blank; starting there spares the first
+    epochs learning it. With every other logit at 0, the blank's probability
+    is ``e^b / (e^b + V)``, so ``b = log(share / (1 - share) * V)``.
+
+    Examples:
+        >>> bias = keras.ops.convert_to_numpy(blank_first(9)((10,)))
+        >>> round(float(keras.ops.softmax(bias)[0]), 3)
+        0.9
+    """
+    errors.check_positive(vocabulary_size, "vocabulary_size")
+    blank = float(np.log(share / (1.0 - share) * vocabulary_size))
+    return keras.initializers.Constant([blank] + [0.0] * vocabulary_size)
+
+
 def waveform_transcriber(
     config: encoders.EncoderConfig,
     vocabulary_size: int,
@@ -422,6 +439,9 @@ def waveform_transcriber(
         dropout: dropout before the output layer.
         name: model name; defaults to ``config.model``.
 
+    The output layer starts with the blank at 90% (`blank_first`), as the
+    recipe's does.
+
     Returns:
         An uncompiled model from waveforms to per-frame probabilities
             ``(batch, frames, vocabulary_size + 1)``.
@@ -441,8 +461,10 @@ def waveform_transcriber(
     x = config(_normalize(frames, mean, variance, offset), return_sequences=True)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    outputs = keras.layers.Dense(vocabulary_size + 1, activation="softmax", name="head_output")(x)
-    return keras.Model(inputs, outputs, name=name or config.model)
+    head = keras.layers.Dense(
+        vocabulary_size + 1, activation="softmax", bias_initializer=blank_first(vocabulary_size), name="head_output"
+    )
+    return keras.Model(inputs, head(x), name=name or config.model)
 
 
 @keras.saving.register_keras_serializable(package="rnn_apps")
