@@ -306,8 +306,9 @@ class SpeechRecipe(harness.Recipe):
                 space["series_layers"] = tuning.with_current((2, 3, 4), cfg.series_layers)
             if data is None or data.front_end is not None:
                 space["cnn_filters"] = tuning.scaled_widths(cfg.cnn_filters)
-        elif name == "crnn":  # one bidirectional GRU stack after the strided convolutions
-            space |= {"units": tuning.scaled(cfg.units), "crnn_layers": tuning.with_current((1, 2), cfg.crnn_layers)}
+        elif name == "crnn":  # strided convolutions, then a bidirectional GRU stack of --crnn-layers
+            space["units"] = tuning.scaled(cfg.units)
+            space["crnn_layers"] = tuning.with_current((1, 2), cfg.crnn_layers)
             space["crnn_filters"] = tuning.scaled_widths(cfg.crnn_filters)
         return space
 

@@ -275,7 +275,7 @@ class VideoRecipe(harness.Recipe):
             space["filters"] = tuning.scaled_widths(cfg.filters)
             if name != "convlstm":
                 space["dense_units"] = tuning.scaled(cfg.dense_units)
-        if cfg.input == "joints" and name == "cnn":  # the FCN: as many width and kernel options as units have
+        if cfg.input == "joints" and name == "cnn":  # the FCN: three width stacks and three kernel sets
             space["fcn_filters"] = tuning.scaled_widths(cfg.fcn_filters)
             space["fcn_kernels"] = tuning.with_current(((5, 3, 3), (8, 5, 3), (11, 7, 5)), cfg.fcn_kernels)
         return space
