@@ -745,8 +745,10 @@ def results_table() -> str:
         cnn = [name for name in models if name == "cnn" and metric in models[name]["metrics"]]
         naive = [name for name in models if models[name]["params"] == 0 and metric in models[name]["metrics"]]
         naive = sorted(naive, key=lambda name: -sign * models[name]["metrics"][metric]["mean"])[:1]
-        # Every published row, those above ours included; the notes stay on the results page.
-        published = "; ".join(f"{system} {value}" for system, value, _ in result.get("published", []))
+        # Every published row, those above ours included, each with its protocol note.
+        published = "; ".join(
+            f"{system} {value}" + (f" ({note})" if note else "") for system, value, note in result.get("published", [])
+        )
         rows.append(
             f"| [{result['key']}](bench/results/{path.stem}.md) | {metric} | {cell(best) if best else 'n/a'} | "
             f"{cell(cnn[0]) if cnn else 'n/a'} | {cell(naive[0]) if naive else 'n/a'} | {_paired_cell(result)} "

@@ -247,6 +247,17 @@ def test_benchmark_page_has_human_titles_horizons_in_order_and_charts():
             assert build.benchmark_chart(stem).is_file(), "run `python docs/build.py --charts`"
 
 
+def test_results_table_gives_every_published_row_with_its_protocol_note():
+    table = build.results_table()
+    for path in (REPO / "bench" / "results").glob("*.json"):
+        result = json.loads(path.read_text())
+        if "models" not in result or "metrics" not in result:
+            continue
+        row = next(line for line in table.splitlines() if f"[{result['key']}](" in line)
+        for system, value, note in result.get("published", []):
+            assert f"{system} {value}" + (f" ({note})" if note else "") in row, (path.name, system)
+
+
 def test_navigation_puts_concepts_first_and_maintainer_pages_together():
     config = (REPO / "mkdocs.yml").read_text()
     nav = config.split("\nnav:\n", 1)[1]
