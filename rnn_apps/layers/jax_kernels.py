@@ -57,15 +57,14 @@ Examples:
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
+
+from rnn_apps.layers import backend_hooks
 
 ENVIRONMENT = "RNN_APPS_JAX_SCAN"
 """Set to ``1`` to route LSTM and GRU layers on the JAX backend here; unset or ``0`` keeps Keras's loops."""
 
-_REPLACED: dict = {}  # kernel name -> the Keras function it replaced
-_SEEN: list = []  # callables told about each call that takes the scan here (tests and benchmarks)
+_HOOKS = backend_hooks.BackendHooks("jax", lambda kind, *args, **kwargs: _routed(kind, *args, **kwargs))
 
 
 def enabled() -> bool:
@@ -75,7 +74,7 @@ def enabled() -> bool:
 
 def installed() -> bool:
     """Whether Keras's LSTM and GRU hooks currently point here."""
-    return bool(_REPLACED)
+    return _HOOKS.installed()
 
 
 def install() -> bool:
@@ -84,40 +83,22 @@ def install() -> bool:
     Does nothing (and returns `False`) unless the Keras backend is JAX and
     `enabled` holds. Calling it again is harmless.
     """
-    import keras
-
-    if installed():
-        return True
-    if keras.backend.backend() != "jax" or not enabled():
-        return False
-    from keras.src import backend as keras_backend
-
-    for name, replacement in (("lstm", _lstm), ("gru", _gru)):
-        _REPLACED[name] = getattr(keras_backend, name)
-        setattr(keras_backend, name, replacement)
-    return True
+    return _HOOKS.install(enabled())
 
 
 def uninstall() -> None:
     """Give Keras its own LSTM and GRU hooks back."""
-    if not installed():
-        return
-    from keras.src import backend as keras_backend
-
-    for name, original in _REPLACED.items():
-        setattr(keras_backend, name, original)
-    _REPLACED.clear()
+    _HOOKS.uninstall()
 
 
 def on_scan_call(callback) -> None:
     """Call ``callback(kind, masked)`` each time a layer is traced through this module's scan (for probes)."""
-    _SEEN.append(callback)
+    _HOOKS.listen(callback)
 
 
 def remove_callback(callback) -> None:
     """Stop calling a callback given to `on_scan_call`."""
-    if callback in _SEEN:
-        _SEEN.remove(callback)
+    _HOOKS.stop_listening(callback)
 
 
 def _step_function(kind, recurrent_kernel, recurrent_bias, activation, recurrent_activation, reset_after):
@@ -251,28 +232,20 @@ def scan(
     return last, outputs, list(final)
 
 
-@functools.cache
-def _signature(function) -> inspect.Signature:
-    return inspect.signature(function)
-
-
 def _routed(kind: str, *args, **kwargs):
     """Keras's own function first (cuDNN, or its unmasked GRU scan); where it declines, this module's scan."""
     try:
-        return _REPLACED[kind](*args, **kwargs)
+        return _HOOKS.keras(kind, *args, **kwargs)
     except NotImplementedError:
         pass
-    bound = _signature(_REPLACED[kind]).bind(*args, **kwargs)
-    bound.apply_defaults()
-    given = bound.arguments
+    given = _HOOKS.arguments(kind, args, kwargs)
     if given["unroll"] or given.get("time_major", False):
         raise NotImplementedError  # the layer then runs Keras's generic loop
     from keras.src.backend.jax.core import convert_to_tensor
 
     names = ("initial_state_h", "initial_state_c") if kind == "lstm" else ("initial_state",)
     mask = given["mask"]
-    for callback in list(_SEEN):
-        callback(kind, mask is not None)
+    _HOOKS.tell(kind, mask is not None)
     return scan(
         kind,
         convert_to_tensor(given["inputs"]),
@@ -287,11 +260,3 @@ def _routed(kind: str, *args, **kwargs):
         go_backwards=given["go_backwards"],
         reset_after=given.get("reset_after", True),
     )
-
-
-def _lstm(*args, **kwargs):
-    return _routed("lstm", *args, **kwargs)
-
-
-def _gru(*args, **kwargs):
-    return _routed("gru", *args, **kwargs)

@@ -50,15 +50,14 @@ Examples:
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
+
+from rnn_apps.layers import backend_hooks
 
 ENVIRONMENT = "RNN_APPS_TORCH_FUSED"
 """Set to ``0`` to keep Keras's own recurrent loops on the PyTorch backend."""
 
-_REPLACED: dict = {}  # kernel name -> the Keras function it replaced
-_SEEN: list = []  # callables told about each fused call (tests and benchmarks)
+_HOOKS = backend_hooks.BackendHooks("torch", lambda kind, *args, **kwargs: _routed(kind, *args, **kwargs))
 
 
 def enabled() -> bool:
@@ -68,49 +67,31 @@ def enabled() -> bool:
 
 def installed() -> bool:
     """Whether Keras's LSTM and GRU hooks currently point here."""
-    return bool(_REPLACED)
+    return _HOOKS.installed()
 
 
 def install() -> bool:
     """Route eligible LSTM and GRU layers to PyTorch's fused kernel; `True` if installed.
 
-    Does nothing (and returns `False`) unless the Keras backend is PyTorch
-    and `enabled` holds. Calling it again is harmless.
+    Does nothing (and returns `False`) unless the Keras backend is PyTorch and
+    `enabled` holds. Calling it again is harmless.
     """
-    import keras
-
-    if installed():
-        return True
-    if keras.backend.backend() != "torch" or not enabled():
-        return False
-    from keras.src import backend as keras_backend
-
-    for name, replacement in (("lstm", _lstm), ("gru", _gru)):
-        _REPLACED[name] = getattr(keras_backend, name)
-        setattr(keras_backend, name, replacement)
-    return True
+    return _HOOKS.install(enabled())
 
 
 def uninstall() -> None:
     """Give Keras its own LSTM and GRU hooks back."""
-    if not installed():
-        return
-    from keras.src import backend as keras_backend
-
-    for name, original in _REPLACED.items():
-        setattr(keras_backend, name, original)
-    _REPLACED.clear()
+    _HOOKS.uninstall()
 
 
 def on_fused_call(callback) -> None:
     """Call ``callback(kind, masked)`` each time a layer takes the fused kernel (for probes)."""
-    _SEEN.append(callback)
+    _HOOKS.listen(callback)
 
 
 def remove_callback(callback) -> None:
     """Stop calling a callback given to `on_fused_call`."""
-    if callback in _SEEN:
-        _SEEN.remove(callback)
+    _HOOKS.stop_listening(callback)
 
 
 def _standard(activation, recurrent_activation, unroll, bias) -> bool:
@@ -191,8 +172,7 @@ def _run(kind, inputs, states, mask, kernel, recurrent_kernel, bias, return_sequ
     if go_backwards:
         # Within each row's real steps, so padding stays at the end.
         inputs = torch.flip(inputs, dims=[1]) if lengths is None else _reverse_within(inputs, lengths)
-    for callback in list(_SEEN):
-        callback(kind, mask is not None)
+    _HOOKS.tell(kind, mask is not None)
     if lengths is not None:
         inputs, params = _with_padding_switch(kind, inputs, params, valid)
     outputs, *final = kernel_fn(inputs, hx, params, True, 1, 0.0, training, False, True)
@@ -241,16 +221,9 @@ def _with_padding_switch(kind, inputs, params, valid):
     return inputs, [torch.cat([params[0], column], dim=1), *params[1:]]
 
 
-@functools.cache
-def _signature(function) -> inspect.Signature:
-    return inspect.signature(function)
-
-
 def _routed(kind: str, *args, **kwargs):
     """Take the fused kernel when the layer fits it, else call the Keras function replaced."""
-    bound = _signature(_REPLACED[kind]).bind(*args, **kwargs)
-    bound.apply_defaults()
-    given = bound.arguments
+    given = _HOOKS.arguments(kind, args, kwargs)
     fits = (
         given.get("batch_first", True)
         and given.get("reset_after", True)
@@ -272,12 +245,4 @@ def _routed(kind: str, *args, **kwargs):
         )
         if done is not None:
             return done
-    return _REPLACED[kind](*args, **kwargs)
-
-
-def _lstm(*args, **kwargs):
-    return _routed("lstm", *args, **kwargs)
-
-
-def _gru(*args, **kwargs):
-    return _routed("gru", *args, **kwargs)
+    return _HOOKS.keras(kind, *args, **kwargs)
