@@ -16,6 +16,7 @@ import subprocess
 import sys
 
 import keras
+import kernel_twins
 import numpy as np
 import pytest
 from conftest import REPO
@@ -25,7 +26,6 @@ from rnn_apps.layers import jax_kernels
 ON_JAX = keras.backend.backend() == "jax"
 needs_jax = pytest.mark.skipif(not ON_JAX, reason="the scan route exists on the JAX backend only")
 
-LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 # (padding of the batch, go_backwards, return_sequences, return_state)
 CASES = [
     ("none", False, True, True),
@@ -53,37 +53,6 @@ def route(monkeypatch):
         jax_kernels.uninstall()
 
 
-def _batch(padding: str, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(4, 7, 5)).astype("float32")
-    lengths = np.array([7, 3, 5, 1])
-    steps = np.arange(7)[None, :]
-    masks = {
-        "none": None,
-        "right": steps < lengths[:, None],
-        "left": steps >= (7 - lengths)[:, None],
-        "holes": (steps + np.arange(4)[:, None]) % 3 != 0,
-    }
-    return x, masks[padding]
-
-
-def _twin_layers(cell: str, **options):
-    routed = LAYERS[cell](6, **options)
-    plain = LAYERS[cell](6, use_cudnn=False, **options)
-    routed.build((None, 7, 5))
-    plain.build((None, 7, 5))
-    rng = np.random.default_rng(1)
-    # Non-zero biases, so a misplaced bias (input side against recurrent side) shows.
-    weights = [rng.normal(scale=0.4, size=w.shape).astype("float32") for w in routed.get_weights()]
-    routed.set_weights(weights)
-    plain.set_weights(weights)
-    return routed, plain
-
-
-def _as_list(out):
-    return [keras.ops.convert_to_numpy(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
-
-
 def test_configure_installs_only_on_jax(configured_runtime):
     assert jax_kernels.installed() == (ON_JAX and jax_kernels.enabled())
 
@@ -108,11 +77,11 @@ def test_checks_pass_on_the_jax_backend(share):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("padding, go_backwards, return_sequences, return_state", CASES)
 def test_scan_matches_the_keras_loop(route, cell, padding, go_backwards, return_sequences, return_state):
-    x, mask = _batch(padding)
-    routed, plain = _twin_layers(
+    x, mask = kernel_twins.batch(padding)
+    routed, plain = kernel_twins.twin_layers(
         cell, go_backwards=go_backwards, return_sequences=return_sequences, return_state=return_state
     )
-    got, want = (_as_list(layer(x, mask=mask)) for layer in (routed, plain))
+    got, want = (kernel_twins.as_list(layer(x, mask=mask)) for layer in (routed, plain))
     # Keras's own JAX code already handles an unmasked GRU; everything else comes here.
     assert route == ([] if cell == "gru" and mask is None else [(cell, mask is not None)])
     assert len(got) == len(want)
@@ -132,8 +101,8 @@ def test_scan_matches_the_keras_loop(route, cell, padding, go_backwards, return_
     ],
 )
 def test_other_settings_match_too(route, cell, options):
-    x, mask = _batch("right", seed=5)
-    routed, plain = _twin_layers(cell, return_sequences=True, **options)
+    x, mask = kernel_twins.batch("right", seed=5)
+    routed, plain = kernel_twins.twin_layers(cell, return_sequences=True, **options)
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(routed(x, mask=mask)),
         keras.ops.convert_to_numpy(plain(x, mask=mask)),
@@ -148,9 +117,9 @@ def test_other_settings_match_too(route, cell, options):
 def test_gradients_match_the_keras_loop(route, cell, go_backwards):
     import jax
 
-    x, mask = _batch("holes", seed=2)
+    x, mask = kernel_twins.batch("holes", seed=2)
     gradients = []
-    for layer in _twin_layers(cell, go_backwards=go_backwards, return_sequences=True):
+    for layer in kernel_twins.twin_layers(cell, go_backwards=go_backwards, return_sequences=True):
         fixed = [v.value for v in layer.non_trainable_variables]  # the dropout seed's state
 
         def loss(trainable, inputs, layer=layer, fixed=fixed):
@@ -167,8 +136,8 @@ def test_gradients_match_the_keras_loop(route, cell, go_backwards):
 
 @needs_jax
 def test_unrolled_layers_keep_the_keras_loop(route):
-    x, mask = _batch("right")
-    routed, plain = _twin_layers("lstm", unroll=True)
+    x, mask = kernel_twins.batch("right")
+    routed, plain = kernel_twins.twin_layers("lstm", unroll=True)
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(routed(x, mask=mask)), keras.ops.convert_to_numpy(plain(x, mask=mask)), rtol=1e-6
     )

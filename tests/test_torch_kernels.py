@@ -12,6 +12,7 @@ fixture), as on the command line, never by importing the library.
 """
 
 import keras
+import kernel_twins
 import numpy as np
 import pytest
 
@@ -22,7 +23,6 @@ ON_TORCH = keras.backend.backend() == "torch"
 pytestmark = pytest.mark.usefixtures("configured_runtime")
 needs_torch = pytest.mark.skipif(not ON_TORCH, reason="the fused route exists on the PyTorch backend only")
 
-LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 # (padding of the batch, go_backwards, return_sequences, return_state)
 CASES = [
     ("none", False, False, False),
@@ -36,38 +36,6 @@ CASES = [
 
 def test_installed_only_on_torch(configured_runtime):
     assert configured_runtime == torch_kernels.installed() == (ON_TORCH and torch_kernels.enabled())
-
-
-def _batch(padding: str, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=(4, 7, 5)).astype("float32")
-    lengths = np.array([7, 3, 5, 1])
-    steps = np.arange(7)[None, :]
-    if padding == "none":
-        mask = None
-    elif padding == "right":
-        mask = steps < lengths[:, None]
-    else:
-        mask = steps >= (7 - lengths)[:, None]
-    return x, mask
-
-
-def _twin_layers(cell: str, go_backwards: bool, return_sequences: bool, return_state: bool):
-    options = dict(go_backwards=go_backwards, return_sequences=return_sequences, return_state=return_state)
-    fused = LAYERS[cell](6, **options)
-    plain = LAYERS[cell](6, use_cudnn=False, **options)
-    fused.build((None, 7, 5))
-    plain.build((None, 7, 5))
-    rng = np.random.default_rng(1)
-    # Non-zero biases, so a misplaced bias (input side against recurrent side) shows.
-    weights = [rng.normal(scale=0.4, size=w.shape).astype("float32") for w in fused.get_weights()]
-    fused.set_weights(weights)
-    plain.set_weights(weights)
-    return fused, plain
-
-
-def _as_list(out):
-    return [keras.ops.convert_to_numpy(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
 
 
 def _valid(output, mask, go_backwards):
@@ -84,15 +52,17 @@ def _valid(output, mask, go_backwards):
 def test_fused_route_matches_the_keras_loop(cell, padding, go_backwards, return_sequences, return_state):
     import torch
 
-    x, mask = _batch(padding)
-    fused, plain = _twin_layers(cell, go_backwards, return_sequences, return_state)
+    x, mask = kernel_twins.batch(padding)
+    fused, plain = kernel_twins.twin_layers(
+        cell, go_backwards=go_backwards, return_sequences=return_sequences, return_state=return_state
+    )
     calls = []
     listen = lambda kind, masked: calls.append((kind, masked))  # noqa: E731
     torch_kernels.on_fused_call(listen)
     try:
         feed = dict(mask=None if mask is None else torch.as_tensor(mask))
-        got = _as_list(fused(torch.as_tensor(x), **feed))
-        want = _as_list(plain(torch.as_tensor(x), **feed))
+        got = kernel_twins.as_list(fused(torch.as_tensor(x), **feed))
+        want = kernel_twins.as_list(plain(torch.as_tensor(x), **feed))
     finally:
         torch_kernels.remove_callback(listen)
     # A left-padded mask is not the kernel's; it goes to Keras's loop.
@@ -108,12 +78,12 @@ def test_initial_states_follow_their_rows(cell):
     """Packing sorts the rows by length; each row must still start from its own state."""
     import torch
 
-    x, mask = _batch("right", seed=3)
-    fused, plain = _twin_layers(cell, False, return_sequences=True, return_state=True)
+    x, mask = kernel_twins.batch("right", seed=3)
+    fused, plain = kernel_twins.twin_layers(cell, return_sequences=True, return_state=True)
     rng = np.random.default_rng(4)
     states = [torch.as_tensor(rng.normal(size=(4, 6)).astype("float32")) for _ in range(2 if cell == "lstm" else 1)]
     feed = dict(initial_state=states, mask=torch.as_tensor(mask))
-    got, want = (_as_list(layer(torch.as_tensor(x), **feed)) for layer in (fused, plain))
+    got, want = (kernel_twins.as_list(layer(torch.as_tensor(x), **feed)) for layer in (fused, plain))
     for found, expected in zip(got, want):
         np.testing.assert_allclose(_valid(found, mask, False), _valid(expected, mask, False), rtol=1e-4, atol=1e-5)
 
@@ -124,8 +94,8 @@ def test_initial_states_follow_their_rows(cell):
 def test_fused_gradients_match_the_keras_loop(cell, go_backwards):
     import torch
 
-    x, mask = _batch("right", seed=2)
-    fused, plain = _twin_layers(cell, go_backwards, return_sequences=False, return_state=False)
+    x, mask = kernel_twins.batch("right", seed=2)
+    fused, plain = kernel_twins.twin_layers(cell, go_backwards=go_backwards)
     gradients = []
     for layer in (fused, plain):
         out = layer(torch.as_tensor(x), mask=torch.as_tensor(mask))
@@ -140,7 +110,7 @@ def test_fused_gradients_match_the_keras_loop(cell, go_backwards):
 def test_other_settings_keep_the_keras_loop():
     import torch
 
-    x, _ = _batch("none")
+    x, _ = kernel_twins.batch("none")
     calls = []
     listen = lambda kind, masked: calls.append(kind)  # noqa: E731
     torch_kernels.on_fused_call(listen)
