@@ -390,21 +390,35 @@ class Stream:
             model = step_model(model)
         self.step_model = model
         self.num_states = state_count(model)
+        self.batch_size = 1
         self.reset(batch_size)
 
     @property
     def num_step_inputs(self) -> int:
         return len(self.step_model.inputs) - self.num_states
 
-    def reset(self, batch_size: int = 1) -> None:
-        """Start again from zero states for ``batch_size`` sequences."""
+    def reset(self, batch_size: int | None = None) -> None:
+        """Start again from zero states, for ``batch_size`` sequences (default: as many as before)."""
+        if batch_size is not None:
+            if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+                raise errors.expected("a whole number of sequences >= 1", batch_size, name="batch_size")
+            self.batch_size = int(batch_size)
         state_inputs = self.step_model.inputs[self.num_step_inputs :]
-        self.states = [np.zeros((batch_size, *tensor.shape[1:]), dtype=tensor.dtype) for tensor in state_inputs]
+        self.states = [np.zeros((self.batch_size, *tensor.shape[1:]), dtype=tensor.dtype) for tensor in state_inputs]
 
     def step(self, *inputs):
         """Feed one step (each input with a time axis of 1); return the model's output(s) for it."""
         if len(inputs) != self.num_step_inputs:
             raise errors.expected(f"{self.num_step_inputs} step input(s)", len(inputs), name="inputs")
+        for index, value in enumerate(inputs):
+            rows = np.shape(value)[0] if np.ndim(value) else None
+            if rows != self.batch_size:
+                raise errors.expected(
+                    f"an array of {self.batch_size} sequence(s) on axis 0, the stream's batch size "
+                    "(reset(batch_size) changes it); its shape is",
+                    tuple(np.shape(value)),
+                    name=f"inputs[{index}]",
+                )
         values = self.step_model.predict_on_batch([*inputs, *self.states])
         values = list(values) if isinstance(values, (list, tuple)) else [values]
         outputs, self.states = values[: len(values) - self.num_states], values[len(values) - self.num_states :]

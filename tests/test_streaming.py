@@ -96,3 +96,19 @@ def test_a_model_without_recurrent_layers_is_refused():
     x = keras.Input(shape=(None, 2))
     with pytest.raises(errors.InputError, match="at least one recurrent layer"):
         streaming.step_model(keras.Model(x, keras.layers.Dense(1)(x)))
+
+
+def test_stream_reset_keeps_its_batch_size_and_refuses_a_different_one():
+    model = classifiers.feature_sequence_classifier(encoders.EncoderConfig(model="lstm", units=3), 2, feature_dim=2)
+    x = RNG.normal(size=(4, 5, 2)).astype("float32")
+    stream = streaming.Stream(model, batch_size=4)
+    first = stream.run(x)[-1]
+    stream.reset()  # the four streams start again, still four of them
+    assert [state.shape for state in stream.states] == [(4, 3), (4, 3)]
+    np.testing.assert_allclose(stream.run(x)[-1], first, rtol=1e-6)
+    with pytest.raises(errors.InputError, match=r"4 sequence\(s\) on axis 0.*Received: inputs\[0\]=\(1, 1, 2\)"):
+        stream.step(x[:1, :1])
+    stream.reset(batch_size=1)
+    np.testing.assert_allclose(stream.run(x[:1])[-1], first[:1], rtol=1e-5)
+    with pytest.raises(errors.InputError, match="batch_size"):
+        stream.reset(batch_size=0)
