@@ -281,7 +281,6 @@ def _settings_text(settings: dict) -> str:
     return ", ".join(f"{field}={value}" for field, value in settings.items())
 
 
-RECURRENT = ("simple_rnn", "lstm", "gru")
 SIGNIFICANCE_HEADING = "Paired test over the same runs"
 
 
@@ -326,7 +325,7 @@ def significance(result: dict, resamples: int = 10000, seed: int = 0) -> dict | 
         names = [name for name in names if name in scored]
         return max(names, key=lambda name: sign * scored[name]["mean"]) if names else None
 
-    pairs = [("best recurrent against CNN", best(RECURRENT), best(["cnn"]))]
+    pairs = [("best recurrent against CNN", best(compare.RECURRENT), best(["cnn"]))]
     if result.get("recipe") == "stocks":
         trained = [name for name in scored if models[name].get("params")]
         naive = [name for name in scored if not models[name].get("params")]

@@ -22,6 +22,9 @@ import sys
 from rnn_apps import io
 
 LOWER_IS_BETTER = ("loss", "mae", "mse", "rmse", "rse", "wer", "cer", "mape", "pinball", "mase")
+RECURRENT = ("simple_rnn", "lstm", "gru", "convlstm", "crnn")
+"""Model names that carry a hidden state over time, convolutional-recurrent hybrids included: the
+"best recurrent" side when a benchmark compares recurrent models with the CNN."""
 DECODINGS = ("beam", "greedy")
 """Suffixes naming how a metric's output was decoded (``wer_beam``); they do not change its direction."""
 
