@@ -316,7 +316,9 @@ class SpeechRecipe(harness.Recipe):
         source = paths.bundled(SAMPLES[cfg.task]) if cfg.data == "sample" else cfg.data
         split = (cfg.validation_fraction, cfg.test_fraction, cfg.seed)
         own = {"validation_source": cfg.validation_data, "test_source": cfg.test_data}
-        clips = spoken.load(source, cfg.sample_rate, *split, waveforms=cfg.task == "digits", **own)
+        clips = spoken.load(
+            source, cfg.sample_rate, *split, waveforms=cfg.task == "digits", encoding=cfg.encoding, **own
+        )
         return self.prepare(cfg, clips)
 
     def prepare(self, cfg: SpeechConfig, clips) -> Data:
@@ -587,7 +589,9 @@ class TranscriptsRecipe(DigitsRecipe):
                 option = f"--{flag.replace('_', '-')}"
                 raise errors.expected(f"--task keywords or digits with {option}", "--task transcripts")
         split = (cfg.validation_fraction, cfg.test_fraction, cfg.seed)
-        clips = transcripts.load(cfg.data, cfg.sample_rate, *split, clip_seconds=cfg.clip_seconds)
+        clips = transcripts.load(
+            cfg.data, cfg.sample_rate, *split, clip_seconds=cfg.clip_seconds, encoding=cfg.encoding
+        )
         return self.prepare(cfg, clips)
 
     def prepare(self, cfg: SpeechConfig, clips) -> Data:

@@ -12,7 +12,7 @@ import pytest
 from test_bad_input import library_error, run_error
 
 from rnn_apps import errors, paths
-from rnn_apps.data import conll, parallel, price_tables, spoken, tagging_data, text
+from rnn_apps.data import conll, parallel, price_tables, spoken, tagging_data, text, transcripts, uea, video
 from rnn_apps.harness import cli, registry
 
 LABELLED = "".join(f"{'pos' if i % 2 else 'neg'} review number {i}\n" for i in range(20))
@@ -71,6 +71,40 @@ def test_a_tagged_file_with_a_latin1_byte_names_the_line(tmp_path):
     path.write_bytes("Paris B-LOC\n\nBogot\xe1 B-LOC\n".encode("latin-1"))
     library_error(conll.read_column_file, path, match="tagged.conll, line 3: byte 0xe1")
     assert conll.read_column_file(path, encoding="latin-1")[1] == (["Bogotá"], ["B-LOC"])
+
+
+def _latin1_tracks(path, per_class: int = 8):
+    """A labelled two-channel ``.ts`` file whose labels are accented words, written in Latin-1."""
+    header = "@problemName gestes\n@timeStamps false\n@dimensions 2\n@classLabel true été hiver\n@data\n"
+    rows = [f"{i},{i + 1},{i + 2}:{i},{i},{i}:{'été' if i % 2 else 'hiver'}" for i in range(2 * per_class)]
+    path.write_bytes((header + "\n".join(rows) + "\n").encode("latin-1"))
+    return path
+
+
+def test_ts_series_are_decoded_with_the_encoding_flag(tmp_path, capsys):
+    path = _latin1_tracks(tmp_path / "gestes_TRAIN.ts")
+    # Before --encoding reached .ts files, undecodable bytes were replaced
+    # silently (the label 'été' came in as '\ufffdt\ufffd'); now the line is named ...
+    library_error(uea.read_ts, path, match=r"gestes_TRAIN.ts, line 4: byte 0xe9 is not utf-8")
+    line = run_error("speech", ["--data", str(path)], tmp_path, capsys)
+    assert "gestes_TRAIN.ts, line 4" in line and "--encoding" in line
+    line = run_error("video", ["--data", str(path), "--input", "joints"], tmp_path, capsys)
+    assert "gestes_TRAIN.ts, line 4" in line and "--encoding" in line
+    # ... and the flag's codec reads the labels as written, in both recipes' loaders.
+    assert uea.read_ts(path, "latin-1").class_names == ["été", "hiver"]
+    assert spoken.load(str(path), encoding="latin-1").class_names == ["été", "hiver"]
+    tracks = video.load(str(path), video.ClipOptions(seed=0, encoding="latin-1"), "joints")
+    assert tracks.class_names == ["été", "hiver"]
+
+
+def test_transcripts_metadata_is_decoded_with_the_encoding_flag(tmp_path):
+    from test_transcripts import ljspeech_folder
+
+    folder = ljspeech_folder(tmp_path, ["a|Café au lait", "b|Crème brûlée", "c|Déjà vu"])
+    (folder / "metadata.csv").write_bytes("a|Café au lait\nb|Crème brûlée\nc|Déjà vu\n".encode("cp1252"))
+    library_error(transcripts.read_metadata, folder, match=r"metadata.csv, line 1: byte 0xe9 is not utf-8")
+    rows = transcripts.read_metadata(folder, encoding="cp1252")
+    assert [text for _, text, _ in rows] == ["Café au lait", "Crème brûlée", "Déjà vu"]
 
 
 # --------------------------------------------------------------------------

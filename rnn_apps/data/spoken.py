@@ -20,7 +20,7 @@ import pathlib
 import numpy as np
 
 from rnn_apps import errors
-from rnn_apps.data import audio, splits, uea
+from rnn_apps.data import audio, splits, text_files, uea
 
 
 def ts_files(source) -> tuple[pathlib.Path, pathlib.Path | None] | None:
@@ -48,19 +48,24 @@ def ts_files(source) -> tuple[pathlib.Path, pathlib.Path | None] | None:
 
 
 def load_series(
-    files, validation_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0
+    files,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 0,
+    encoding: str = text_files.DEFAULT_ENCODING,
 ) -> audio.AudioClassificationData:
     """UEA ``.ts`` series as `AudioClassificationData` whose clips are ``(time, channels)`` frames.
 
     A test file keeps its series as the test part; without one, a stratified
-    ``test_fraction`` of the training series is held out.
+    ``test_fraction`` of the training series is held out. Both files are
+    decoded with ``encoding``.
 
     Raises:
         rnn_apps.errors.InputError: unlabelled series, test labels unknown to
             the training file, or test series with another channel count.
     """
     train_file, test_file = files
-    train = uea.read_ts(train_file)
+    train = uea.read_ts(train_file, encoding)
     if any(label is None for label in train.labels):
         raise errors.expected("a .ts file with class labels (@classLabel true ...)", str(train_file))
     class_names = train.class_names
@@ -75,7 +80,7 @@ def load_series(
     clips, labels = train.series, encode(train)
     test = None
     if test_file is not None:
-        test_content = uea.read_ts(test_file)
+        test_content = uea.read_ts(test_file, encoding)
         if test_content.num_channels != train.num_channels:
             raise errors.expected(f"{train.num_channels} channels in {test_file}", test_content.num_channels)
         test = (test_content.series, encode(test_content))
@@ -99,6 +104,7 @@ def load(
     waveforms: bool = False,
     validation_source=None,
     test_source=None,
+    encoding: str = text_files.DEFAULT_ENCODING,
 ) -> audio.AudioClassificationData:
     """Load and split the clips (or ``.ts`` series) that ``source`` names.
 
@@ -111,6 +117,7 @@ def load(
         validation_source, test_source: the user's own validation or test
             part, a WAV folder laid out like ``source``
             (`rnn_apps.data.audio.with_own_part`); audio sources only.
+        encoding: the codec of ``.ts`` files (``--encoding``).
 
     Raises:
         rnn_apps.errors.InputError: for a source that cannot be read, or
@@ -120,7 +127,7 @@ def load(
     if series is not None:
         if waveforms:
             raise errors.expected("audio for --task digits (a .ts file holds frames, not waveforms)", source)
-        data = load_series(series, validation_fraction, test_fraction, seed)
+        data = load_series(series, validation_fraction, test_fraction, seed, encoding)
     else:
         data = audio.load_audio_classification(
             source,

@@ -41,7 +41,7 @@ import unicodedata
 import numpy as np
 
 from rnn_apps import errors
-from rnn_apps.data import audio, splits
+from rnn_apps.data import audio, splits, text_files
 
 CHARACTERS = (" ", "'", *string.ascii_lowercase)
 """The models' alphabet; symbol ``i`` is ``CHARACTERS[i]`` (the CTC blank is not among them)."""
@@ -174,17 +174,18 @@ def _standardize_all(texts, where) -> tuple[list[str], dict[str, int]]:
     return results, dict(dropped)
 
 
-def read_metadata(folder) -> list[tuple[str, str, pathlib.Path]]:
+def read_metadata(folder, encoding: str = text_files.DEFAULT_ENCODING) -> list[tuple[str, str, pathlib.Path]]:
     """The rows of an LJSpeech-style folder's ``metadata.csv``: ``(id, transcript, wav path)``.
 
     Each line is ``ID|raw text`` or ``ID|raw text|normalized text`` (no
     header, no quoting: quotes are part of the text); blank lines are
     skipped. The transcript is the normalized text where it is given, else
-    the raw text, as written (see `standardize`).
+    the raw text, as written (see `standardize`). The file is decoded with
+    ``encoding`` (``--encoding``; a byte-order mark is ignored).
 
     Raises:
-        rnn_apps.errors.InputError: no such folder, no ``metadata.csv``, a
-            row with another number of fields, an empty id or transcript, an
+        rnn_apps.errors.InputError: no such folder, no ``metadata.csv``, bytes
+            that do not decode with ``encoding``, a row with another number of fields, an empty id or transcript, an
             id twice, or a row whose ``wavs/ID.wav`` is missing.
 
     Examples:
@@ -201,10 +202,7 @@ def read_metadata(folder) -> list[tuple[str, str, pathlib.Path]]:
     metadata = folder / METADATA
     if not metadata.is_file():
         raise errors.expected(LAYOUT, f"{folder} without {METADATA}", name="--data")
-    try:
-        lines = metadata.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise errors.expected(f"a readable UTF-8 {METADATA}", f"{metadata} ({error})") from None
+    lines = text_files.read_lines(metadata, encoding)
     rows, seen = [], set()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -251,7 +249,12 @@ def _notice_dropped(name: str, dropped: dict[str, int]) -> None:
 
 
 def load_folder(
-    folder, sample_rate: int | None = None, validation_fraction: float = 0.1, test_fraction: float = 0.1, seed: int = 0
+    folder,
+    sample_rate: int | None = None,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 0,
+    encoding: str = text_files.DEFAULT_ENCODING,
 ) -> TranscribedClips:
     """Read an LJSpeech-style folder (`read_metadata`) and split it with ``seed``.
 
@@ -262,7 +265,7 @@ def load_folder(
         rnn_apps.errors.InputError: as `read_metadata`; a transcript with no
             letters once standardised; an unreadable, empty or silent clip.
     """
-    rows = read_metadata(folder)
+    rows = read_metadata(folder, encoding)
     texts, dropped = _standardize_all([text for _, text, _ in rows], lambda i: f"{rows[i][2].name} ({METADATA})")
     # The class-folder reader's own step: every file resampled to one rate, with a notice.
     clips, rate = audio._read_files([path for _, _, path in rows], sample_rate)
@@ -353,6 +356,7 @@ def load(
     test_fraction: float = 0.1,
     seed: int = 0,
     clip_seconds: float | None = None,
+    encoding: str = text_files.DEFAULT_ENCODING,
 ) -> TranscribedClips:
     """Load and split the transcribed clips ``source`` names: a folder (`load_folder`) or a name (`load_tfds`).
 
@@ -363,13 +367,14 @@ def load(
             source has none of its own.
         clip_seconds: leave out clips longer than this (cutting one would
             cut words its transcript still holds); `None` keeps every clip.
+        encoding: the codec of a folder's ``metadata.csv``.
 
     Raises:
         rnn_apps.errors.InputError: a source that is neither, or as the loaders.
     """
     path = pathlib.Path(source)
     if path.is_dir():
-        data = load_folder(path, sample_rate, validation_fraction, test_fraction, seed)
+        data = load_folder(path, sample_rate, validation_fraction, test_fraction, seed, encoding)
     elif str(source) in TFDS_CORPORA:
         data = load_tfds(str(source), sample_rate, validation_fraction, test_fraction, seed)
     else:

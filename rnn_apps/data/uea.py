@@ -42,6 +42,7 @@ import pathlib
 import numpy as np
 
 from rnn_apps import errors
+from rnn_apps.data import text_files
 
 MISSING = ("?", "nan", "NaN", "")
 
@@ -108,7 +109,7 @@ def _parse_field(text: str, path, line_number: int) -> np.ndarray:
     return np.asarray(values, dtype="float64")
 
 
-def read_ts(path: str | os.PathLike) -> TsFile:
+def read_ts(path: str | os.PathLike, encoding: str = text_files.DEFAULT_ENCODING) -> TsFile:
     """Read a ``.ts`` file into variable-length series and labels.
 
     Missing values (``?``, ``NaN``) inside a channel are filled by linear
@@ -118,12 +119,15 @@ def read_ts(path: str | os.PathLike) -> TsFile:
 
     Args:
         path: a ``.ts`` file.
+        encoding: the file's codec (``--encoding``; byte-order marks are
+            ignored).
 
     Returns:
         A `TsFile`.
 
     Raises:
-        InputError: the file is missing, has no ``@data`` section, holds no
+        InputError: the file is missing or does not decode with
+            ``encoding``, has no ``@data`` section, holds no
             series, has series whose channel counts differ, or a label that
             ``@classLabel`` does not declare.
     """
@@ -133,34 +137,37 @@ def read_ts(path: str | os.PathLike) -> TsFile:
     header: dict[str, str] = {}
     series, labels = [], []
     in_data = False
-    with open(path, encoding="utf-8", errors="replace") as handle:
-        for line_number, raw in enumerate(handle, start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            if not in_data:
-                if line.lower() == "@data":
-                    in_data = True
-                elif line.startswith("@"):
-                    key, _, value = line[1:].partition(" ")
-                    header[key.lower()] = value.strip()
-                continue
-            has_label = header.get("classlabel", "false").split(" ")[0].lower() == "true"
-            fields = line.split(":")
-            label = fields.pop().strip() if has_label else None
-            channels = [_parse_field(field, path, line_number) for field in fields]
-            if not channels:
-                raise errors.expected("at least one channel per series", f"line {line_number} of {path}")
-            length = max(len(channel) for channel in channels)
-            padded = []
-            for channel in channels:
-                channel = _fill_missing(channel)
-                if len(channel) < length:
-                    tail = channel[-1] if len(channel) else 0.0
-                    channel = np.concatenate([channel, np.full(length - len(channel), tail)])
-                padded.append(channel)
-            series.append(np.stack(padded, axis=1).astype("float32"))
-            labels.append(label)
+    with open(path, "rb") as handle:
+        if b"\0" in handle.read(4096) and b"\0" not in "@data".encode(encoding):
+            # Binary data (a WAV clip, an archive), not text in a codec without zero bytes.
+            raise errors.expected("a .ts file with an @data section", str(path), name="path")
+    for line_number, raw in enumerate(text_files.read_lines(path, encoding), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not in_data:
+            if line.lower() == "@data":
+                in_data = True
+            elif line.startswith("@"):
+                key, _, value = line[1:].partition(" ")
+                header[key.lower()] = value.strip()
+            continue
+        has_label = header.get("classlabel", "false").split(" ")[0].lower() == "true"
+        fields = line.split(":")
+        label = fields.pop().strip() if has_label else None
+        channels = [_parse_field(field, path, line_number) for field in fields]
+        if not channels:
+            raise errors.expected("at least one channel per series", f"line {line_number} of {path}")
+        length = max(len(channel) for channel in channels)
+        padded = []
+        for channel in channels:
+            channel = _fill_missing(channel)
+            if len(channel) < length:
+                tail = channel[-1] if len(channel) else 0.0
+                channel = np.concatenate([channel, np.full(length - len(channel), tail)])
+            padded.append(channel)
+        series.append(np.stack(padded, axis=1).astype("float32"))
+        labels.append(label)
     if not in_data:
         raise errors.expected("a .ts file with an @data section", str(path), name="path")
     if not series:
@@ -206,19 +213,22 @@ def pad_series(series: list[np.ndarray], pad_value: float = 0.0, length: int | N
     return output
 
 
-def load_ts(path: str | os.PathLike, pad_value: float = 0.0) -> tuple[np.ndarray, list[str]]:
+def load_ts(
+    path: str | os.PathLike, pad_value: float = 0.0, encoding: str = text_files.DEFAULT_ENCODING
+) -> tuple[np.ndarray, list[str]]:
     """Read a ``.ts`` file as one right-padded array and its labels.
 
     Args:
         path: a ``.ts`` file (with labels).
         pad_value: value of the steps after each series' end; no NaN is
             left in the array.
+        encoding: the file's codec, as for `read_ts`.
 
     Returns:
         ``(series, labels)``: float32 ``(n, time, channels)``, ``time`` the
             longest series, and one label string per series.
     """
-    content = read_ts(path)
+    content = read_ts(path, encoding)
     if any(label is None for label in content.labels):
         raise errors.expected("a .ts file with class labels (@classLabel true ...)", str(path), name="path")
     return pad_series(content.series, pad_value), list(content.labels)

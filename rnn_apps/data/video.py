@@ -42,7 +42,7 @@ import numpy as np
 from sklearn import model_selection
 
 from rnn_apps import errors
-from rnn_apps.data import splits
+from rnn_apps.data import splits, text_files
 from rnn_apps.options import (  # noqa: F401 - part of this module's interface
     INPUT_KINDS,
     MAX_FRAME_SIZE,
@@ -349,6 +349,8 @@ class ClipOptions:
     test_fraction: float = 0.2
     seed: int = 42
     group_pattern: str | None = UCF_GROUP
+    encoding: str = text_files.DEFAULT_ENCODING
+    """The codec of ``.ts`` joint-track files."""
 
     def __post_init__(self):
         try:
@@ -674,7 +676,7 @@ def load_tfds(
     )
 
 
-def given_tracks(path, part: str, class_names: list[str], channels: int):
+def given_tracks(path, part: str, class_names: list[str], channels: int, encoding: str = text_files.DEFAULT_ENCODING):
     """A validation or test part of your own for joint tracks: a labelled UEA ``.ts`` file.
 
     Args:
@@ -682,6 +684,7 @@ def given_tracks(path, part: str, class_names: list[str], channels: int):
         part: ``"validation"`` or ``"test"``, for messages.
         class_names: the training data's classes; labels index this list.
         channels: the training tracks' channel count.
+        encoding: the file's codec (``--encoding``).
 
     Returns:
         ``(series, labels, sources)``: variable-length ``(time, channels)``
@@ -696,7 +699,7 @@ def given_tracks(path, part: str, class_names: list[str], channels: int):
     flag, path = PART_FLAGS[part], pathlib.Path(path)
     if not path.is_file():
         raise errors.expected("a .ts file of joint tracks for --input joints", str(path), name=flag)
-    content = uea.read_ts(path)
+    content = uea.read_ts(path, encoding)
     if any(label is None for label in content.labels):
         raise errors.expected("a .ts file with class labels (@classLabel true ...)", str(path), name=flag)
     if content.num_channels != channels:
@@ -730,14 +733,14 @@ def load_ts_split(path, options: ClipOptions, given_parts: dict | None = None) -
                 f"{[p.name for p in train_files + test_files]} in {path}",
                 name="--data",
             )
-        train = uea.read_ts(train_files[0])
+        train = uea.read_ts(train_files[0], options.encoding)
         class_names = train.class_names
         if "test" not in given_parts:
-            test = uea.read_ts(test_files[0])
+            test = uea.read_ts(test_files[0], options.encoding)
             class_names = list(dict.fromkeys(train.class_names + [n for n in test.class_names]))
         name = train_files[0].name.removesuffix("_TRAIN.ts")
     else:
-        train = uea.read_ts(path)
+        train = uea.read_ts(path, options.encoding)
         class_names, name = train.class_names, path.stem
     if any(label is None for label in train.labels):
         raise errors.expected("a .ts file with class labels (@classLabel true ...)", str(path), name="--data")
@@ -750,7 +753,7 @@ def load_ts_split(path, options: ClipOptions, given_parts: dict | None = None) -
         test_labels = [class_names.index(label) for label in test.labels]
         given["test"] = (test.series, test_labels, [f"test series {i}" for i in range(len(test_labels))])
     for part, given_path in given_parts.items():
-        given[part] = given_tracks(given_path, part, class_names, train.num_channels)
+        given[part] = given_tracks(given_path, part, class_names, train.num_channels, options.encoding)
     labels = [class_names.index(label) for label in train.labels]
     sources = [f"series {i}" for i in range(len(labels))]
     inputs = np.empty(len(labels), dtype=object)  # split first, pad after: no part's length reaches training
