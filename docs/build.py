@@ -335,7 +335,8 @@ ENCODINGS_AND_PARTS = """\
 These flags are shared by every recipe:
 
 - `--encoding NAME` (default `utf-8`): the codec of your text files (CSV/TSV,
-  `label text` lines, CoNLL and CoNLL-U, parallel text, price tables); any
+  `label text` lines, CoNLL and CoNLL-U, parallel text, price tables, UEA
+  `.ts` series for speech and video, an LJSpeech-style `metadata.csv`); any
   codec Python knows (`latin-1`, `cp1252`, `utf-16`, ...), an unknown one is
   refused. Byte-order marks are ignored, at the start of a file and of any
   line. A byte that does not decode, wherever it is, stops the run with one
