@@ -8,8 +8,9 @@ of its own (`TABLES`: movement counts, per-seed values, one column per
 forecast horizon), made from the runs' ``metrics.json`` files. Under the
 main table, a paired test over the same runs (`significance`) says whether
 the best recurrent model and the CNN (and, for forecasts, the best model and
-the best naive baseline) differ measurably; stored results get it again,
-without retraining, from their per-run values::
+the best naive baseline) differ measurably, and a table gives every run's
+value of the primary metric, the numbers that test reads; stored results
+get both again, without retraining, from their per-run values::
 
     python -c "from bench import harness; harness.refresh_significance()"
 """
@@ -143,6 +144,7 @@ def markdown(result: dict, tables: str = "") -> str:
     block = result.get("significance") or significance(result)
     if block:
         lines += ["", *significance_lines(block)]
+    lines += ["", *per_run_lines(models, primary, runs, order)]
     if result.get("signatures"):
         lines += ["", "sacreBLEU signatures:", ""]
         lines += [f"- {metric}: `{signature}`" for metric, signature in result["signatures"].items()]
@@ -238,6 +240,8 @@ def tuned_lines(result: dict) -> list[str]:
     ]
     if tuned.get("significance"):
         lines += ["", *significance_lines(tuned["significance"])]
+    if result.get("runs"):
+        lines += ["", *per_run_lines(models, metrics[0], result["runs"], order)]
     lines += ["", "Settings chosen per run:", ""]
     for name, per_run in tuned["chosen"].items():
         runs = "; ".join(f"{label}: {_settings_text(chosen)}" for label, chosen in per_run.items())
@@ -251,7 +255,8 @@ def tuned_lines(result: dict) -> list[str]:
 def with_tuned(text: str, result: dict) -> str:
     """A stored results page with its ``## Tuned`` section put in (or replaced), the rest left as it was.
 
-    The section goes before the published numbers or the machine line, whichever comes first, else at the end.
+    An older section is replaced where it stands; a new one goes before the published numbers or the machine
+    line, whichever comes first, else at the end.
 
     Examples:
         >>> result = {"metrics": ["accuracy"], "tuned": {"budget": {"trials": 2, "epochs_per_trial": 1},
@@ -261,6 +266,7 @@ def with_tuned(text: str, result: dict) -> str:
         (True, True)
     """
     lines = text.rstrip("\n").splitlines()
+    at = None
     if "## Tuned" in lines:
         start = lines.index("## Tuned")
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
@@ -269,8 +275,10 @@ def with_tuned(text: str, result: dict) -> str:
         del lines[start:end]
         while start < len(lines) and start > 0 and not lines[start - 1] and not lines[start]:
             del lines[start]
-    markers = ("## Published", "Published, for comparison:", "Machine:")
-    at = next((i for i, line in enumerate(lines) if line.startswith(markers)), len(lines))
+        at = start  # an older section is replaced where it stood
+    if at is None:
+        markers = ("## Published", "Published, for comparison:", "Machine:")
+        at = next((i for i, line in enumerate(lines) if line.startswith(markers)), len(lines))
     section = [*tuned_lines(result), ""]
     if at == len(lines):
         section = ["", *section]
@@ -368,6 +376,79 @@ def significance_lines(block: dict) -> list[str]:
     ]
 
 
+PER_RUN_HEADING = "Per run"
+
+
+def _run_value(value: float) -> str:
+    # Four decimals, or six for small errors such as RSE (0.017122), whose runs differ in the fifth.
+    return f"{value:.4f}" if abs(value) >= 0.1 or value == 0 else f"{value:.6f}"
+
+
+def per_run_lines(models: dict, metric: str, runs: list[str], order: list[str]) -> list[str]:
+    """A table of ``metric`` for every model of ``order`` in every run (fold or seed): what the paired tests read.
+
+    Examples:
+        >>> models = {"cnn": {"metrics": {"rse": {"values": {"seed 1": 0.017133, "seed 2": 0.01713}}}},
+        ...           "gru": {"metrics": {}}}
+        >>> print("\\n".join(per_run_lines(models, "rse", ["seed 1", "seed 2"], ["cnn", "gru"])))
+        Per run (rse):
+        <BLANKLINE>
+        | model | seed 1 | seed 2 |
+        |---|---|---|
+        | cnn | 0.017133 | 0.017130 |
+        | gru | n/a | n/a |
+    """
+    lines = [
+        f"{PER_RUN_HEADING} ({metric}):",
+        "",
+        "| model | " + " | ".join(runs) + " |",
+        "|---" * (len(runs) + 1) + "|",
+    ]
+    for name in order:
+        values = (models[name]["metrics"].get(metric) or {}).get("values") or {}
+        cells = [name, *(_run_value(values[run]) if run in values else "n/a" for run in runs)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def with_per_run(text: str, result: dict) -> str:
+    """A results file's Markdown with the per-run table of its default rows under the paired test (or the first
+    table), replacing an older one.
+
+    Examples:
+        >>> result = {"metrics": ["accuracy"], "runs": ["fold 0"], "models": {
+        ...     "cnn": {"metrics": {"accuracy": {"mean": 0.9, "values": {"fold 0": 0.9}}}}}}
+        >>> text = with_per_run("# k\\n\\n| a |\\n|---|\\n| 1 |\\n\\nCommand:\\n", result)
+        >>> text.splitlines()[6], text.splitlines()[-3], text == with_per_run(text, result)
+        ('Per run (accuracy):', '| cnn | 0.9000 |', True)
+    """
+    from rnn_apps.harness import compare
+
+    metric, models = result["metrics"][0], result["models"]
+    sign = 1 if compare.higher_is_better(metric) else -1
+
+    def rank(name):
+        summary = models[name]["metrics"].get(metric)
+        return -sign * summary["mean"] if summary else float("inf")
+
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    while at < len(lines) and lines[at].startswith("|"):
+        at += 1
+    if at + 1 < len(lines) and lines[at + 1].startswith(SIGNIFICANCE_HEADING):
+        at += 3
+        while at < len(lines) and lines[at].startswith("- "):
+            at += 1
+    if at + 1 < len(lines) and lines[at + 1].startswith(PER_RUN_HEADING + " ("):
+        end = at + 3
+        while end < len(lines) and lines[end].startswith("|"):
+            end += 1
+        del lines[at:end]
+    table = per_run_lines(models, metric, result["runs"], sorted(models, key=rank))
+    trailing = "\n" if text.endswith("\n") else ""
+    return "\n".join(lines[:at] + ["", *table] + lines[at:]) + trailing
+
+
 def with_significance(text: str, block: dict) -> str:
     """A results file's Markdown with its paired-test lines right under the first table, replacing older ones.
 
@@ -394,23 +475,31 @@ def with_significance(text: str, block: dict) -> str:
 
 
 def refresh_significance(results_dir: pathlib.Path = ROOT / "bench" / "results") -> list[str]:
-    """Recompute the ``significance`` block of every stored result from its per-run values.
+    """Recompute the ``significance`` block and the per-run tables of every stored result from its per-run values.
 
-    Writes it into each ``<key>.json`` and under the first table of
-    ``<key>.md`` (the benchmark's own tables stay as they were); no model
-    is retrained. Returns the keys refreshed.
+    Writes the block into each ``<key>.json``, and the paired test and
+    per-run table under the first table of ``<key>.md`` (and the ``## Tuned``
+    section again, where there is one; the benchmark's own tables and notes
+    stay as they were); no model is retrained. Returns the keys refreshed.
     """
     refreshed = []
     for path in sorted(pathlib.Path(results_dir).glob("*.json")):
         result = json.loads(path.read_text())
+        if "runs" not in result or "models" not in result:
+            continue  # not a per-run benchmark (speed, latency, ...)
         block = significance(result)
-        if block is None:
-            continue
-        result["significance"] = block
-        path.write_text(json.dumps(result, indent=2) + "\n")
+        if block is not None:
+            result["significance"] = block
+            path.write_text(json.dumps(result, indent=2) + "\n")
         page = path.with_suffix(".md")
         if page.exists():
-            page.write_text(with_significance(page.read_text(), block))
+            text = page.read_text()
+            if block is not None:
+                text = with_significance(text, block)
+            text = with_per_run(text, result)
+            if result.get("tuned"):
+                text = with_tuned(text, result)
+            page.write_text(text)
         refreshed.append(path.stem)
     return refreshed
 

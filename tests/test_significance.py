@@ -170,3 +170,36 @@ def test_stored_results_carry_their_current_significance(path):
     page = path.with_suffix(".md").read_text()
     for comparison in (result.get("significance") or {}).get("comparisons", []):
         assert significance.sentence(comparison) in page
+
+
+@pytest.mark.parametrize("path", sorted(RESULTS.glob("*.json")), ids=lambda path: path.stem)
+def test_stored_pages_show_every_runs_value_of_the_primary_metric(path):
+    result = json.loads(path.read_text())
+    if "runs" not in result or "models" not in result:
+        pytest.skip("not a per-run benchmark")
+    page = path.with_suffix(".md").read_text()
+    metric = result["metrics"][0]
+    for block in (result, result.get("tuned")):
+        if not block:
+            continue
+        for name, entry in block["models"].items():
+            values = entry["metrics"][metric]["values"]
+            row = "| " + " | ".join([name, *(harness._run_value(values[run]) for run in result["runs"])]) + " |"
+            assert row in page, f"{path.stem}: no per-run row for {name}"
+    # A refresh leaves a current page as it is.
+    assert harness.with_per_run(page, result) == page
+
+
+def test_markdown_puts_the_per_run_table_under_the_paired_test():
+    result = _result("sentiment", "accuracy", {"gru": [0.8, 0.9, 0.85] * 2, "cnn": [0.7, 0.75, 0.72] * 2})
+    result.update(key="k", recipe="sentiment", data="d", machine=harness.machine(), command="python -m bench")
+    for entry in result["models"].values():
+        entry.update(train_seconds_per_epoch=None, predict_ms_per_sample={"mean": 0.1}, fast_kernel=None)
+        for summary in entry["metrics"].values():
+            summary["std"] = 0.0
+    lines = harness.markdown(result).splitlines()
+    heading = lines.index("Per run (accuracy):")
+    assert lines[heading - 2].startswith("- best recurrent against CNN")
+    assert lines[heading + 2] == "| model | seed 1 | seed 2 | seed 3 | seed 4 | seed 5 | seed 6 |"
+    assert lines[heading + 4] == "| gru | 0.8000 | 0.9000 | 0.8500 | 0.8000 | 0.9000 | 0.8500 |"
+    assert lines[heading + 5] == "| cnn | 0.7000 | 0.7500 | 0.7200 | 0.7000 | 0.7500 | 0.7200 |"
