@@ -185,8 +185,9 @@ def read_metadata(folder, encoding: str = text_files.DEFAULT_ENCODING) -> list[t
 
     Raises:
         rnn_apps.errors.InputError: no such folder, no ``metadata.csv``, bytes
-            that do not decode with ``encoding``, a row with another number of fields, an empty id or transcript, an
-            id twice, or a row whose ``wavs/ID.wav`` is missing.
+            that do not decode with ``encoding``, a row with another number
+            of fields, an empty id or transcript, an id twice, or a row whose
+            ``wavs/ID.wav`` is missing.
 
     Examples:
         >>> import tempfile
