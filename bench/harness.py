@@ -121,16 +121,8 @@ def markdown(result: dict, tables: str = "") -> str:
     """The results file: protocol, our table, the benchmark's own ``tables``, the published numbers, the command."""
     metrics = result["metrics"]
     models = result["models"]
-    from rnn_apps.harness import compare
-
     primary = metrics[0]
-    sign = 1 if compare.higher_is_better(primary) else -1
-
-    def rank(name):
-        summary = models[name]["metrics"].get(primary)
-        return -sign * summary["mean"] if summary else float("inf")
-
-    order = sorted(models, key=rank)
+    order = best_first(models, primary)
     runs = result["runs"]
     lines = [
         f"# {result['key']}",
@@ -160,6 +152,25 @@ def markdown(result: dict, tables: str = "") -> str:
         *footer(info, result["command"], "Timings are wall-clock on this machine."),
     ]
     return "\n".join(lines)
+
+
+def best_first(models: dict, metric: str) -> list[str]:
+    """The model names of ``models``, best ``metric`` mean first; models without it last.
+
+    Examples:
+        >>> best_first({"a": {"metrics": {"rse": {"mean": 0.2}}}, "b": {"metrics": {"rse": {"mean": 0.1}}},
+        ...             "c": {"metrics": {}}}, "rse")
+        ['b', 'a', 'c']
+    """
+    from rnn_apps.harness import compare
+
+    sign = 1 if compare.higher_is_better(metric) else -1
+
+    def rank(name):
+        summary = models[name]["metrics"].get(metric)
+        return -sign * summary["mean"] if summary else float("inf")
+
+    return sorted(models, key=rank)
 
 
 def model_table(models: dict, metrics: list[str], order: list[str]) -> list[str]:
@@ -220,12 +231,9 @@ def tuned_block(reports: list[dict], labels: list[str], result: dict, command: s
 
 def tuned_lines(result: dict) -> list[str]:
     """The results file's section on the tuned runs: budget, table, paired test, chosen settings."""
-    from rnn_apps.harness import compare
-
     tuned, metrics = result["tuned"], result["metrics"]
-    sign = 1 if compare.higher_is_better(metrics[0]) else -1
     models = tuned["models"]
-    order = sorted(models, key=lambda name: -sign * models[name]["metrics"][metrics[0]]["mean"])
+    order = best_first(models, metrics[0])
     budget = tuned["budget"]
     lines = [
         "## Tuned",
@@ -422,15 +430,7 @@ def with_per_run(text: str, result: dict) -> str:
         >>> text.splitlines()[6], text.splitlines()[-3], text == with_per_run(text, result)
         ('Per run (accuracy):', '| cnn | 0.9000 |', True)
     """
-    from rnn_apps.harness import compare
-
     metric, models = result["metrics"][0], result["models"]
-    sign = 1 if compare.higher_is_better(metric) else -1
-
-    def rank(name):
-        summary = models[name]["metrics"].get(metric)
-        return -sign * summary["mean"] if summary else float("inf")
-
     lines = text.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("|"))
     while at < len(lines) and lines[at].startswith("|"):
@@ -444,7 +444,7 @@ def with_per_run(text: str, result: dict) -> str:
         while end < len(lines) and lines[end].startswith("|"):
             end += 1
         del lines[at:end]
-    table = per_run_lines(models, metric, result["runs"], sorted(models, key=rank))
+    table = per_run_lines(models, metric, result["runs"], best_first(models, metric))
     trailing = "\n" if text.endswith("\n") else ""
     return "\n".join(lines[:at] + ["", *table] + lines[at:]) + trailing
 

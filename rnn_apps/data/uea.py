@@ -137,11 +137,12 @@ def read_ts(path: str | os.PathLike, encoding: str = text_files.DEFAULT_ENCODING
     header: dict[str, str] = {}
     series, labels = [], []
     in_data = False
-    with open(path, "rb") as handle:
-        if b"\0" in handle.read(4096) and b"\0" not in "@data".encode(encoding):
-            # Binary data (a WAV clip, an archive), not text in a codec without zero bytes.
-            raise errors.expected("a .ts file with an @data section", str(path), name="path")
-    for line_number, raw in enumerate(text_files.read_lines(path, encoding), start=1):
+    content = text_files.read_bytes(path)
+    if b"\0" in content[:4096] and b"\0" not in "@data".encode(encoding):
+        # Binary data (a WAV clip, an archive), not text in a codec without zero bytes.
+        raise errors.expected("a .ts file with an @data section", str(path), name="path")
+    lines = text_files.split_lines(text_files.decode(content, encoding, path.name))
+    for line_number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
