@@ -5,6 +5,7 @@
     python -m bench run sentiment-trec --data-dir ../shared/datasets --seeds 5
     python -m bench run stocks-exchange_rate --data-dir ../shared/datasets   # a group: every horizon, one table
     python -m bench run stocks-acl18 --data-dir ../shared/datasets --runs-dir /tmp/runs   # keep the run folders
+    python -m bench run sentiment-mr --data-dir ../shared/datasets --tune 8 --runs-dir /tmp/runs --resume  # go on
     python -m bench custom --recipe sentiment --data my.csv --name sentiment-mine -- --task binary
     python -m bench speed --data-dir ../shared/datasets                      # speed tables
     python -m bench latency                                                  # one-example prediction latency
@@ -46,6 +47,7 @@ def _run(
     runs_dir=None,
     tune=None,
     keep_default=False,
+    resume=False,
 ) -> list[dict]:
     """Run every fold or seed, write ``<key>.json`` and ``.md``; the runs' reports.
 
@@ -54,7 +56,9 @@ def _run(
     are removed. With ``tune`` (``(trials, epochs per trial)``), each run is
     made again with ``--tune`` (folders ``seed_N_tuned``) and the results
     file gains a ``tuned`` block; ``keep_default`` keeps the stored default
-    rows instead of making them again.
+    rows instead of making them again. With ``resume`` a run folder that
+    already holds a run is continued (`harness.run_recipe`), so a benchmark
+    stopped part-way goes on where it stopped.
     """
     stored = None
     if keep_default:
@@ -81,10 +85,11 @@ def _run(
                 search = ["--tune", str(tune[0]), "--tune-epochs", str(tune[1])] if tune else []
                 try:
                     if stored is None:
-                        reports.append(harness.run_recipe(recipe, argv, folder, log))
+                        reports.append(harness.run_recipe(recipe, argv, folder, log, resume))
                     if tune:
                         tuned_folder = folder.parent / f"{folder.name}_tuned"
-                        tuned_reports.append(harness.run_recipe(recipe, [*argv, *search], tuned_folder, log))
+                        tuned_run = [*argv, *search]
+                        tuned_reports.append(harness.run_recipe(recipe, tuned_run, tuned_folder, log, resume))
                 except RuntimeError:
                     log.flush()
                     print(log_path.read_text()[-3000:], file=sys.stderr)
@@ -137,6 +142,7 @@ def _run_benchmark(spec: specs.Benchmark, args) -> list[dict]:
         args.runs_dir,
         (args.tune, args.tune_epochs) if args.tune else None,
         args.keep_default,
+        args.resume,
     )
 
 
@@ -186,6 +192,12 @@ def main(argv=None) -> int:
     run.add_argument("--tune-epochs", type=int, default=5, help="epochs of each --tune trial (default 5)")
     run.add_argument(
         "--keep-default", action="store_true", help="with --tune: keep the stored default rows, run only the tuned"
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="with --runs-dir: go on from the run folders there; a finished model is not trained again, "
+        "an interrupted one continues from its last epoch (the recipe's --resume)",
     )
     custom = commands.add_parser("custom", help="run a recipe on any data, several seeds")
     custom.add_argument("--recipe", required=True)
@@ -256,6 +268,8 @@ def main(argv=None) -> int:
         speed_module.main(args)
         return 0
     if args.command == "run":
+        if args.resume and args.runs_dir is None:
+            parser.error("--resume needs --runs-dir (the folder of the runs to go on from)")
         group = specs.GROUPS.get(args.key)
         if group is None:
             _run_benchmark(specs.BENCHMARKS[args.key], args)

@@ -53,8 +53,16 @@ def machine() -> dict:
     return info
 
 
-def run_recipe(recipe: str, argv: list[str], output_dir: pathlib.Path, log) -> dict:
-    """Run one recipe in a subprocess and return its ``metrics.json``."""
+def run_recipe(recipe: str, argv: list[str], output_dir: pathlib.Path, log, resume: bool = False) -> dict:
+    """Run one recipe in a subprocess and return its ``metrics.json``.
+
+    With ``resume``, a folder that already holds a run (its ``run.json``) is
+    continued with the recipe's ``--resume``: the recipe refuses a run of
+    other settings, reads back the models that finished and goes on with the
+    one that was interrupted (a tuning search from its finished trials).
+    """
+    if resume and (pathlib.Path(output_dir) / "run.json").exists():
+        argv = [*argv, "--resume"]
     command = [sys.executable, "-m", f"recipes.{recipe}", *argv, "--output-dir", str(output_dir), "--verbose", "0"]
     print("+", " ".join(command[1:]), flush=True)
     start = time.perf_counter()

@@ -317,6 +317,16 @@ def test_tuned_rows_beside_the_default_ones_and_added_to_a_stored_result(tmp_pat
     assert accuracy == round(kept["models"]["gru"]["metrics"]["accuracy"], 6)
     page = (results / "sentiment-mr.md").read_text()
     assert page.index("| model |") < page.index("## Tuned") < page.index("Published") and "--tune 2" in page
+    # --resume: every model of both runs finished, so none is trained again (same timings), results unchanged.
+    resumed = [*command[:-3], "--resume", "--", "--model", "gru,cnn"]
+    subprocess.run(resumed, cwd=REPO, check=True, capture_output=True, text=True)
+    again = json.loads((tmp_path / "runs" / "sentiment-mr" / "seed_1_tuned" / "metrics.json").read_text())
+    assert "--resume" in again["command"].split() and "--resume" not in kept["command"].split()
+    for name in ("gru", "cnn"):
+        assert again["models"][name]["train_seconds"] == kept["models"][name]["train_seconds"]
+        assert again["models"][name]["metrics"] == kept["models"][name]["metrics"]
+    result = json.loads((results / "sentiment-mr.json").read_text())  # baselines are scored (and timed) again
+    assert result["tuned"]["models"] == tuned["models"]
     # --keep-default: the stored default rows and the page's own text stay; the tuned section is made again.
     (results / "sentiment-mr.md").write_text(page.replace("## Tuned", "A note kept by hand.\n\n## Tuned"))
     default_rows = result["models"]
@@ -326,3 +336,30 @@ def test_tuned_rows_beside_the_default_ones_and_added_to_a_stored_result(tmp_pat
     assert "--keep-default" in again["tuned"]["command"] and "--keep-default" not in again["command"]
     page = (results / "sentiment-mr.md").read_text()
     assert "A note kept by hand." in page and page.count("## Tuned") == 1
+
+
+def test_resume_continues_only_folders_that_hold_a_run(tmp_path, monkeypatch):
+    commands = []
+
+    def fake_run(command, **kwargs):
+        commands.append(command)
+        folder = tmp_path / command[command.index("--output-dir") + 1]
+        (folder / "metrics.json").write_text(json.dumps({"models": {}}))
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(harness.subprocess, "run", fake_run)
+    started, fresh = tmp_path / "seed_1", tmp_path / "seed_2"
+    for folder in (started, fresh):
+        folder.mkdir()
+    (started / "run.json").write_text("{}")
+    with open(tmp_path / "log.txt", "w") as log:
+        harness.run_recipe("sentiment", ["--seed", "1"], started, log, resume=True)
+        harness.run_recipe("sentiment", ["--seed", "2"], fresh, log, resume=True)
+        harness.run_recipe("sentiment", ["--seed", "1"], started, log)
+    assert ["--resume" in command for command in commands] == [True, False, False]
+
+
+def test_resume_without_a_runs_folder_is_refused():
+    command = [sys.executable, "-m", "bench", "run", "sentiment-mr", "--data-dir", ".", "--resume"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 2 and "--resume needs --runs-dir" in result.stderr
