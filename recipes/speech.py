@@ -49,7 +49,7 @@ import keras
 import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
-from rnn_apps.data import audio, connected_digits, spoken, transcripts
+from rnn_apps.data import audio, connected_digits, spoken, text_files, transcripts
 from rnn_apps.harness import baselines, cli, compare, plots, training, tuning
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import ctc, heads
@@ -424,15 +424,15 @@ class SpeechRecipe(harness.Recipe):
             titles = [f"true: {names[labels[i]]} | {best.result.name}: {names[predicted[i]]}" for i in shown]
             spectrograms(data, [clips[i] for i in shown], titles, cfg.output_dir)
 
-    def predict(self, model_path, inputs) -> list[dict]:
-        """Label (or transcribe) WAV files, or the series of ``.ts`` files, with a saved model of this recipe."""
-        return self.predictor(model_path)(inputs)
+    def predict(self, model_path, inputs, encoding: str = text_files.DEFAULT_ENCODING) -> list[dict]:
+        """Label (or transcribe) WAV files, or the series of ``.ts`` files (in ``encoding``), with a saved model."""
+        return self.predictor(model_path, encoding)(inputs)
 
-    def predictor(self, model_path):
+    def predictor(self, model_path, encoding: str = text_files.DEFAULT_ENCODING):
         """Load a saved model once; the returned function labels a batch of files as `predict` does."""
         model = harness.load_saved_model(model_path)
         info = acoustic_inference.model_info(model, model_path)
-        return lambda inputs: acoustic_inference.predict(model, info, model_path, inputs)
+        return lambda inputs: acoustic_inference.predict(model, info, model_path, inputs, encoding)
 
     def stream(self, model_path, inputs):
         """Label (or transcribe) WAV files as their audio comes in: one row per 100 ms chunk."""

@@ -43,7 +43,7 @@ import keras
 import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
-from rnn_apps.data import video
+from rnn_apps.data import text_files, video
 from rnn_apps.harness import baselines, cli, config, plots, tuning
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import heads
@@ -322,28 +322,28 @@ class VideoRecipe(harness.Recipe):
             path = f"{cfg.output_dir}/sample_predictions.png"
             plots.clip_predictions(*data.test, predicted, data.class_names, title, path)
 
-    def predict(self, model_path, inputs) -> list[dict]:
-        """Label clips or ``.ts`` joint files: one dict per clip (series), ``label``, ``probability``, ``input``."""
+    def predict(self, model_path, inputs, encoding: str = text_files.DEFAULT_ENCODING) -> list[dict]:
+        """Label clips or ``.ts`` joint files (read in ``encoding``): one dict per clip (series), ``label``, ..."""
         inputs = clip_paths(inputs)  # before the model loads: a bad path is named first
-        return self.predictor(model_path)(inputs)
+        return self.predictor(model_path, encoding)(inputs)
 
-    def predictor(self, model_path):
+    def predictor(self, model_path, encoding: str = text_files.DEFAULT_ENCODING):
         """Load a saved model once; the returned function labels a batch of clips as `predict` does."""
         settings = video.read_sidecar(model_path)
         model = harness.load_saved_model(model_path)
 
         def label(inputs) -> list[dict]:
-            batch, names = video.read_inputs(clip_paths(inputs), settings)
+            batch, names = video.read_inputs(clip_paths(inputs), settings, encoding)
             probabilities = video_inference.predict_inputs(model, model_path, batch, settings["input"], names)
             return video_inference.labelled(probabilities, settings["class_names"], names)
 
         return label
 
-    def stream(self, model_path, inputs):
+    def stream(self, model_path, inputs, encoding: str = text_files.DEFAULT_ENCODING):
         """The label after each frame of each clip (each step of each joint series): ``input``, ``frame``, ..."""
         settings = video.read_sidecar(model_path)
         model = harness.load_saved_model(model_path)
-        yield from video_inference.stream_labels(model, model_path, inputs, settings)
+        yield from video_inference.stream_labels(model, model_path, inputs, settings, encoding)
 
     def examples(self) -> list[str]:
         return [str(paths.bundled(f"video/examples/{name}.gif")) for name in ("clockwise", "anticlockwise_2laps")]

@@ -103,7 +103,8 @@ def test_predict_help_documents_dash_and_at_file(capsys):
     with pytest.raises(SystemExit):
         cli.main(["predict", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "'-' reads standard input and '@FILE' reads FILE (UTF-8): one input per line" in help_text
+    assert "'-' reads standard input and '@FILE' reads FILE (UTF-8, or --encoding): one input per line" in help_text
+    assert "--encoding ENCODING encoding of @FILE input lists and of .ts series files" in help_text
 
 
 @pytest.mark.parametrize(
@@ -113,7 +114,7 @@ def test_predict_help_documents_dash_and_at_file(capsys):
         (["@{folder}"], b"", "(Is a directory)"),
         (["@"], b"", "Expected @ followed by the path of a file of inputs. Received: '' (empty)"),
         (["-", "-"], b"good\n", "Expected inputs to be '-' (standard input) at most once. Received: inputs=2"),
-        (["-"], b"good\n\xff\xfe bad\n", "Expected UTF-8 text, one input per line. Received: 'standard input, line 2"),
+        (["-"], b"good\n\xff\xfe bad\n", "Received: 'standard input, line 2: byte 0xff is not utf-8'"),
         (["-"], b"", "Expected at least one input to predict. Received: 'none'"),
     ],
     ids=["missing-file", "folder", "no-path", "dash-twice", "not-utf8", "empty-stdin"],
@@ -122,6 +123,39 @@ def test_bad_input_sources_exit_2(inputs, stdin, message, models, tmp_path, caps
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
     inputs = [value.format(missing=tmp_path / "missing.txt", folder=tmp_path) for value in inputs]
     assert message in predict_error("sentiment", models["text"], inputs, capsys)
+
+
+def test_encoding_decodes_input_lists(models, tmp_path, capsys, monkeypatch):
+    """An @FILE list in Latin-1: refused as UTF-8 with the line named, read with --encoding latin-1."""
+    inputs = tmp_path / "texts.txt"
+    inputs.write_bytes("good film\nun café médiocre\n".encode("latin-1"))
+    argv = ["sentiment", "--model", str(models["text"]), "--format", "json", f"@{inputs}"]
+    line = predict_error(argv[0], models["text"], argv[3:], capsys)
+    assert "(give the file's encoding with --encoding" in line and f"{inputs}, line 2: byte 0xe9" in line
+    lines = predict_lines([*argv, "--encoding", "latin-1"], capsys, monkeypatch=monkeypatch)
+    assert [json.loads(line)["text"] for line in lines] == ["good film", "un café médiocre"]
+    assert "received 'klingon'" in cli_error(cli.main, ["predict", *argv, "--encoding", "klingon"], capsys)
+
+
+SERIES_READERS = [
+    ("video", "masked_joints", "predict"),
+    ("video", "masked_joints", "stream"),
+    ("speech", "masked_frames", "predict"),  # speech streams WAV audio only
+]
+
+
+@pytest.mark.parametrize("name, model, command", SERIES_READERS)
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_encoding_reaches_series_files(name, model, command, encoding, models, tmp_path, capsys):
+    """A .ts file not in UTF-8 (a header comment with a non-ASCII name): read with --encoding, else exit 2."""
+    series = tmp_path / "series.ts"
+    text = "# recorded by Zoë\n@problemName toy\n@timeStamps false\n@classLabel false\n@data\n1,2,3:4,5,6\n"
+    series.write_bytes(text.encode(encoding))
+    argv = [command, name, "--model", str(models[model]), str(series)]
+    assert "give" in (line := cli_error(cli.main, argv, capsys)) and "--encoding" in line and "utf-8" in line
+    assert cli.main([*argv, "--encoding", encoding, "--format", "json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows and all(row["input"] == f"{series}#0" and row["label"] in ("a", "b") for row in rows)
 
 
 # --------------------------------------------------------------------------

@@ -139,8 +139,13 @@ def read_ts(path: str | os.PathLike, encoding: str = text_files.DEFAULT_ENCODING
     in_data = False
     content = text_files.read_bytes(path)
     if b"\0" in content[:4096] and b"\0" not in "@data".encode(encoding):
-        # Binary data (a WAV clip, an archive), not text in a codec without zero bytes.
-        raise errors.expected("a .ts file with an @data section", str(path), name="path")
+        # Binary data (a WAV clip, an archive), or text in a codec with zero bytes (UTF-16) read as another.
+        raise errors.expected(
+            f"a .ts file with an @data section, text in {encoding} (zero bytes mean binary data, or UTF-16 or "
+            "UTF-32 text: give its --encoding)",
+            str(path),
+            name="path",
+        )
     lines = text_files.split_lines(text_files.decode(content, encoding, path.name))
     for line_number, raw in enumerate(lines, start=1):
         line = raw.strip()

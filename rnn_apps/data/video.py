@@ -886,12 +886,15 @@ def read_sidecar(model_path: str | os.PathLike) -> dict:
     return settings
 
 
-def read_inputs(paths, settings: dict) -> tuple[list[np.ndarray], list[str]]:
+def read_inputs(
+    paths, settings: dict, encoding: str = text_files.DEFAULT_ENCODING
+) -> tuple[list[np.ndarray], list[str]]:
     """Read clips (video files, frame folders) or ``.ts`` joint files to predict on.
 
     Clips are sampled, resized and converted as the model's training clips
     were (``settings`` from `read_sidecar`); every series of a ``.ts`` file
-    is one input (its labels, if any, are ignored).
+    (decoded with ``encoding``) is one input (its labels, if any, are
+    ignored).
 
     Returns:
         ``(inputs, names)``: one clip per path, or one ``(time, channels)``
@@ -905,7 +908,7 @@ def read_inputs(paths, settings: dict) -> tuple[list[np.ndarray], list[str]]:
         if not path.exists():
             raise errors.expected("an existing clip file or folder", value, name="input")
         if settings["input"] == "joints":
-            series = uea.read_ts(path).series
+            series = uea.read_ts(path, encoding).series
             inputs += series
             names += [f"{value}#{i}" for i in range(len(series))]
         else:

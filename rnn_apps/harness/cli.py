@@ -19,6 +19,7 @@ written before the inputs are checked, and files are written atomically.
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
@@ -27,6 +28,7 @@ import shutil
 import sys
 
 from rnn_apps import errors
+from rnn_apps.data import text_files
 from rnn_apps.harness import config as config_module
 from rnn_apps.harness import registry, runs, runtime
 
@@ -217,12 +219,21 @@ def _print_row(row: dict, form: str) -> None:
     print(text, flush=True)
 
 
+def _file_options(method, args) -> dict:
+    """``encoding=`` for a recipe method that reads inputs which are text files (``.ts`` series), else nothing.
+
+    A recipe's ``predict`` or ``stream`` that takes an ``encoding`` keyword
+    reads such files; the others get texts or audio, decoded already.
+    """
+    return {"encoding": args.encoding} if "encoding" in inspect.signature(method).parameters else {}
+
+
 def _predict(args) -> int:
     recipe, path = _recipe_and_model(args)
-    inputs = predict_inputs(args.inputs)
+    inputs = predict_inputs(args.inputs, encoding=args.encoding)
     if not inputs:
         raise errors.expected("at least one input to predict", "none")
-    for prediction in recipe.predict(path, inputs):
+    for prediction in recipe.predict(path, inputs, **_file_options(recipe.predict, args)):
         _print_row(prediction, args.format)
     return 0
 
@@ -232,7 +243,8 @@ def _stream(args) -> int:
     if not args.inputs:
         raise errors.expected("at least one input to stream ('-' reads standard input)", "none")
     try:
-        for row in recipe.stream(path, stream_inputs(args.inputs)):
+        inputs = stream_inputs(args.inputs, encoding=args.encoding)
+        for row in recipe.stream(path, inputs, **_file_options(recipe.stream, args)):
             _print_row(row, args.format)
     except KeyboardInterrupt:
         return INTERRUPTED  # the rows so far are printed; a stream ends when its reader stops it
@@ -245,7 +257,7 @@ def _stream(args) -> int:
 _NO_STDIN = io.BytesIO()
 
 
-def stream_inputs(values: list[str], stdin=None):
+def stream_inputs(values: list[str], stdin=None, encoding: str = text_files.DEFAULT_ENCODING):
     """The inputs of ``rnn-apps stream``, read lazily: ``-`` yields standard input line by line as it comes.
 
     ``@path`` and ``@@...`` mean what they mean for `predict_inputs`; blank
@@ -261,7 +273,8 @@ def stream_inputs(values: list[str], stdin=None):
         raise errors.expected("'-' (standard input) at most once", values.count("-"), name="inputs")
     for value in values:
         if value != "-":
-            yield from predict_inputs([value], stdin=_NO_STDIN)  # '-' never reaches it: standard input stays unread
+            # '-' never reaches it: standard input stays unread.
+            yield from predict_inputs([value], stdin=_NO_STDIN, encoding=encoding)
             continue
         for line in stdin if stdin is not None else sys.stdin:
             line = line.rstrip("\r\n")
@@ -269,30 +282,27 @@ def stream_inputs(values: list[str], stdin=None):
                 yield line
 
 
-def _input_lines(content: bytes, source: str) -> list[tuple[str, str]]:
-    """``(input, where)`` for each line of a UTF-8 ``-`` or ``@path`` source (split on ``\\n`` only)."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = content[: error.start].count(b"\n") + 1
-        raise errors.expected("UTF-8 text, one input per line", f"{source}, line {line}: {error.reason}") from None
-    lines = text.split("\n")
+def _input_lines(content: bytes, source: str, encoding: str) -> list[tuple[str, str]]:
+    """``(input, where)`` for each line of a ``-`` or ``@path`` source in ``encoding`` (split on ``\\n`` only)."""
+    lines = text_files.decode(content, encoding, source).split("\n")
     if lines[-1] == "":
         lines.pop()  # the newline that ends the last line
     return [(line.removesuffix("\r"), f"{source}, line {number}") for number, line in enumerate(lines, 1)]
 
 
-def predict_inputs(values: list[str], stdin=None) -> list[str]:
+def predict_inputs(values: list[str], stdin=None, encoding: str = text_files.DEFAULT_ENCODING) -> list[str]:
     """The inputs of ``rnn-apps predict``: ``-`` and ``@path`` expanded, empty ones refused.
 
-    ``-`` reads standard input and ``@path`` a UTF-8 file, one input per line
-    (a text, or the path of a clip); ``@@...`` is a text that starts with
+    ``-`` reads standard input and ``@path`` a file, one input per line (a
+    text, or the path of a clip), decoded with ``encoding`` (``--encoding``,
+    UTF-8 by default; a byte-order mark is dropped); ``@@...`` is a text that starts with
     ``@``. Every other value is one input as it stands (each recipe refuses
     an empty one in its own words).
 
     Raises:
         rnn_apps.errors.InputError: an empty or blank line, named by its
-            number, ``-`` twice, or an ``@path`` that cannot be read.
+            number, ``-`` twice, an ``@path`` that cannot be read, or bytes
+            that do not decode with ``encoding``.
 
     Examples:
         >>> import io
@@ -307,7 +317,7 @@ def predict_inputs(values: list[str], stdin=None) -> list[str]:
         raise errors.expected("'-' (standard input) at most once", values.count("-"), name="inputs")
     for value in values:
         if value == "-":
-            expanded += _input_lines(stdin.read(), "standard input")
+            expanded += _input_lines(stdin.read(), "standard input", encoding)
         elif value.startswith("@") and not value.startswith("@@"):
             source = paths.input_path(value[1:], "@ followed by the path of a file of inputs")
             try:
@@ -316,7 +326,7 @@ def predict_inputs(values: list[str], stdin=None) -> list[str]:
                 raise errors.expected(
                     "@ followed by a readable file of inputs", f"{value} ({error.strerror})"
                 ) from None
-            expanded += _input_lines(content, str(source))
+            expanded += _input_lines(content, str(source), encoding)
         else:
             expanded.append((value.removeprefix("@"), ""))
     for value, where in expanded:
@@ -325,18 +335,29 @@ def predict_inputs(values: list[str], stdin=None) -> list[str]:
     return [value for value, _ in expanded]
 
 
+def _add_encoding(parser: ArgumentParser) -> None:
+    parser.add_argument(
+        "--encoding",
+        type=config_module.encoding_name,
+        default=text_files.DEFAULT_ENCODING,
+        help="encoding of @FILE input lists and of .ts series files (any codec Python knows: latin-1, cp1252, "
+        "utf-16, ...); byte-order marks are ignored (default: utf-8)",
+    )
+
+
 def predict_parser() -> ArgumentParser:
     """Parser of ``rnn-apps predict``; inputs may come before or after flags."""
     parser = ArgumentParser(
         prog="rnn-apps predict",
         description="Predict with a saved model on raw inputs.",
-        epilog="An INPUT of '-' reads standard input and '@FILE' reads FILE (UTF-8): one input per line, a text "
-        "or the path of a clip, so texts longer than the command line allows can be given. '@@...' is a text "
-        "starting with '@'. Empty inputs are refused.",
+        epilog="An INPUT of '-' reads standard input and '@FILE' reads FILE (UTF-8, or --encoding): one input per "
+        "line, a text or the path of a clip, so texts longer than the command line allows can be given. '@@...' "
+        "is a text starting with '@'. Empty inputs are refused.",
     )
     parser.add_argument("recipe", choices=registry.names())
     parser.add_argument("--model", required=True, help="path of a saved .keras model")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="one line per input")
+    _add_encoding(parser)
     parser.add_argument("inputs", nargs="*", metavar="INPUT", help="raw inputs (texts, file paths), '-' or '@FILE'")
     return parser
 
@@ -353,6 +374,7 @@ def stream_parser() -> ArgumentParser:
     parser.add_argument("recipe", choices=registry.names())
     parser.add_argument("--model", required=True, help="path of a saved .keras model")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="one line per step")
+    _add_encoding(parser)
     parser.add_argument(
         "inputs", nargs="*", metavar="INPUT", help="raw inputs (texts, file paths, prices), '-' or '@FILE'"
     )

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 
 from rnn_apps import errors, paths
-from rnn_apps.data import audio, connected_digits, spoken, uea
+from rnn_apps.data import audio, connected_digits, spoken, text_files, uea
 from rnn_apps.layers import ctc, heads, recurrent
 from rnn_apps.tasks import acoustic
 
@@ -262,7 +262,7 @@ def model_info(model, model_path) -> dict:
     }
 
 
-def predict(model, info: dict, model_path, inputs) -> list[dict]:
+def predict(model, info: dict, model_path, inputs, encoding: str = text_files.DEFAULT_ENCODING) -> list[dict]:
     """Label (or transcribe) WAV files, or the series of ``.ts`` files, with a saved speech model.
 
     Args:
@@ -271,6 +271,7 @@ def predict(model, info: dict, model_path, inputs) -> list[dict]:
         model_path: where it was loaded from (for messages).
         inputs: paths of ``.wav`` files (or of ``.ts`` files, for a model
             trained on series).
+        encoding: the codec of ``.ts`` files.
 
     Returns:
         One dict per clip: ``label`` and ``probability``, or ``transcript``
@@ -285,7 +286,7 @@ def predict(model, info: dict, model_path, inputs) -> list[dict]:
         errors.check_model_inputs(model, model_path, ranks=(3,), dtype="float")
         rows = []
         for path in inputs:
-            content = uea.read_ts(path)
+            content = uea.read_ts(path, encoding)
             if model.input_shape[-1] is not None and content.num_channels != model.input_shape[-1]:
                 raise errors.expected(
                     f"series with {model.input_shape[-1]} channels (the model's)", f"{content.num_channels} in {path}"

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from rnn_apps import errors, paths, streaming
+from rnn_apps.data import text_files
 from rnn_apps.layers import heads, recurrent
 
 
@@ -135,7 +136,9 @@ def stream_probabilities(stream: streaming.Stream, sequence: np.ndarray) -> Iter
         yield np.asarray(stream.step(batch[:, t : t + 1]))[0]
 
 
-def stream_labels(model, model_path, inputs: Iterable[str], settings: dict) -> Iterator[dict]:
+def stream_labels(
+    model, model_path, inputs: Iterable[str], settings: dict, encoding: str = text_files.DEFAULT_ENCODING
+) -> Iterator[dict]:
     """The label after each frame of each clip (or step of each joint series), read one input at a time.
 
     Args:
@@ -144,6 +147,7 @@ def stream_labels(model, model_path, inputs: Iterable[str], settings: dict) -> I
         inputs: clip paths (video files, frame folders) or ``.ts`` files,
             read lazily: each is sampled and streamed before the next is read.
         settings: the sidecar (`rnn_apps.data.video.read_sidecar`).
+        encoding: the codec of ``.ts`` files.
 
     Yields:
         One dict per frame: ``input`` (the clip, or ``PATH#i`` for series
@@ -163,7 +167,7 @@ def stream_labels(model, model_path, inputs: Iterable[str], settings: dict) -> I
     position = "step" if joints else "frame"
     for value in inputs:
         path = paths.input_path(value, "the path of a clip file or folder (or of a .ts file)")
-        sequences, names = video.read_inputs([path], settings)
+        sequences, names = video.read_inputs([path], settings, encoding)
         for sequence, name in zip(sequences, names):
             if joints and model.input_shape[-1] not in (None, sequence.shape[-1]):
                 raise errors.expected(f"joint series with {model.input_shape[-1]} channels (the model's)", name)
