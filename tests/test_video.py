@@ -13,7 +13,7 @@ from conftest import REPO
 
 from recipes import video as recipe
 from rnn_apps import errors
-from rnn_apps.harness import compare
+from rnn_apps.harness import compare, training
 from rnn_apps.layers import encoders
 from rnn_apps.tasks import video_inference, video_models
 
@@ -134,8 +134,8 @@ def test_saved_model_reloads_without_rnn_apps(quick_run):
     assert fresh.stdout.split() == ["(1,", "4)", "False"]
 
 
-def test_joints_input_and_predict_on_a_ts_file(tmp_path, capsys):
-    """Joint tracks from .ts files: recurrent model and Conv1D baseline, then predict per series."""
+def toy_tracks(path):
+    """60 two-channel tracks of 12 steps, moving up or down (the label), as a .ts file."""
     rng = np.random.default_rng(0)
     header = "@problemName toy\n@timeStamps false\n@univariate false\n@dimensions 2\n@classLabel true up down\n@data\n"
     rows = []
@@ -145,12 +145,17 @@ def test_joints_input_and_predict_on_a_ts_file(tmp_path, capsys):
         y = rng.normal(0, 0.1, 12)
         label = "up" if direction == 1 else "down"
         rows.append(",".join(f"{v:.3f}" for v in x) + ":" + ",".join(f"{v:.3f}" for v in y) + f":{label}\n")
-    path = tmp_path / "toy.ts"
     path.write_text(header + "".join(rows))
+    return path
+
+
+def test_joints_input_and_predict_on_a_ts_file(tmp_path, capsys):
+    """Joint tracks from .ts files: recurrent model and Conv1D baseline, then predict per series."""
+    path = toy_tracks(tmp_path / "toy.ts")
     output = tmp_path / "out"
     report = recipe.main(
         ["--input", "joints", "--data", str(path), "--model", "gru,cnn", "--epochs", "6", "--learning-rate", "0.01"]
-        + ["--output-dir", str(output), "--verbose", "0"]
+        + ["--min-updates", "0", "--output-dir", str(output), "--verbose", "0"]
     )
     assert set(report["models"]) == {"gru", "cnn", "majority"}
     assert report["models"]["gru"]["metrics"]["accuracy"] > 0.8
@@ -158,6 +163,29 @@ def test_joints_input_and_predict_on_a_ts_file(tmp_path, capsys):
     predictions = recipe.RECIPE.predict(output / "models" / "gru.keras", [path])
     assert len(predictions) == 60 and predictions[0]["input"] == f"{path}#0"
     assert np.mean([p["label"] == ("up" if i % 2 == 0 else "down") for i, p in enumerate(predictions)]) > 0.8
+
+
+def test_a_small_training_set_gets_epochs_for_the_minimum_updates(tmp_path, monkeypatch, capsys):
+    """40 tracks in batches of 32 are 2 updates an epoch: --epochs 3 --patience 2 --min-updates 10 fit 5 and 4.
+
+    Epochs and patience grow by the same factor; a --tune trial keeps its --tune-epochs, and
+    --min-updates 0 keeps --epochs as given.
+    """
+    fits, fit = [], training.fit
+
+    def recorded_fit(*args, **kwargs):
+        fits.append((kwargs["epochs"], kwargs["patience"]))
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(training, "fit", recorded_fit)
+    argv = ["--input", "joints", "--data", str(toy_tracks(tmp_path / "toy.ts")), "--model", "gru", "--epochs", "3"]
+    argv += ["--patience", "2", "--units", "4", "--verbose", "0", "--output-dir", str(tmp_path / "out")]
+    report = recipe.main([*argv, "--min-updates", "10", "--tune", "1", "--tune-epochs", "1"])
+    assert fits == [(1, 2), (5, 4)] and report["config"]["min_updates"] == 10
+    assert "gru: 2 training batches per epoch, so up to 5 epochs (patience 4)" in capsys.readouterr().out
+    assert report["sizes"]["train"] == 40
+    recipe.main([*argv, "--min-updates", "0", "--overwrite"])
+    assert fits[-1] == (3, 2)
 
 
 def test_predict_refuses_a_short_clip(quick_run, tmp_path):

@@ -19,7 +19,14 @@ class VideoConfig(config.RunConfig):
     MODEL_CHOICES = MODEL_CHOICES
     PRESETS = {
         "quick": dict(
-            epochs=7, units=32, learning_rate=3e-3, filters=(8, 16), dense_units=32, convlstm_filters=8, limit=480
+            epochs=7,
+            min_updates=0,
+            units=32,
+            learning_rate=3e-3,
+            filters=(8, 16),
+            dense_units=32,
+            convlstm_filters=8,
+            limit=480,
         )
     }
 
@@ -29,6 +36,12 @@ class VideoConfig(config.RunConfig):
     epochs: int = config.option(30, "most epochs (early stopping may end sooner)", parse=config.positive_int)
     batch_size: int = config.option(32, "samples per batch", parse=config.positive_int)
     patience: int = config.option(6, "early-stopping patience in epochs", parse=config.positive_int)
+    min_updates: int = config.option(
+        1000,
+        "on a small training set, raise --epochs and --patience alike so training can make at least this many "
+        "optimizer updates (42 motion series in batches of 32: 500 epochs, patience 100); 0: epochs as given",
+        parse=config.non_negative_int,
+    )
     input: str = config.option(
         "frames",
         "clips of frames (models simple_rnn, lstm, gru, convlstm, cnn3d, frame_cnn) or body-joint coordinate "

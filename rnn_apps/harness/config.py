@@ -245,6 +245,12 @@ class RunConfig:
     batch_size: int = option(64, "samples per batch", parse=positive_int)
     learning_rate: float = option(1e-3, "Adam learning rate", parse=positive_float)
     patience: int = option(3, "early-stopping patience in epochs", parse=positive_int)
+    min_updates: int = option(
+        0,
+        "on a small training set, raise --epochs and --patience alike so training can make at least this many "
+        "optimizer updates (batches); 0: epochs as given (see rnn_apps.harness.training.update_budget)",
+        parse=non_negative_int,
+    )
     tune: int = option(
         0,
         "random-search trials per model before its final training, scored on the validation part (0: no search; "

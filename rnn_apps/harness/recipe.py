@@ -232,11 +232,16 @@ class Recipe:
         return publish(self, config, data, trained)
 
 
-def build_and_fit(recipe: Recipe, name: str, config, data, *, epochs: int, output_dir, verbose, resume=False):
+def build_and_fit(
+    recipe: Recipe, name: str, config, data, *, epochs: int, output_dir, verbose, resume=False, min_updates=0
+):
     """Seed, build and fit one model of ``recipe`` with early stopping on `Recipe.monitor` (and `Recipe.scores`).
 
     The final training of `train_model` and each trial of a ``--tune``
-    search go through here, so both see the same model and data.
+    search go through here, so both see the same model and data. With
+    ``min_updates`` (the final training's ``--min-updates``; a trial keeps
+    its ``--tune-epochs``) a small training set gets more epochs and
+    patience (`rnn_apps.harness.training.update_budget`).
 
     Returns:
         ``(model, history)``: the fitted model and its `keras.callbacks.History`.
@@ -244,6 +249,14 @@ def build_and_fit(recipe: Recipe, name: str, config, data, *, epochs: int, outpu
     training.set_seed(config.seed)
     model = recipe.build_model(name, config, data)
     train, validation = recipe.datasets(name, config, data)
+    batches = training.batches_per_epoch(train)
+    given = epochs
+    epochs, patience = training.update_budget(epochs, config.patience, batches, min_updates)
+    if epochs != given:
+        print(
+            f"{name}: {batches} training batches per epoch, so up to {epochs} epochs (patience {patience}) "
+            f"for at least {min_updates} updates (--min-updates)"
+        )
     fitted = training.fit(
         model,
         train,
@@ -251,7 +264,7 @@ def build_and_fit(recipe: Recipe, name: str, config, data, *, epochs: int, outpu
         name=name,
         epochs=epochs,
         output_dir=output_dir,
-        patience=config.patience,
+        patience=patience,
         monitor=recipe.monitor(name, config, data),
         scores=recipe.scores(name, config, data),
         verbose=verbose,
@@ -281,6 +294,7 @@ def train_model(recipe: Recipe, name: str, config, data) -> compare.Trained:
         output_dir=config.output_dir,
         verbose=config.verbose,
         resume=config.resume,
+        min_updates=getattr(config, "min_updates", 0),
     )
     folder = pathlib.Path(config.output_dir) / "models"
     folder.mkdir(parents=True, exist_ok=True)

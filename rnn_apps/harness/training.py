@@ -187,6 +187,55 @@ class FitResult:
     interrupted: bool = False
 
 
+def update_budget(epochs: int, patience: int, batches: int | None, min_updates: int) -> tuple[int, int]:
+    """Epochs and patience that let training make at least ``min_updates`` updates of ``batches`` per epoch.
+
+    Epoch counts suit a dataset of some size: ten epochs of 8,000 sentences
+    are over a thousand optimizer updates, ten epochs of 42 motion series
+    in batches of 32 are twenty, too few for any model to learn (and for a
+    batch-normalized CNN's moving statistics to settle). With
+    ``--min-updates N`` a run whose ``epochs x batches`` falls short of
+    ``N`` multiplies its epochs and its early-stopping patience by the same
+    factor, so early stopping still ends it once validation stops
+    improving; larger datasets keep the epochs they were given.
+
+    Args:
+        epochs: ``--epochs``.
+        patience: ``--patience``.
+        batches: training batches per epoch; `None` (unknown) leaves both
+            as they are.
+        min_updates: ``--min-updates``; 0 leaves both as they are.
+
+    Returns:
+        ``(epochs, patience)``.
+
+    Examples:
+        >>> update_budget(30, 6, batches=2, min_updates=1000)
+        (500, 100)
+        >>> update_budget(30, 6, batches=300, min_updates=1000)
+        (30, 6)
+        >>> update_budget(30, 6, batches=None, min_updates=1000)
+        (30, 6)
+    """
+    if not min_updates or not batches or epochs * batches >= min_updates:
+        return epochs, patience
+    scaled = -(-min_updates // batches)  # ceiling division, in integers
+    return scaled, -(-patience * scaled // epochs)
+
+
+def batches_per_epoch(dataset) -> int | None:
+    """The number of batches a `tf.data.Dataset` yields per epoch, or `None` when it does not say.
+
+    Read from the dataset's cardinality, never by iterating it: drawing a
+    shuffled dataset once more would change the order of every epoch after.
+    """
+    cardinality = getattr(dataset, "cardinality", None)
+    if cardinality is None:
+        return None
+    count = int(cardinality())
+    return count if count > 0 else None
+
+
 def fit(
     model: keras.Model,
     train,

@@ -251,7 +251,8 @@ def fcn_encoder(
     """Fully convolutional time-series encoder (Wang et al. 2017, "FCN").
 
     Conv1D blocks (three in the paper), each convolution (``same`` padding)
-    -> batch normalization -> ReLU, then global average pooling over time.
+    -> batch normalization (momentum 0.9) -> ReLU, then global average
+    pooling over time.
 
     Args:
         inputs: ``(batch, time, channels)``.
@@ -273,7 +274,9 @@ def fcn_encoder(
     x = inputs
     for index, (width, kernel) in enumerate(zip(filters, kernel_sizes), start=1):
         x = keras.layers.Conv1D(width, kernel, padding="same", name=f"{name}_conv_{index}")(x)
-        x = keras.layers.BatchNormalization(name=f"{name}_norm_{index}")(x)
+        # Momentum 0.9, not Keras's 0.99: on small series sets the moving statistics must settle in a few
+        # hundred updates (see recipes/video.py).
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"{name}_norm_{index}")(x)
         x = keras.layers.Activation("relu", name=f"{name}_relu_{index}")(x)
     if return_sequences:
         return x
