@@ -485,7 +485,7 @@ def with_significance(text: str, block: dict) -> str:
 def refresh_significance(results_dir: pathlib.Path = ROOT / "bench" / "results") -> list[str]:
     """Recompute the ``significance`` block and the per-run tables of every stored result from its per-run values.
 
-    Writes the block into each ``<key>.json``, and the paired test and
+    Writes the block (and the ``tuned`` rows' own) into each ``<key>.json``, and the paired test and
     per-run table under the first table of ``<key>.md`` (and the ``## Tuned``
     section again, where there is one; the benchmark's own tables and notes
     stay as they were); no model is retrained. Returns the keys refreshed.
@@ -498,6 +498,11 @@ def refresh_significance(results_dir: pathlib.Path = ROOT / "bench" / "results")
         block = significance(result)
         if block is not None:
             result["significance"] = block
+        tuned = result.get("tuned")
+        paired = significance({**result, "models": tuned["models"]}) if tuned else None
+        if paired is not None:
+            tuned["significance"] = paired
+        if block is not None or paired is not None:
             path.write_text(json.dumps(result, indent=2) + "\n")
         page = path.with_suffix(".md")
         if page.exists():

@@ -170,6 +170,11 @@ def test_stored_results_carry_their_current_significance(path):
     page = path.with_suffix(".md").read_text()
     for comparison in (result.get("significance") or {}).get("comparisons", []):
         assert significance.sentence(comparison) in page
+    tuned = result.get("tuned")
+    if tuned:  # the tuned rows' own test, from their per-run values
+        assert tuned.get("significance") == harness.significance({**result, "models": tuned["models"]})
+        for comparison in (tuned.get("significance") or {}).get("comparisons", []):
+            assert significance.sentence(comparison) in page
 
 
 @pytest.mark.parametrize("path", sorted(RESULTS.glob("*.json")), ids=lambda path: path.stem)
