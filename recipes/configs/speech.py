@@ -61,7 +61,14 @@ class SpeechConfig(config.RunConfig):
     PRESETS = {
         # 30 epochs: after 15, every keyword model's validation loss on the sample was still falling.
         "quick": dict(
-            epochs=30, units=32, patience=5, batch_size=16, learning_rate=3e-3, sequences=80, cnn_filters=(16, 32, 64)
+            epochs=30,
+            min_updates=0,
+            units=32,
+            patience=5,
+            batch_size=16,
+            learning_rate=3e-3,
+            sequences=80,
+            cnn_filters=(16, 32, 64),
         ),
         # Digit strings: CTC learns from steps; with 80 strings in batches of 16 every recurrent model still
         # answered only blanks. 160 strings in batches of 8, 64 units and Adam 5e-3 get them past that.
@@ -77,6 +84,12 @@ class SpeechConfig(config.RunConfig):
     batch_size: int = config.option(32, "samples per batch", parse=config.positive_int)
     units: int = config.option(128, "recurrent units per layer", parse=config.positive_int)
     patience: int = config.option(6, "early-stopping patience in epochs", parse=config.positive_int)
+    min_updates: int = config.option(
+        1000,
+        "on a small training set, raise --epochs and --patience alike so training can make at least this many "
+        "optimizer updates (36 series in batches of 32: 500 epochs, patience 75); 0: epochs as given",
+        parse=config.non_negative_int,
+    )
     learning_rate: float = config.option(2e-3, "Adam learning rate", parse=config.positive_float)
     task: str = config.option(
         "keywords",
