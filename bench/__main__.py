@@ -6,6 +6,7 @@
     python -m bench run stocks-exchange_rate --data-dir ../shared/datasets   # a group: every horizon, one table
     python -m bench run stocks-acl18 --data-dir ../shared/datasets --runs-dir /tmp/runs   # keep the run folders
     python -m bench run sentiment-mr --data-dir ../shared/datasets --tune 8 --runs-dir /tmp/runs --resume  # go on
+    python -m bench run video-natops --data-dir ../shared/datasets --models cnn --why "..."   # one family again
     python -m bench custom --recipe sentiment --data my.csv --name sentiment-mine -- --task binary
     python -m bench speed --data-dir ../shared/datasets                      # speed tables
     python -m bench latency                                                  # one-example prediction latency
@@ -48,6 +49,7 @@ def _run(
     tune=None,
     keep_default=False,
     resume=False,
+    remeasure=None,
 ) -> list[dict]:
     """Run every fold or seed, write ``<key>.json`` and ``.md``; the runs' reports.
 
@@ -58,14 +60,19 @@ def _run(
     file gains a ``tuned`` block; ``keep_default`` keeps the stored default
     rows instead of making them again. With ``resume`` a run folder that
     already holds a run is continued (`harness.run_recipe`), so a benchmark
-    stopped part-way goes on where it stopped.
+    stopped part-way goes on where it stopped. With ``remeasure``
+    (``(families, why)``) only those families run (``--model``), and their
+    rows replace the stored ones (`harness.merge_models`).
     """
     stored = None
-    if keep_default:
+    if keep_default or remeasure:
         path = pathlib.Path(results_dir) / f"{key}.json"
         if not path.exists():
-            raise SystemExit(f"error: --keep-default needs a stored {path}; none exists")
+            flag = "--models" if remeasure else "--keep-default"
+            raise SystemExit(f"error: {flag} needs a stored {path}; none exists")
         stored = json.loads(path.read_text())
+    if remeasure:
+        recipe_args = [*recipe_args, "--model", ",".join(remeasure[0])]
     reports, tuned_reports, labels = [], [], []
     with tempfile.TemporaryDirectory(prefix=f"bench-{key}-") as scratch:
         # Absolute: each recipe runs from the repository root.
@@ -84,7 +91,7 @@ def _run(
                 folder = runs_root / label.replace(" ", "_")
                 search = ["--tune", str(tune[0]), "--tune-epochs", str(tune[1])] if tune else []
                 try:
-                    if stored is None:
+                    if stored is None or (remeasure and not keep_default):
                         reports.append(harness.run_recipe(recipe, argv, folder, log, resume))
                     if tune:
                         tuned_folder = folder.parent / f"{folder.name}_tuned"
@@ -95,9 +102,11 @@ def _run(
                     print(log_path.read_text()[-3000:], file=sys.stderr)
                     raise
                 labels.append(label)
+    if stored is not None and stored["runs"] != labels:
+        raise SystemExit(f"error: the stored runs {stored['runs']} are not this plan's {labels}")
+    if remeasure:
+        return _merge(key, results_dir, stored, remeasure, reports, tuned_reports, labels)
     if stored is not None:
-        if stored["runs"] != labels:
-            raise SystemExit(f"error: the stored runs {stored['runs']} are not this plan's {labels}")
         result = {key: value for key, value in stored.items() if key != "tuned"}
         result["tuned"] = harness.tuned_block(tuned_reports, labels, result, harness.command_line())
         # The stored page keeps its own tables and prose; only its tuned section is new.
@@ -125,6 +134,29 @@ def _run(
     return reports
 
 
+def _merge(key, results_dir, stored, remeasure, reports, tuned_reports, labels) -> list[dict]:
+    """Put the rows of the families measured again into the stored ``<key>.json`` and ``.md``; the new reports."""
+    names, why = remeasure
+    command = harness.command_line()
+    models = harness.aggregate(reports, labels) if reports else None
+    tuned = harness.tuned_block(tuned_reports, labels, stored, command) if tuned_reports else None
+    try:
+        result = harness.merge_models(stored, names, models, tuned, why, command)
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
+    page = pathlib.Path(results_dir) / f"{key}.md"
+    text = page.read_text() if page.exists() else harness.markdown(result)
+    merged = harness.with_model_table(text, result)
+    if models is not None and merged == text:
+        print(f"note: the first table of {page} is not the harness's own; edit its rows by hand", file=sys.stderr)
+    merged = harness.with_per_run(harness.with_significance(merged, result["significance"]), result)
+    if tuned is not None:
+        merged = harness.with_tuned(merged, result)
+    merged = harness.with_section(merged, harness.REMEASURED_HEADING, harness.remeasured_lines(result))
+    harness.publish(results_dir, key, result, merged)
+    return [*reports, *tuned_reports]
+
+
 def _run_benchmark(spec: specs.Benchmark, args) -> list[dict]:
     return _run(
         spec.key,
@@ -143,6 +175,7 @@ def _run_benchmark(spec: specs.Benchmark, args) -> list[dict]:
         (args.tune, args.tune_epochs) if args.tune else None,
         args.keep_default,
         args.resume,
+        (args.models, args.why) if args.models else None,
     )
 
 
@@ -199,6 +232,15 @@ def main(argv=None) -> int:
         help="with --runs-dir: go on from the run folders there; a finished model is not trained again, "
         "an interrupted one continues from its last epoch (the recipe's --resume)",
     )
+    run.add_argument(
+        "--models",
+        type=lambda text: [name for name in text.split(",") if name],
+        default=None,
+        metavar="NAMES",
+        help="run only these model families (comma-separated) and put their rows into the stored results, "
+        "the others' rows kept (with --tune, their tuned rows too; with --keep-default, only those)",
+    )
+    run.add_argument("--why", default=None, help="with --models: what changed, recorded with the new rows")
     custom = commands.add_parser("custom", help="run a recipe on any data, several seeds")
     custom.add_argument("--recipe", required=True)
     custom.add_argument("--data", required=True)
@@ -270,6 +312,12 @@ def main(argv=None) -> int:
     if args.command == "run":
         if args.resume and args.runs_dir is None:
             parser.error("--resume needs --runs-dir (the folder of the runs to go on from)")
+        if args.models is not None and not args.why:
+            parser.error("--models needs --why (what changed, recorded with the new rows)")
+        if args.why and args.models is None:
+            parser.error("--why goes with --models")
+        if args.keep_default and args.models and not args.tune:
+            parser.error("--models with --keep-default makes nothing: add --tune")
         group = specs.GROUPS.get(args.key)
         if group is None:
             _run_benchmark(specs.BENCHMARKS[args.key], args)

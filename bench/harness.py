@@ -268,23 +268,22 @@ def tuned_lines(result: dict) -> list[str]:
     return lines
 
 
-def with_tuned(text: str, result: dict) -> str:
-    """A stored results page with its ``## Tuned`` section put in (or replaced), the rest left as it was.
+def with_section(text: str, heading: str, section: list[str]) -> str:
+    """A stored results page with the section ``heading`` (a ``## `` line) put in or replaced, the rest as it was.
 
-    An older section is replaced where it stands; a new one goes before the published numbers or the machine
-    line, whichever comes first, else at the end.
+    An older section is replaced where it stands (it ends at the next ``## `` heading, the published
+    numbers or the machine line); a new one goes before the published numbers or the machine line,
+    whichever comes first, else at the end. ``section`` starts with ``heading``.
 
     Examples:
-        >>> result = {"metrics": ["accuracy"], "tuned": {"budget": {"trials": 2, "epochs_per_trial": 1},
-        ...     "models": {}, "chosen": {}, "space": {}, "command": "c"}}
-        >>> page = with_tuned("# k\\n\\n| a |\\n\\nMachine: x\\n", result)
-        >>> page.index("## Tuned") < page.index("Machine:"), with_tuned(page, result) == page
+        >>> page = with_section("# k\\n\\n| a |\\n\\nMachine: x\\n", "## B", ["## B", "", "b"])
+        >>> page.index("## B") < page.index("Machine:"), with_section(page, "## B", ["## B", "", "b"]) == page
         (True, True)
     """
     lines = text.rstrip("\n").splitlines()
     at = None
-    if "## Tuned" in lines:
-        start = lines.index("## Tuned")
+    if heading in lines:
+        start = lines.index(heading)
         end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
         for marker in ("Published, for comparison:", "Machine:"):
             end = min([end, *(i for i in range(start + 1, len(lines)) if lines[i].startswith(marker))])
@@ -295,10 +294,125 @@ def with_tuned(text: str, result: dict) -> str:
     if at is None:
         markers = ("## Published", "Published, for comparison:", "Machine:")
         at = next((i for i, line in enumerate(lines) if line.startswith(markers)), len(lines))
-    section = [*tuned_lines(result), ""]
+    section = [*section, ""]
     if at == len(lines):
         section = ["", *section]
     return "\n".join(lines[:at] + section + lines[at:]) + "\n"
+
+
+def with_tuned(text: str, result: dict) -> str:
+    """A stored results page with its ``## Tuned`` section put in (or replaced), the rest left as it was.
+
+    Examples:
+        >>> result = {"metrics": ["accuracy"], "tuned": {"budget": {"trials": 2, "epochs_per_trial": 1},
+        ...     "models": {}, "chosen": {}, "space": {}, "command": "c"}}
+        >>> page = with_tuned("# k\\n\\n| a |\\n\\nMachine: x\\n", result)
+        >>> page.index("## Tuned") < page.index("Machine:"), with_tuned(page, result) == page
+        (True, True)
+    """
+    return with_section(text, "## Tuned", tuned_lines(result))
+
+
+REMEASURED_HEADING = "## Remeasured"
+
+
+def remeasured_lines(result: dict) -> list[str]:
+    """The results page's record of model families measured again after the rest (``remeasured`` entries)."""
+    lines = [
+        REMEASURED_HEADING,
+        "",
+        "Rows made again after the rest of this page, over the same runs; the other families' rows are the "
+        "earlier ones:",
+        "",
+    ]
+    for entry in result.get("remeasured") or []:
+        lines.append(f"- {', '.join(entry['models'])} ({entry['rows']} rows): {entry['why']}. `{entry['command']}`")
+    return lines
+
+
+def merge_models(
+    stored: dict, names: list[str], models: dict | None, tuned: dict | None, why: str, command: str
+) -> dict:
+    """``stored`` (a results file) with the rows of the families ``names`` replaced by newer runs of them.
+
+    For a change that touches some model families only (one factory's
+    default, say): those families run again over the same folds or seeds
+    and their rows replace the stored ones, the paired tests are made again,
+    and a ``remeasured`` entry (families, rows, why, command, machine)
+    records it.
+
+    Args:
+        stored: the results file as stored.
+        names: the families measured again.
+        models: their new default rows (`aggregate` of the new runs), or `None` to keep the stored ones.
+        tuned: the new runs' `tuned_block`, or `None` to keep the stored tuned rows.
+        why: what changed, for the record.
+        command: the command that made the new runs.
+
+    Raises:
+        ValueError: a family is missing from the new runs, or tuned rows are to be merged into a file
+            without any, or with another search budget (the families would no longer be tuned alike).
+
+    Examples:
+        >>> runs = ["seed 1", "seed 2"]
+        >>> def entry(a, b):
+        ...     return {"params": 5, "metrics": {"accuracy": {"mean": (a + b) / 2, "values": dict(zip(runs, (a, b)))}}}
+        >>> stored = {"recipe": "video", "metrics": ["accuracy"], "runs": runs,
+        ...           "models": {"gru": entry(0.8, 0.9), "cnn": entry(0.7, 0.8)}}
+        >>> merged = merge_models(stored, ["cnn"], {"cnn": entry(0.9, 0.95)}, None, "a new default", "c")
+        >>> [r["models"]["cnn"]["metrics"]["accuracy"]["mean"] for r in (merged, stored)]
+        [0.925, 0.75]
+        >>> merged["remeasured"][0]["models"], merged["remeasured"][0]["rows"], merged["remeasured"][0]["why"]
+        (['cnn'], 'default', 'a new default')
+    """
+    result = json.loads(json.dumps(stored))
+    rows = []
+    if models is not None:
+        missing = [name for name in names if name not in models]
+        if missing:
+            raise ValueError(f"the new runs hold no default rows for {missing}; they hold {sorted(models)}")
+        result["models"].update({name: models[name] for name in names})
+        rows.append("default")
+    if tuned is not None:
+        old = result.get("tuned")
+        if not old:
+            raise ValueError("the stored results have no tuned rows to merge into; tune every family first")
+        if old["budget"] != tuned["budget"]:
+            raise ValueError(f"the stored tuned rows had the budget {old['budget']}, these {tuned['budget']}")
+        missing = [name for name in names if name not in tuned["models"]]
+        if missing:
+            raise ValueError(f"the new runs hold no tuned rows for {missing}; they hold {sorted(tuned['models'])}")
+        for part in ("models", "chosen", "space"):
+            old[part].update({name: tuned[part][name] for name in names})
+        paired = significance({**result, "models": old["models"]})
+        if paired is not None:
+            old["significance"] = paired
+        rows.append("tuned")
+    block = significance(result)
+    if block is not None:
+        result["significance"] = block
+    result.setdefault("remeasured", []).append(
+        {"models": list(names), "rows": " and ".join(rows), "why": why, "command": command, "machine": machine()}
+    )
+    return result
+
+
+def with_model_table(text: str, result: dict) -> str:
+    """A stored page with its first table made again from ``result``, where that table is the harness's own.
+
+    A table written by hand (another header) is left as it is; the caller says so.
+    """
+    metrics, models = result["metrics"], result["models"]
+    table = model_table(models, metrics, best_first(models, metrics[0]))
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
+    if start is None or lines[start] != table[0]:
+        return text
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    trailing = "\n" if text.endswith("\n") else ""
+    return "\n".join(lines[:start] + table + lines[end:]) + trailing
 
 
 def _settings_text(settings: dict) -> str:

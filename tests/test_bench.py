@@ -363,3 +363,67 @@ def test_resume_without_a_runs_folder_is_refused():
     command = [sys.executable, "-m", "bench", "run", "sentiment-mr", "--data-dir", ".", "--resume"]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2 and "--resume needs --runs-dir" in result.stderr
+
+
+def _fake_runs(monkeypatch, accuracy):
+    """`harness.run_recipe` replaced: each run reports ``accuracy(model, seed, tuned)`` for the ``--model`` it got."""
+    calls = []
+
+    def run_recipe(recipe, argv, folder, log, resume=False):
+        names = argv[len(argv) - argv[::-1].index("--model")].split(",")  # the last --model wins
+        calls.append(names)
+        seed, tuned = int(argv[argv.index("--seed") + 1]), "--tune" in argv
+        entry = {"params": 5, "train_seconds": 2.0, "epochs": 2, "predict_ms_per_sample": 0.1, "fast_kernel": None}
+        models = {}
+        for name in names:
+            models[name] = entry | {"metrics": {"accuracy": accuracy(name, seed, tuned)}}
+            if tuned:
+                tuning = {"trials": 2, "epochs_per_trial": 1, "selected_on": "val_loss", "space": {"units": [8, 16]}}
+                models[name]["tuning"] = tuning | {"chosen": {"units": 8 * seed}}
+        return {"models": models, "command": "recipe"}
+
+    monkeypatch.setattr(harness, "run_recipe", run_recipe)
+    return calls
+
+
+def test_remeasured_families_replace_only_their_rows(tmp_path, monkeypatch, capsys):
+    from bench import __main__ as bench_main
+
+    before = {"gru": 0.90, "cnn": 0.80}
+    _fake_runs(monkeypatch, lambda name, seed, tuned: before[name] + 0.01 * seed + (0.02 if tuned else 0))
+    base = ["run", "speech-japanese-vowels", "--data-dir", str(tmp_path), "--results-dir", str(tmp_path / "r")]
+    assert bench_main.main([*base, "--tune", "2", "--tune-epochs", "1", "--", "--model", "gru,cnn"]) == 0
+    stored = json.loads((tmp_path / "r" / "speech-japanese-vowels.json").read_text())
+    assert stored["significance"]["comparisons"][0]["better_runs"] == [3, 0]  # the GRU ahead in every run
+
+    after = {"gru": 0.0, "cnn": 0.95}  # a GRU row of 0.0 would show if the GRU were run again
+    calls = _fake_runs(monkeypatch, lambda name, seed, tuned: after[name] + 0.01 * seed)
+    remeasure = [*base, "--models", "cnn", "--why", "a new CNN default", "--tune", "2", "--tune-epochs", "1"]
+    assert bench_main.main(remeasure) == 0
+    assert calls == [["cnn"]] * 6  # three seeds, default and tuned
+    merged = json.loads((tmp_path / "r" / "speech-japanese-vowels.json").read_text())
+    assert merged["models"]["gru"] == stored["models"]["gru"]
+    assert merged["models"]["cnn"]["metrics"]["accuracy"]["values"] == {"seed 1": 0.96, "seed 2": 0.97, "seed 3": 0.98}
+    assert merged["tuned"]["models"]["gru"] == stored["tuned"]["models"]["gru"]
+    assert merged["tuned"]["models"]["cnn"]["metrics"]["accuracy"]["mean"] == 0.97
+    for block in (merged["significance"], merged["tuned"]["significance"]):
+        assert block["comparisons"][0]["better_runs"] == [0, 3]  # now the CNN is ahead in every run
+    assert merged["remeasured"][0]["models"] == ["cnn"] and merged["remeasured"][0]["rows"] == "default and tuned"
+    page = (tmp_path / "r" / "speech-japanese-vowels.md").read_text()
+    assert "| cnn | 0.9700 ± 0.0100 |" in page and "- cnn (default and tuned rows): a new CNN default." in page
+    assert page.count("## Remeasured") == 1 and page.count("## Tuned") == 1 and "| cnn | 0.9600 | 0.9700" in page
+
+
+def test_remeasuring_refuses_what_would_not_be_tuned_alike(tmp_path, monkeypatch, capsys):
+    from bench import __main__ as bench_main
+
+    _fake_runs(monkeypatch, lambda name, seed, tuned: 0.5)
+    base = ["run", "speech-japanese-vowels", "--data-dir", str(tmp_path), "--results-dir", str(tmp_path / "r")]
+    with pytest.raises(SystemExit, match="--models needs a stored"):
+        bench_main.main([*base, "--models", "cnn", "--why", "w"])
+    bench_main.main([*base, "--", "--model", "gru,cnn"])  # default rows only
+    with pytest.raises(SystemExit, match="no tuned rows to merge into"):
+        bench_main.main([*base, "--models", "cnn", "--why", "w", "--tune", "2"])
+    with pytest.raises(SystemExit) as refused:
+        bench_main.main([*base, "--models", "cnn"])
+    assert refused.value.code == 2 and "--models needs --why" in capsys.readouterr().err
