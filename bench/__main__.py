@@ -7,6 +7,7 @@
     python -m bench run stocks-acl18 --data-dir ../shared/datasets --runs-dir /tmp/runs   # keep the run folders
     python -m bench run sentiment-mr --data-dir ../shared/datasets --tune 8 --runs-dir /tmp/runs --resume  # go on
     python -m bench run video-natops --data-dir ../shared/datasets --models cnn --why "..."   # one family again
+    python -m bench run sentiment-mr --data-dir ../shared/datasets --tune 8 --progress-dir bench/progress --resume
     python -m bench custom --recipe sentiment --data my.csv --name sentiment-mine -- --task binary
     python -m bench speed --data-dir ../shared/datasets                      # speed tables
     python -m bench latency                                                  # one-example prediction latency
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import shutil
 import sys
 import tempfile
 
@@ -50,6 +52,7 @@ def _run(
     keep_default=False,
     resume=False,
     remeasure=None,
+    progress_dir=None,
 ) -> list[dict]:
     """Run every fold or seed, write ``<key>.json`` and ``.md``; the runs' reports.
 
@@ -62,7 +65,11 @@ def _run(
     already holds a run is continued (`harness.run_recipe`), so a benchmark
     stopped part-way goes on where it stopped. With ``remeasure``
     (``(families, why)``) only those families run (``--model``), and their
-    rows replace the stored ones (`harness.merge_models`).
+    rows replace the stored ones (`harness.merge_models`). With
+    ``progress_dir`` each finished run's report is also kept as
+    ``<progress_dir>/<key>/<folder>.json`` (`harness.recall_or_run`), and
+    with ``resume`` a run kept there is not made again; the records go once
+    the results file is written.
     """
     stored = None
     if keep_default or remeasure:
@@ -74,6 +81,7 @@ def _run(
     if remeasure:
         recipe_args = [*recipe_args, "--model", ",".join(remeasure[0])]
     reports, tuned_reports, labels = [], [], []
+    records = pathlib.Path(progress_dir).resolve() / key if progress_dir else None
     with tempfile.TemporaryDirectory(prefix=f"bench-{key}-") as scratch:
         # Absolute: each recipe runs from the repository root.
         runs_root = pathlib.Path(runs_dir).resolve() / key if runs_dir else pathlib.Path(scratch)
@@ -90,13 +98,16 @@ def _run(
                 argv = ["--data", str(data), *recipe_args, *run_args, *(["--quick"] if quick else [])]
                 folder = runs_root / label.replace(" ", "_")
                 search = ["--tune", str(tune[0]), "--tune-epochs", str(tune[1])] if tune else []
+
+                def run(run_argv, run_folder):
+                    record = records / f"{run_folder.name}.json" if records else None
+                    return harness.recall_or_run(recipe, run_argv, run_folder, log, resume, record)
+
                 try:
                     if stored is None or (remeasure and not keep_default):
-                        reports.append(harness.run_recipe(recipe, argv, folder, log, resume))
+                        reports.append(run(argv, folder))
                     if tune:
-                        tuned_folder = folder.parent / f"{folder.name}_tuned"
-                        tuned_run = [*argv, *search]
-                        tuned_reports.append(harness.run_recipe(recipe, tuned_run, tuned_folder, log, resume))
+                        tuned_reports.append(run([*argv, *search], folder.parent / f"{folder.name}_tuned"))
                 except RuntimeError:
                     log.flush()
                     print(log_path.read_text()[-3000:], file=sys.stderr)
@@ -105,7 +116,9 @@ def _run(
     if stored is not None and stored["runs"] != labels:
         raise SystemExit(f"error: the stored runs {stored['runs']} are not this plan's {labels}")
     if remeasure:
-        return _merge(key, results_dir, stored, remeasure, reports, tuned_reports, labels)
+        made = _merge(key, results_dir, stored, remeasure, reports, tuned_reports, labels)
+        _forget(records)
+        return made
     if stored is not None:
         result = {key: value for key, value in stored.items() if key != "tuned"}
         result["tuned"] = harness.tuned_block(tuned_reports, labels, result, harness.command_line())
@@ -113,6 +126,7 @@ def _run(
         page = pathlib.Path(results_dir) / f"{key}.md"
         text = page.read_text() if page.exists() else harness.markdown(result)
         harness.publish(results_dir, key, result, harness.with_tuned(text, result))
+        _forget(records)
         return tuned_reports
     result = {
         "key": key,
@@ -131,7 +145,15 @@ def _run(
     if tune:
         result["tuned"] = harness.tuned_block(tuned_reports, labels, result, harness.command_line())
     harness.publish(results_dir, key, result, harness.markdown(result, harness.tables(tables, reports)))
+    _forget(records)
     return reports
+
+
+def _forget(records) -> None:
+    """Remove a benchmark's progress records once its results file holds them."""
+    if records is not None and records.exists():
+        shutil.rmtree(records)
+        print(f"removed the progress records in {records}: the results file holds their runs", file=sys.stderr)
 
 
 def _merge(key, results_dir, stored, remeasure, reports, tuned_reports, labels) -> list[dict]:
@@ -161,7 +183,7 @@ def _run_benchmark(spec: specs.Benchmark, args) -> list[dict]:
     return _run(
         spec.key,
         spec.recipe,
-        pathlib.Path(args.data_dir) / spec.data,
+        (pathlib.Path(args.data_dir) / spec.data).resolve(),
         [*spec.args, *args.recipe_args],
         spec.folds if not args.quick else None,
         list(range(1, (args.seeds or spec.seeds) + 1)),
@@ -176,6 +198,7 @@ def _run_benchmark(spec: specs.Benchmark, args) -> list[dict]:
         args.keep_default,
         args.resume,
         (args.models, args.why) if args.models else None,
+        args.progress_dir,
     )
 
 
@@ -239,6 +262,13 @@ def main(argv=None) -> int:
         metavar="NAMES",
         help="run only these model families (comma-separated) and put their rows into the stored results, "
         "the others' rows kept (with --tune, their tuned rows too; with --keep-default, only those)",
+    )
+    run.add_argument(
+        "--progress-dir",
+        type=pathlib.Path,
+        default=None,
+        help="also keep each finished run's report in DIR/KEY/ (small JSON files), so that --resume goes on from "
+        "them on another machine or after the run folders are gone; removed once the results file is written",
     )
     run.add_argument("--why", default=None, help="with --models: what changed, recorded with the new rows")
     custom = commands.add_parser("custom", help="run a recipe on any data, several seeds")
@@ -310,8 +340,8 @@ def main(argv=None) -> int:
         speed_module.main(args)
         return 0
     if args.command == "run":
-        if args.resume and args.runs_dir is None:
-            parser.error("--resume needs --runs-dir (the folder of the runs to go on from)")
+        if args.resume and args.runs_dir is None and args.progress_dir is None:
+            parser.error("--resume needs --runs-dir or --progress-dir (where the runs to go on from are)")
         if args.models is not None and not args.why:
             parser.error("--models needs --why (what changed, recorded with the new rows)")
         if args.why and args.models is None:

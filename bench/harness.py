@@ -73,6 +73,44 @@ def run_recipe(recipe: str, argv: list[str], output_dir: pathlib.Path, log, resu
     return json.loads((output_dir / "metrics.json").read_text())
 
 
+def recall_or_run(
+    recipe: str, argv: list[str], output_dir: pathlib.Path, log, resume: bool = False, record=None
+) -> dict:
+    """`run_recipe`, or with ``resume`` the report an earlier sitting kept in ``record``.
+
+    ``record`` (a JSON path under ``--progress-dir``) outlives the run
+    folder: a benchmark of many hours can go on on another machine, or after
+    its scratch space is gone, from the runs that finished. Each finished run
+    is written there with the recipe and arguments that made it; a record of
+    other arguments stops the benchmark rather than being mixed in.
+
+    Examples:
+        >>> import io, tempfile
+        >>> record = pathlib.Path(tempfile.mkdtemp()) / "seed_1.json"
+        >>> _ = record.write_text(json.dumps({"recipe": "speech", "argv": ["--seed", "1"], "report": {"models": {}}}))
+        >>> recall_or_run("speech", ["--seed", "1"], record.parent, io.StringIO(), True, record)
+        + seed_1: kept from an earlier sitting
+        {'models': {}}
+        >>> recall_or_run("speech", ["--seed", "2"], record.parent, io.StringIO(), True, record)
+        Traceback (most recent call last):
+        SystemExit: error: ... holds a run of other arguments; expected ['--seed', '2'], found ['--seed', '1']
+    """
+    record = pathlib.Path(record) if record is not None else None
+    if resume and record is not None and record.exists():
+        kept = json.loads(record.read_text())
+        if kept.get("recipe") != recipe or kept.get("argv") != argv:
+            raise SystemExit(
+                f"error: {record} holds a run of other arguments; expected {argv}, found {kept.get('argv')}"
+            )
+        print(f"+ {record.stem}: kept from an earlier sitting", flush=True)
+        return kept["report"]
+    report = run_recipe(recipe, argv, output_dir, log, resume)
+    if record is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps({"recipe": recipe, "argv": argv, "report": report}, indent=1) + "\n")
+    return report
+
+
 def aggregate(reports: list[dict], labels: list[str]) -> dict:
     """Per model: mean, standard deviation and per-run values of every metric.
 

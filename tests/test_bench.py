@@ -362,7 +362,7 @@ def test_resume_continues_only_folders_that_hold_a_run(tmp_path, monkeypatch):
 def test_resume_without_a_runs_folder_is_refused():
     command = [sys.executable, "-m", "bench", "run", "sentiment-mr", "--data-dir", ".", "--resume"]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 2 and "--resume needs --runs-dir" in result.stderr
+    assert result.returncode == 2 and "--resume needs --runs-dir or --progress-dir" in result.stderr
 
 
 def _fake_runs(monkeypatch, accuracy):
@@ -427,3 +427,36 @@ def test_remeasuring_refuses_what_would_not_be_tuned_alike(tmp_path, monkeypatch
     with pytest.raises(SystemExit) as refused:
         bench_main.main([*base, "--models", "cnn"])
     assert refused.value.code == 2 and "--models needs --why" in capsys.readouterr().err
+
+
+def test_progress_records_let_a_benchmark_go_on_without_its_run_folders(tmp_path, monkeypatch):
+    from bench import __main__ as bench_main
+
+    calls = _fake_runs(monkeypatch, lambda name, seed, tuned: 0.5 + 0.1 * seed)
+    made = harness.run_recipe
+
+    def stop_at_seed_3(recipe, argv, folder, log, resume=False):
+        if argv[argv.index("--seed") + 1] == "3":
+            raise RuntimeError("the machine went away")
+        return made(recipe, argv, folder, log, resume)
+
+    monkeypatch.setattr(harness, "run_recipe", stop_at_seed_3)
+    progress = tmp_path / "progress"
+    base = ["run", "speech-japanese-vowels", "--data-dir", str(tmp_path), "--results-dir", str(tmp_path / "r")]
+    base += ["--progress-dir", str(progress), "--resume", "--", "--model", "gru,cnn"]
+    with pytest.raises(RuntimeError):
+        bench_main.main(base)
+    kept = sorted(path.name for path in (progress / "speech-japanese-vowels").iterdir())
+    assert kept == ["seed_1.json", "seed_2.json"] and len(calls) == 2
+
+    monkeypatch.setattr(harness, "run_recipe", made)  # the next sitting: no run folder, only the records
+    assert bench_main.main(base) == 0 and len(calls) == 3  # seed 3 alone was run
+    result = json.loads((tmp_path / "r" / "speech-japanese-vowels.json").read_text())
+    assert result["models"]["gru"]["metrics"]["accuracy"]["values"] == {"seed 1": 0.6, "seed 2": 0.7, "seed 3": 0.8}
+    assert not (progress / "speech-japanese-vowels").exists()  # the results file holds them now
+
+    (progress / "speech-japanese-vowels").mkdir(parents=True)
+    record = {"recipe": "speech", "argv": ["--data", "elsewhere"], "report": {}}
+    (progress / "speech-japanese-vowels" / "seed_1.json").write_text(json.dumps(record))
+    with pytest.raises(SystemExit, match="holds a run of other arguments"):
+        bench_main.main(base)
