@@ -53,6 +53,7 @@ def _run(
     resume=False,
     remeasure=None,
     progress_dir=None,
+    tune_once=False,
 ) -> list[dict]:
     """Run every fold or seed, write ``<key>.json`` and ``.md``; the runs' reports.
 
@@ -69,8 +70,13 @@ def _run(
     ``progress_dir`` each finished run's report is also kept as
     ``<progress_dir>/<key>/<folder>.json`` (`harness.recall_or_run`), and
     with ``resume`` a run kept there is not made again; the records go once
-    the results file is written.
+    the results file is written. With ``tune_once`` the search runs in the
+    first seed's tuned run only and the other seeds train with the settings
+    it chose (``--tuned-from``), for benchmarks whose validation part is the
+    same whatever the seed.
     """
+    if tune_once and folds:
+        raise SystemExit("error: --tune-once is for seeds over one fixed split; a cross-validation tunes in each fold")
     stored = None
     if keep_default or remeasure:
         path = pathlib.Path(results_dir) / f"{key}.json"
@@ -107,6 +113,8 @@ def _run(
                     if stored is None or (remeasure and not keep_default):
                         reports.append(run(argv, folder))
                     if tune:
+                        if tune_once and tuned_reports:
+                            search = ["--tuned-from", _chosen_settings(tuned_reports[0])]
                         tuned_reports.append(run([*argv, *search], folder.parent / f"{folder.name}_tuned"))
                 except RuntimeError:
                     log.flush()
@@ -147,6 +155,12 @@ def _run(
     harness.publish(results_dir, key, result, harness.markdown(result, harness.tables(tables, reports)))
     _forget(records)
     return reports
+
+
+def _chosen_settings(report: dict) -> str:
+    """The settings a tuned run's search chose per model, as the ``--tuned-from`` JSON of the next runs."""
+    chosen = {name: entry["tuning"]["chosen"] for name, entry in report["models"].items() if entry.get("tuning")}
+    return json.dumps(chosen, sort_keys=True, separators=(",", ":"))
 
 
 def _forget(records) -> None:
@@ -199,6 +213,7 @@ def _run_benchmark(spec: specs.Benchmark, args) -> list[dict]:
         args.resume,
         (args.models, args.why) if args.models else None,
         args.progress_dir,
+        args.tune_once,
     )
 
 
@@ -246,6 +261,12 @@ def main(argv=None) -> int:
         "--tune", type=int, default=None, metavar="N", help="also run each fold/seed with --tune N (tuned rows)"
     )
     run.add_argument("--tune-epochs", type=int, default=5, help="epochs of each --tune trial (default 5)")
+    run.add_argument(
+        "--tune-once",
+        action="store_true",
+        help="with --tune over seeds of one fixed split: search in the first seed's run only, the other seeds "
+        "train with the settings it chose (--tuned-from)",
+    )
     run.add_argument(
         "--keep-default", action="store_true", help="with --tune: keep the stored default rows, run only the tuned"
     )
@@ -346,6 +367,8 @@ def main(argv=None) -> int:
             parser.error("--models needs --why (what changed, recorded with the new rows)")
         if args.why and args.models is None:
             parser.error("--why goes with --models")
+        if args.tune_once and not args.tune:
+            parser.error("--tune-once goes with --tune N")
         if args.keep_default and args.models and not args.tune:
             parser.error("--models with --keep-default makes nothing: add --tune")
         group = specs.GROUPS.get(args.key)

@@ -258,8 +258,14 @@ def tuned_block(reports: list[dict], labels: list[str], result: dict, command: s
     tuned_reports = [{"models": {name: report["models"][name] for name in trained}} for report in reports]
     models = aggregate(tuned_reports, labels)
     first = reports[0]["models"][trained[0]]["tuning"] if trained else {}
+    reused = [
+        label
+        for label, report in zip(labels, reports)
+        if any("settings_from" in (report["models"][name].get("tuning") or {}) for name in trained)
+    ]
     block = {
         "budget": {"trials": first.get("trials"), "epochs_per_trial": first.get("epochs_per_trial")},
+        **({"searched_in": labels[0], "reused_in": reused} if reused else {}),
         "selection": first.get("selected_on"),
         "models": models,
         "space": {name: reports[0]["models"][name]["tuning"]["space"] for name in trained},
@@ -289,6 +295,14 @@ def tuned_lines(result: dict) -> list[str]:
         f"exposes, each trial scored by {tuned.get('selection') or 'its validation loss'} on the validation part of "
         "the run's own training data; "
         "the chosen settings then train as usual and are scored once on the test part.",
+        *(
+            [
+                f"The search ran once, in {tuned['searched_in']}; {', '.join(tuned['reused_in'])} train with the "
+                "settings it chose (`--tuned-from`), the validation part being the same for every seed."
+            ]
+            if tuned.get("searched_in")
+            else []
+        ),
         "",
         *model_table(models, metrics, order),
     ]

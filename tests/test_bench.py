@@ -372,12 +372,15 @@ def _fake_runs(monkeypatch, accuracy):
     def run_recipe(recipe, argv, folder, log, resume=False):
         names = argv[len(argv) - argv[::-1].index("--model")].split(",")  # the last --model wins
         calls.append(names)
-        seed, tuned = int(argv[argv.index("--seed") + 1]), "--tune" in argv
+        seed, tuned = int(argv[argv.index("--seed") + 1]), "--tune" in argv or "--tuned-from" in argv
         entry = {"params": 5, "train_seconds": 2.0, "epochs": 2, "predict_ms_per_sample": 0.1, "fast_kernel": None}
         models = {}
         for name in names:
             models[name] = entry | {"metrics": {"accuracy": accuracy(name, seed, tuned)}}
-            if tuned:
+            if "--tuned-from" in argv:
+                given = json.loads(argv[argv.index("--tuned-from") + 1])[name]
+                models[name]["tuning"] = {"settings_from": "given inline", "chosen": given}
+            elif tuned:
                 tuning = {"trials": 2, "epochs_per_trial": 1, "selected_on": "val_loss", "space": {"units": [8, 16]}}
                 models[name]["tuning"] = tuning | {"chosen": {"units": 8 * seed}}
         return {"models": models, "command": "recipe"}
@@ -460,3 +463,31 @@ def test_progress_records_let_a_benchmark_go_on_without_its_run_folders(tmp_path
     (progress / "speech-japanese-vowels" / "seed_1.json").write_text(json.dumps(record))
     with pytest.raises(SystemExit, match="holds a run of other arguments"):
         bench_main.main(base)
+
+
+def test_tune_once_searches_in_the_first_seed_and_the_others_reuse_its_choice(tmp_path, monkeypatch):
+    from bench import __main__ as bench_main
+
+    commands = []
+    made = _fake_runs(monkeypatch, lambda name, seed, tuned: 0.5 + 0.1 * seed)
+    fake = harness.run_recipe
+
+    def recorded(recipe, argv, folder, log, resume=False):
+        commands.append(argv)
+        return fake(recipe, argv, folder, log, resume)
+
+    monkeypatch.setattr(harness, "run_recipe", recorded)
+    base = ["run", "speech-japanese-vowels", "--data-dir", str(tmp_path), "--results-dir", str(tmp_path / "r")]
+    assert bench_main.main([*base, "--tune", "2", "--tune-once", "--", "--model", "gru,cnn"]) == 0
+    tuned = [argv for argv in commands if "--tune" in argv or "--tuned-from" in argv]
+    assert ["--tune" in argv for argv in tuned] == [True, False, False] and len(made) == 6
+    for argv in tuned[1:]:  # seed 1 chose units=8 for both families
+        assert json.loads(argv[argv.index("--tuned-from") + 1]) == {"cnn": {"units": 8}, "gru": {"units": 8}}
+    block = json.loads((tmp_path / "r" / "speech-japanese-vowels.json").read_text())["tuned"]
+    assert block["searched_in"] == "seed 1" and block["reused_in"] == ["seed 2", "seed 3"]
+    assert block["chosen"]["gru"] == {f"seed {seed}": {"units": 8} for seed in (1, 2, 3)}
+    assert block["budget"] == {"trials": 2, "epochs_per_trial": 1}  # the first seed's search
+    page = (tmp_path / "r" / "speech-japanese-vowels.md").read_text()
+    assert "The search ran once, in seed 1; seed 2, seed 3 train with the settings it chose" in page
+    with pytest.raises(SystemExit, match="a cross-validation tunes in each fold"):
+        bench_main.main(["run", "sentiment-mr", "--data-dir", str(tmp_path), "--tune", "2", "--tune-once"])

@@ -218,3 +218,63 @@ def test_resume_reuses_finished_trials(tmp_path, monkeypatch):
     again = stocks.main([*flags, "--resume"])["models"]["gru"]
     assert len(fits) == 1 and "tuning" not in str(fits[0])  # only the final training ran
     assert again["tuning"] == first["tuning"] and again["metrics"] == first["metrics"]
+
+
+QUICK = ["--quick", "--epochs", "1", "--verbose", "0", "--units", "4", "--embedding-dim", "8"]
+
+
+def test_tuned_from_trains_with_settings_chosen_before_without_searching(monkeypatch, tmp_path):
+    def no_search(*args, **kwargs):
+        raise AssertionError("--tuned-from must not search")
+
+    monkeypatch.setattr(tuning, "search", no_search)
+    given = {"gru": {"units": 6, "bidirectional": True}, "cnn": {"cnn_filters": 5, "cnn_widths": [2, 4]}}
+    inline = tmp_path / "inline"
+    report = sentiment.main(
+        [*QUICK, "--model", "gru,cnn", "--tuned-from", json.dumps(given), "--output-dir", str(inline)]
+    )
+    for name in ("gru", "cnn"):
+        assert report["models"][name]["tuning"] == {"settings_from": "given inline", "chosen": given[name]}
+    saved = keras.models.load_model(inline / "models" / "cnn.keras")
+    convolutions = [layer for layer in nested_layers(saved) if layer.name.startswith("cnn_conv_w")]
+    assert sorted(layer.kernel_size[0] for layer in convolutions) == [2, 4]
+    assert {layer.filters for layer in convolutions} == {5}
+    recurrent = [layer for layer in nested_layers(keras.models.load_model(inline / "models" / "gru.keras"))]
+    assert any(isinstance(layer, keras.layers.Bidirectional) for layer in recurrent)
+    assert (
+        "- gru: settings from --tuned-from given inline: units=6, bidirectional=True"
+        in (inline / "comparison.md").read_text()
+    )
+
+    # A --tune run's metrics.json: its chosen settings, with the budget and space of the search that chose them.
+    searched = {
+        "trials": 8,
+        "epochs_per_trial": 5,
+        "selected_on": "validation val_loss (min)",
+        "space": {"units": [3, 6]},
+    }
+    source = tmp_path / "searched.json"
+    source.write_text(json.dumps({"models": {"gru": {"tuning": {**searched, "chosen": {"units": 3}}}, "majority": {}}}))
+    again = sentiment.main([*QUICK, "--model", "gru", "--tuned-from", str(source), "--output-dir", str(tmp_path / "f")])
+    assert again["models"]["gru"]["tuning"] == {"settings_from": str(source), "chosen": {"units": 3}, **searched}
+    stored = json.loads((tmp_path / "f" / "run.json").read_text())
+    assert stored["data"]["tuned_from"]["sha256"]  # a changed file is another run for --resume
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        (["--tune", "2", "--tuned-from", '{"gru": {"units": 4}}'], "--tune N or --tuned-from, not both"),
+        (["--tuned-from", '{"gru": {"colour": 4}}'], "settings of gru that are model or training fields"),
+        (["--tuned-from", '{"gru": {"seed": 4}}'], "settings of gru that are model or training fields"),
+        (["--tuned-from", '{"gru": {"units": "many"}}'], "gru's units of the kind of"),
+        (["--tuned-from", '{"gru": {"units": 4}'], "JSON for --tuned-from"),
+        (["--tuned-from", "no/such/metrics.json"], "the path of a JSON file"),
+    ],
+)
+def test_bad_tuned_from_exits_2_before_reading_data(flags, expected, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        sentiment.main([*flags, "--output-dir", str(tmp_path)])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1 and expected in lines[0]
+    assert not any(tmp_path.iterdir())

@@ -30,7 +30,7 @@ import sys
 from rnn_apps import errors
 from rnn_apps.data import text_files
 from rnn_apps.harness import config as config_module
-from rnn_apps.harness import registry, runs, runtime
+from rnn_apps.harness import registry, runs, runtime, tuning
 
 ArgumentParser = config_module.ArgumentParser
 
@@ -87,6 +87,7 @@ def checked_config(config_class, argv, name: str, prog: str, description: str):
     config = config_module.parse_config(config_class, argv, recipe=name, prog=prog, description=description)
     try:
         check_output_dir(config.output_dir)
+        tuning.check_tuned_from(config)
     except errors.InputError as error:
         _fail(prog, error)
     return config

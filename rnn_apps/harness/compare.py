@@ -232,6 +232,9 @@ def tuning_note(record: dict) -> str:
         ...              "chosen": {"units": 128, "layers": 2}})
         'settings chosen by --tune, 4 trials of at most 3 epochs on validation val_loss (min): units=128, layers=2'
     """
+    if "settings_from" in record:
+        chosen = ", ".join(f"{field}={value}" for field, value in record["chosen"].items())
+        return f"settings from --tuned-from {record['settings_from']}: {chosen}"
     folds = record.get("folds")
     first = folds[0] if folds else record
     budget = f"{first['trials']} trials of at most {first['epochs_per_trial']} epochs on {first['selected_on']}"

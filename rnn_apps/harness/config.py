@@ -258,6 +258,11 @@ class RunConfig:
         parse=non_negative_int,
     )
     tune_epochs: int = option(3, "most epochs of each --tune trial", parse=positive_int)
+    tuned_from: str | None = option(
+        None,
+        "train each model family with settings chosen before instead of searching: a --tune run's metrics.json, "
+        "or a JSON object {family: {field: value}} written inline or in a file (see rnn_apps.harness.tuning)",
+    )
     seed: int = option(42, "random seed (splits, weights, shuffling)", parse=non_negative_int)
     output_dir: str | None = option(None, "run folder (default: runs/RECIPE)")
     quick: bool = option(False, "a seconds-to-a-minute smoke run (the 'quick' preset)")

@@ -280,11 +280,14 @@ def train_model(recipe: Recipe, name: str, config, data) -> compare.Trained:
     kept), a checkpoint and a CSV log; the exported raw-input model is what
     the test metrics and the timing are measured on. With ``--tune N`` a
     search on the validation part (`rnn_apps.harness.tuning.search`) first
-    chooses the settings the model trains with.
+    chooses the settings the model trains with; with ``--tuned-from`` the
+    settings an earlier search chose are used (`rnn_apps.harness.tuning.reuse`).
     """
     searched = None
     if getattr(config, "tune", 0):
         config, searched = tuning.search(recipe, name, model_of(name), config, data)
+    elif getattr(config, "tuned_from", None):
+        config, searched = tuning.reuse(config, model_of(name))
     model, fitted = build_and_fit(
         recipe,
         name,

@@ -84,6 +84,9 @@ def fingerprint(recipe: str, config) -> dict:
     settings = {key: value for key, value in settings.items() if key not in DATA_FIELDS}
     given = {key: getattr(config, key, None) for key in DATA_FIELDS}
     data = {key: data_identity(str(value)) for key, value in given.items() if value is not None}
+    tuned_from = getattr(config, "tuned_from", None)
+    if tuned_from and not tuned_from.lstrip().startswith("{"):
+        data["tuned_from"] = data_identity(tuned_from)  # the file's content, not only its name
     return {
         "recipe": recipe,
         "data": data,

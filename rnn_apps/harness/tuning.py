@@ -32,6 +32,13 @@ The tuner's files (its oracle state and every trial's training log) go under
 budget, the search space, every trial's settings and validation score, and
 the chosen settings (`search`).
 
+A search need not run again to be used again: ``--tuned-from`` trains each
+family with the settings an earlier search chose (that run's
+``metrics.json``) or with settings written out as ``{family: {field:
+value}}`` (`given_settings`, `reuse`), e.g. the other seeds of a benchmark
+whose validation part is the same for every seed, or a final model on more
+data.
+
 Examples:
     >>> import dataclasses
     >>> from rnn_apps.harness import config
@@ -47,6 +54,7 @@ Examples:
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 
@@ -160,6 +168,8 @@ def apply(config, values: dict):
         current = getattr(config, field)
         if isinstance(current, tuple) and isinstance(value, str):
             value = tuple(int(item) for item in value.split(","))
+        elif isinstance(current, tuple) and isinstance(value, list):  # a tuple as JSON wrote it
+            value = tuple(value)
         elif isinstance(current, bool):
             value = bool(value)  # KerasTuner hands back True and False as 1 and 0
         changes[field] = value
@@ -268,6 +278,123 @@ def search(recipe, name: str, family: str, config, data) -> tuple[object, dict]:
         "folder": os.path.relpath(folder / name, config.output_dir),
     }
     return chosen, record
+
+
+RUN_FIELDS = frozenset(
+    {
+        "data", "validation_data", "test_data", "output_dir", "seed", "model", "tune", "tune_epochs", "tuned_from",
+        "resume", "overwrite", "verbose", "quick", "preset", "distribute",
+    }
+)  # fmt: skip
+"""Configuration fields that say what to run, not how a model is built or trained: never set by ``--tuned-from``."""
+
+
+def given_settings(value: str) -> tuple[dict[str, dict], str]:
+    """The settings per model family that ``--tuned-from`` names, and where they came from.
+
+    Args:
+        value: a JSON object ``{family: {field: value}}``, written inline or
+            the path of a file holding one, or the path of a ``--tune`` run's
+            ``metrics.json`` (the settings its search chose per model).
+
+    Returns:
+        ``(settings, source)``: family -> field -> value, and the path or ``"given inline"``.
+
+    Raises:
+        rnn_apps.errors.InputError: no such file, not JSON, or not that shape.
+
+    Examples:
+        >>> given_settings('{"gru": {"units": 64, "layers": 2}}')
+        ({'gru': {'units': 64, 'layers': 2}}, 'given inline')
+        >>> given_settings('{"gru": 64}')
+        Traceback (most recent call last):
+        rnn_apps.errors.InputError: Expected --tuned-from settings as {family: {field: value}}. Received: '{"gru": 64}'
+    """
+    wanted = "--tuned-from settings as {family: {field: value}}"
+    text, source = value.strip(), "given inline"
+    if not text.startswith("{"):
+        path = pathlib.Path(value)
+        if not path.is_file():
+            raise errors.expected(f"{wanted}, or the path of a JSON file or of a --tune run's metrics.json", value)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise errors.expected(f"a readable UTF-8 JSON file for --tuned-from ({error})", value) from None
+        source = str(path)
+    try:
+        content = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise errors.expected(f"JSON for --tuned-from ({error.msg} at line {error.lineno})", value[:200]) from None
+    if isinstance(content, dict) and isinstance(content.get("models"), dict):  # a run's metrics.json
+        content = {
+            name: entry["tuning"]["chosen"]
+            for name, entry in content["models"].items()
+            if isinstance(entry, dict) and isinstance(entry.get("tuning"), dict) and "chosen" in entry["tuning"]
+        }
+        if not content:
+            raise errors.expected("a --tune run's metrics.json for --tuned-from (models with chosen settings)", value)
+    if not (isinstance(content, dict) and content and all(isinstance(v, dict) for v in content.values())):
+        raise errors.expected(wanted, value[:200])
+    return content, source
+
+
+def reuse(config, family: str) -> tuple[object, dict | None]:
+    """``config`` with the settings ``--tuned-from`` gives ``family``, and the ``tuning`` entry for ``metrics.json``.
+
+    A family the settings leave out trains as configured (no entry). A
+    ``metrics.json`` source also lends its search's budget and space to the
+    entry, so the report says how the settings were chosen.
+    """
+    settings, source = given_settings(config.tuned_from)
+    values = settings.get(family)
+    if values is None:
+        print(f"{family}: no settings for it in --tuned-from; trains as configured")
+        return config, None
+    chosen = apply(config, values)
+    record = {"settings_from": source, "chosen": _settings(chosen, values)}
+    if source != "given inline":
+        content = json.loads(pathlib.Path(source).read_text(encoding="utf-8"))
+        searched = ((content.get("models") or {}).get(family) or {}).get("tuning") or {}
+        for field in ("tuner", "trials", "epochs_per_trial", "selected_on", "seed", "space"):
+            if field in searched:
+                record[field] = searched[field]
+    return chosen, record
+
+
+def check_tuned_from(config) -> None:
+    """Refuse ``--tuned-from`` settings that this configuration cannot take, before any data is read.
+
+    Raises:
+        rnn_apps.errors.InputError: with ``--tune`` as well, a field the
+            configuration lacks or that says what to run (`RUN_FIELDS`), or a
+            value of the wrong kind.
+    """
+    value = getattr(config, "tuned_from", None)
+    if not value:
+        return
+    if getattr(config, "tune", 0):
+        raise errors.expected("--tune N or --tuned-from, not both", f"--tune {config.tune} --tuned-from {value}")
+    settings, _ = given_settings(value)
+    for family, values in settings.items():
+        for field in values:
+            if field in RUN_FIELDS or not hasattr(config, field) or field.startswith("_"):
+                raise errors.expected(f"settings of {family} that are model or training fields", field, name="field")
+        try:
+            changed = apply(config, values)
+        except (TypeError, ValueError) as error:
+            raise errors.expected(f"--tuned-from values of the fields' kinds ({error})", values) from None
+        for field in values:
+            current, new = getattr(config, field), getattr(changed, field)
+            if current is not None and not _same_kind(current, new):
+                raise errors.expected(f"{family}'s {field} of the kind of {current!r}", values[field], name="value")
+
+
+def _same_kind(current, new) -> bool:
+    if isinstance(current, bool):
+        return isinstance(new, bool)
+    if isinstance(current, int | float):
+        return isinstance(new, int | float) and not isinstance(new, bool)
+    return isinstance(new, type(current))
 
 
 def _plain(value):
