@@ -271,7 +271,7 @@ def test_output_dir_under_a_file(name, tmp_path, capsys):
 SAMPLE_SETTINGS = {
     "sentiment": (["--label-column", "stars"], "Expected columns 'text' and 'stars' in amazon_review_snippets.csv"),
     "text_analysis": (["--tag-column", "5"], "Expected a token and a tag in column 5 on line 1 of train.conll"),
-    "speech": (["--test-fraction", "0.95"], "Expected enough rows of every class to hold out a validation part"),
+    "speech": (["--test-fraction", "0.99"], "Expected enough rows of every class to hold out a test part of 99%"),
     "translation": (["--source-lang", "fr", "--target-lang", "de"], "Expected --target-lang to be a language with"),
     "video": (["--frames", "10"], "Expected clips of at least 10 frames"),
     "stocks": (["--window", "60", "--history", "part"], "Expected a series long enough for window 60 + horizon 1"),

@@ -37,4 +37,22 @@ def test_same_seed_same_split_other_seed_other_split():
 
 def test_too_few_rows_of_a_class():
     with pytest.raises(errors.InputError, match="enough rows of every class"):
-        splits.stratified_split([0, 0, 0, 0, 1], 0.2, 0.2)
+        splits.stratified_split([0, 1, 2, 3], 0.2, 0.2)  # no class has two rows
+    with pytest.raises(errors.InputError, match="enough rows of every class"):
+        splits.stratified_split([0, 0, 1, 1], 0.6, 0.0)  # one row of each class would be left to train on
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_small_classes_get_one_held_out_row_each_and_single_rows_train(seed, capsys):
+    labels = np.array([*range(10)] * 5 + [10])  # five rows of each of 10 classes, one row of an eleventh
+    parts = splits.stratified_split(labels, 0.15, 0.0, seed=seed)
+    assert sorted(labels[parts.validation].tolist()) == list(range(10))  # 15% would be 8 rows: too few
+    assert 10 in labels[parts.train] and sorted([*parts.train, *parts.validation]) == list(range(51))
+    notice = capsys.readouterr().out
+    assert "10 classes, 10 rows (15% of 51 would be 8)" in notice
+    assert "1 class(es) with a single row stay in training" in notice
+    again = splits.stratified_split(labels, 0.15, 0.0, seed=seed)
+    assert (again.validation == parts.validation).all() and capsys.readouterr().out == notice
+    # Enough rows per class: the split is the plain stratified one, no notice.
+    splits.stratified_split([*range(4)] * 10, 0.15, 0.0, seed=seed)
+    assert capsys.readouterr().out == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 from sklearn import model_selection
@@ -20,9 +21,34 @@ class SplitIndices:
 
 
 def _split(indices, labels, fraction, seed, stratify, part):
+    """``(kept, held out)``: ``fraction`` of ``indices`` held out, by class when ``stratify``.
+
+    Where the stratified part would hold fewer rows than there are classes
+    (5 series of each of 10 classes, 15% held out: 8 rows), it grows to one
+    row of every class; the rows of a class that has only one stay in the
+    kept part. Either way a notice says so. A split that is still impossible
+    raises `InputError`.
+    """
     strata = labels[indices] if stratify else None
     try:
-        return model_selection.train_test_split(indices, test_size=fraction, random_state=seed, stratify=strata)
+        if strata is None:
+            return model_selection.train_test_split(indices, test_size=fraction, random_state=seed)
+        classes, counts = np.unique(strata, return_counts=True)
+        size = math.ceil(fraction * len(indices))  # what train_test_split holds out for a fraction
+        if counts.min() >= 2 and size >= len(classes):
+            return model_selection.train_test_split(indices, test_size=fraction, random_state=seed, stratify=strata)
+        single = np.isin(strata, classes[counts < 2])
+        pool, shared = indices[~single], int((counts >= 2).sum())
+        if shared == 0:
+            raise ValueError("no class has two rows")
+        size = max(size, shared)
+        kept, held = model_selection.train_test_split(pool, test_size=size, random_state=seed, stratify=labels[pool])
+        print(
+            f"{part} part: one row or more of each of {shared} classes, {size} rows "
+            f"({fraction:.0%} of {len(indices)} would be {math.ceil(fraction * len(indices))})"
+            + (f"; {int(single.sum())} class(es) with a single row stay in training" if single.any() else "")
+        )
+        return np.concatenate([kept, indices[single]]), held
     except ValueError as error:
         raise errors.InputError(
             f"Expected enough rows of every class to hold out a {part} part "
@@ -58,6 +84,13 @@ def stratified_split(
         >>> parts = stratified_split([0, 1] * 10, 0.25, 0.2, seed=1)
         >>> [len(parts.train), len(parts.validation), len(parts.test)]
         [12, 4, 4]
+
+        Few rows per class: the validation part grows to one row of each class.
+
+        >>> parts = stratified_split(list(range(10)) * 5, 0.15, 0.0, seed=1)
+        validation part: one row or more of each of 10 classes, 10 rows (15% of 50 would be 8)
+        >>> sorted(np.asarray(list(range(10)) * 5)[parts.validation].tolist()) == list(range(10))
+        True
     """
     labels = np.asarray(labels)
     errors.check_fraction(validation_fraction, "validation_fraction", low_inclusive=False)
