@@ -457,12 +457,11 @@ def with_model_table(text: str, result: dict) -> str:
     metrics, models = result["metrics"], result["models"]
     table = model_table(models, metrics, best_first(models, metrics[0]))
     lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
-    if start is None or lines[start] != table[0]:
+    if not any(line.startswith("|") for line in lines):
         return text
-    end = start
-    while end < len(lines) and lines[end].startswith("|"):
-        end += 1
+    start, end = _first_table(lines)
+    if lines[start] != table[0]:
+        return text
     trailing = "\n" if text.endswith("\n") else ""
     return "\n".join(lines[:start] + table + lines[end:]) + trailing
 
@@ -593,6 +592,15 @@ def per_run_lines(models: dict, metric: str, runs: list[str], order: list[str]) 
     return lines
 
 
+def _first_table(lines: list[str]) -> tuple[int, int]:
+    """``(start, end)``: the line range of the first Markdown table of ``lines`` (`StopIteration` if none)."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return start, end
+
+
 def with_per_run(text: str, result: dict) -> str:
     """A results file's Markdown with the per-run table of its default rows under the paired test (or the first
     table), replacing an older one.
@@ -606,9 +614,7 @@ def with_per_run(text: str, result: dict) -> str:
     """
     metric, models = result["metrics"][0], result["models"]
     lines = text.splitlines()
-    at = next(i for i, line in enumerate(lines) if line.startswith("|"))
-    while at < len(lines) and lines[at].startswith("|"):
-        at += 1
+    _, at = _first_table(lines)
     if at + 1 < len(lines) and lines[at + 1].startswith(SIGNIFICANCE_HEADING):
         at += 3
         while at < len(lines) and lines[at].startswith("- "):
@@ -633,10 +639,7 @@ def with_significance(text: str, block: dict) -> str:
         (True, True)
     """
     lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
-    end = start
-    while end < len(lines) and lines[end].startswith("|"):
-        end += 1
+    _, end = _first_table(lines)
     rest = lines[end:]
     if len(rest) > 1 and rest[1].startswith(SIGNIFICANCE_HEADING):
         # An older block: its heading, a blank line, its bullets.

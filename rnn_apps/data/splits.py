@@ -34,18 +34,18 @@ def _split(indices, labels, fraction, seed, stratify, part):
         if strata is None:
             return model_selection.train_test_split(indices, test_size=fraction, random_state=seed)
         classes, counts = np.unique(strata, return_counts=True)
-        size = math.ceil(fraction * len(indices))  # what train_test_split holds out for a fraction
-        if counts.min() >= 2 and size >= len(classes):
+        asked = math.ceil(fraction * len(indices))  # what train_test_split holds out for a fraction
+        if counts.min() >= 2 and asked >= len(classes):
             return model_selection.train_test_split(indices, test_size=fraction, random_state=seed, stratify=strata)
         single = np.isin(strata, classes[counts < 2])
         pool, shared = indices[~single], int((counts >= 2).sum())
         if shared == 0:
             raise ValueError("no class has two rows")
-        size = max(size, shared)
+        size = max(asked, shared)
         kept, held = model_selection.train_test_split(pool, test_size=size, random_state=seed, stratify=labels[pool])
         print(
             f"{part} part: one row or more of each of {shared} classes, {size} rows "
-            f"({fraction:.0%} of {len(indices)} would be {math.ceil(fraction * len(indices))})"
+            f"({fraction:.0%} of {len(indices)} would be {asked})"
             + (f"; {int(single.sum())} class(es) with a single row stay in training" if single.any() else "")
         )
         return np.concatenate([kept, indices[single]]), held

@@ -28,6 +28,7 @@ import pathlib
 import shutil
 
 from rnn_apps import errors, io
+from rnn_apps.harness import tuning
 
 RUN_FILE = "run.json"
 
@@ -85,7 +86,7 @@ def fingerprint(recipe: str, config) -> dict:
     given = {key: getattr(config, key, None) for key in DATA_FIELDS}
     data = {key: data_identity(str(value)) for key, value in given.items() if value is not None}
     tuned_from = getattr(config, "tuned_from", None)
-    if tuned_from and not tuned_from.lstrip().startswith("{"):
+    if tuned_from and tuning.settings_file(tuned_from):
         data["tuned_from"] = data_identity(tuned_from)  # the file's content, not only its name
     return {
         "recipe": recipe,

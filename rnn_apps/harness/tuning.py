@@ -289,6 +289,11 @@ RUN_FIELDS = frozenset(
 """Configuration fields that say what to run, not how a model is built or trained: never set by ``--tuned-from``."""
 
 
+def settings_file(value: str) -> str | None:
+    """The file ``--tuned-from`` names, or `None` when its value is the JSON itself (it starts with ``{``)."""
+    return None if value.strip().startswith("{") else value
+
+
 def given_settings(value: str) -> tuple[dict[str, dict], str]:
     """The settings per model family that ``--tuned-from`` names, and where they came from.
 
@@ -310,21 +315,34 @@ def given_settings(value: str) -> tuple[dict[str, dict], str]:
         Traceback (most recent call last):
         rnn_apps.errors.InputError: Expected --tuned-from settings as {family: {field: value}}. Received: '{"gru": 64}'
     """
-    wanted = "--tuned-from settings as {family: {field: value}}"
-    text, source = value.strip(), "given inline"
-    if not text.startswith("{"):
-        path = pathlib.Path(value)
-        if not path.is_file():
-            raise errors.expected(f"{wanted}, or the path of a JSON file or of a --tune run's metrics.json", value)
+    content, source = _read_tuned_from(value)
+    return _chosen_per_family(content, value), source
+
+
+SETTINGS_SHAPE = "--tuned-from settings as {family: {field: value}}"
+
+
+def _read_tuned_from(value: str) -> tuple[object, str]:
+    """The JSON ``--tuned-from`` gives, as parsed, and where it came from (the path or ``"given inline"``)."""
+    path, text, source = settings_file(value), value.strip(), "given inline"
+    if path is not None:
+        if not pathlib.Path(path).is_file():
+            raise errors.expected(
+                f"{SETTINGS_SHAPE}, or the path of a JSON file or of a --tune run's metrics.json", value
+            )
         try:
-            text = path.read_text(encoding="utf-8")
+            text = pathlib.Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise errors.expected(f"a readable UTF-8 JSON file for --tuned-from ({error})", value) from None
         source = str(path)
     try:
-        content = json.loads(text)
+        return json.loads(text), source
     except json.JSONDecodeError as error:
         raise errors.expected(f"JSON for --tuned-from ({error.msg} at line {error.lineno})", value[:200]) from None
+
+
+def _chosen_per_family(content, value: str) -> dict[str, dict]:
+    """Family -> field -> value from what `_read_tuned_from` read (a run's ``metrics.json``: its chosen settings)."""
     if isinstance(content, dict) and isinstance(content.get("models"), dict):  # a run's metrics.json
         content = {
             name: entry["tuning"]["chosen"]
@@ -334,8 +352,8 @@ def given_settings(value: str) -> tuple[dict[str, dict], str]:
         if not content:
             raise errors.expected("a --tune run's metrics.json for --tuned-from (models with chosen settings)", value)
     if not (isinstance(content, dict) and content and all(isinstance(v, dict) for v in content.values())):
-        raise errors.expected(wanted, value[:200])
-    return content, source
+        raise errors.expected(SETTINGS_SHAPE, value[:200])
+    return content
 
 
 def reuse(config, family: str) -> tuple[object, dict | None]:
@@ -345,19 +363,17 @@ def reuse(config, family: str) -> tuple[object, dict | None]:
     ``metrics.json`` source also lends its search's budget and space to the
     entry, so the report says how the settings were chosen.
     """
-    settings, source = given_settings(config.tuned_from)
-    values = settings.get(family)
+    content, source = _read_tuned_from(config.tuned_from)
+    values = _chosen_per_family(content, config.tuned_from).get(family)
     if values is None:
         print(f"{family}: no settings for it in --tuned-from; trains as configured")
         return config, None
     chosen = apply(config, values)
     record = {"settings_from": source, "chosen": _settings(chosen, values)}
-    if source != "given inline":
-        content = json.loads(pathlib.Path(source).read_text(encoding="utf-8"))
-        searched = ((content.get("models") or {}).get(family) or {}).get("tuning") or {}
-        for field in ("tuner", "trials", "epochs_per_trial", "selected_on", "seed", "space"):
-            if field in searched:
-                record[field] = searched[field]
+    searched = ((content.get("models") or {}).get(family) or {}).get("tuning") or {}  # only a metrics.json has them
+    for field in ("tuner", "trials", "epochs_per_trial", "selected_on", "seed", "space"):
+        if field in searched:
+            record[field] = searched[field]
     return chosen, record
 
 
