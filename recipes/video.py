@@ -108,6 +108,12 @@ default) raises the epochs and the early-stopping patience by the same
 factor until training can make 1,000 updates (500 epochs, patience 100
 there); early stopping still ends a run once the validation loss stops
 improving, and a dataset with enough batches keeps `--epochs` as given.
+A run whose last epoch was its best says so; `--max-updates M` then raises
+only the epoch ceiling, to M updates, with the same patience, so training
+goes past the 1,000 only while validation keeps improving. It is off by
+default: on three small sets of 34-42 training series (GunPoint, ArrowHead,
+BasicMotions, seed 42) a 4,000-update ceiling let 2 of 12 runs go on and
+changed none of their validation accuracies.
 The FCN's batch normalization uses momentum 0.9 for the same reason: with
 Keras's 0.99 its moving statistics were still far from the batch ones
 after a hundred epochs of such a set, and it predicted one class at test

@@ -1,5 +1,6 @@
 """The video recipe end to end on the bundled sample, in quick mode, and prediction in a fresh process."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -168,7 +169,8 @@ def test_joints_input_and_predict_on_a_ts_file(tmp_path, capsys):
 def test_a_small_training_set_gets_epochs_for_the_minimum_updates(tmp_path, monkeypatch, capsys):
     """40 tracks in batches of 32 are 2 updates an epoch: --epochs 3 --patience 2 --min-updates 10 fit 5 and 4.
 
-    Epochs and patience grow by the same factor; a --tune trial keeps its --tune-epochs, and
+    Epochs and patience grow by the same factor; a --tune trial keeps its --tune-epochs;
+    --max-updates 20 raises only the ceiling (10 epochs, the patience of --min-updates 10); and
     --min-updates 0 keeps --epochs as given.
     """
     fits, fit = [], training.fit
@@ -184,8 +186,38 @@ def test_a_small_training_set_gets_epochs_for_the_minimum_updates(tmp_path, monk
     assert fits == [(1, 2), (5, 4)] and report["config"]["min_updates"] == 10
     assert "gru: 2 training batches per epoch, so up to 5 epochs (patience 4)" in capsys.readouterr().out
     assert report["sizes"]["train"] == 40
-    recipe.main([*argv, "--min-updates", "0", "--overwrite"])
+    report = recipe.main([*argv, "--min-updates", "10", "--max-updates", "20", "--overwrite"])
+    assert fits[-1] == (10, 4) and report["config"]["max_updates"] == 20
+    assert "up to 10 epochs (patience 4) for at least 10 updates (--min-updates), up to 20 while" in (
+        capsys.readouterr().out
+    )
+    recipe.main([*argv, "--min-updates", "0", "--max-updates", "20", "--overwrite"])
     assert fits[-1] == (3, 2)
+
+
+def test_a_run_whose_last_epoch_was_its_best_says_so(tmp_path, monkeypatch, capsys):
+    """The final training notes a best epoch at the ceiling (still improving) and names the flag that goes on."""
+    fit = training.fit
+    best_at = {}
+
+    def fit_with_best(*args, **kwargs):
+        result = fit(*args, **kwargs)
+        return dataclasses.replace(result, best_epoch=best_at.get("epoch", result.best_epoch))
+
+    monkeypatch.setattr(training, "fit", fit_with_best)
+    argv = ["--input", "joints", "--data", str(toy_tracks(tmp_path / "toy.ts")), "--model", "gru", "--epochs", "3"]
+    argv += ["--patience", "5", "--units", "4", "--verbose", "0", "--output-dir", str(tmp_path / "out")]
+    best_at["epoch"] = 5
+    recipe.main([*argv, "--min-updates", "10"])
+    assert "gru: validation was still improving at the last epoch (5); more --max-updates may help" in (
+        capsys.readouterr().out
+    )
+    best_at["epoch"] = 3
+    recipe.main([*argv, "--min-updates", "0", "--overwrite"])
+    assert "still improving at the last epoch (3); more --epochs may help" in capsys.readouterr().out
+    best_at["epoch"] = 2
+    recipe.main([*argv, "--min-updates", "0", "--overwrite"])
+    assert "still improving" not in capsys.readouterr().out
 
 
 def test_predict_refuses_a_short_clip(quick_run, tmp_path):

@@ -251,6 +251,12 @@ class RunConfig:
         "optimizer updates (batches); 0: epochs as given (see rnn_apps.harness.training.update_budget)",
         parse=non_negative_int,
     )
+    max_updates: int = option(
+        0,
+        "with --min-updates: a run whose validation is still improving at that many updates may go on up to this "
+        "many (same patience; 0 or less than --min-updates: stop at --min-updates)",
+        parse=non_negative_int,
+    )
     tune: int = option(
         0,
         "random-search trials per model before its final training, scored on the validation part (0: no search; "

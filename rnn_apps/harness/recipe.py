@@ -233,7 +233,18 @@ class Recipe:
 
 
 def build_and_fit(
-    recipe: Recipe, name: str, config, data, *, epochs: int, output_dir, verbose, resume=False, min_updates=0
+    recipe: Recipe,
+    name: str,
+    config,
+    data,
+    *,
+    epochs: int,
+    output_dir,
+    verbose,
+    resume=False,
+    min_updates=0,
+    max_updates=0,
+    announce=False,
 ):
     """Seed, build and fit one model of ``recipe`` with early stopping on `Recipe.monitor` (and `Recipe.scores`).
 
@@ -241,7 +252,10 @@ def build_and_fit(
     search go through here, so both see the same model and data. With
     ``min_updates`` (the final training's ``--min-updates``; a trial keeps
     its ``--tune-epochs``) a small training set gets more epochs and
-    patience (`rnn_apps.harness.training.update_budget`).
+    patience, and with ``max_updates`` a higher epoch ceiling for a run
+    still improving (`rnn_apps.harness.training.update_budget`). With
+    ``announce`` (the final training) a run whose last epoch was its best
+    says so.
 
     Returns:
         ``(model, history)``: the fitted model and its `keras.callbacks.History`.
@@ -251,11 +265,14 @@ def build_and_fit(
     train, validation = recipe.datasets(name, config, data)
     batches = training.batches_per_epoch(train)
     given = epochs
-    epochs, patience = training.update_budget(epochs, config.patience, batches, min_updates)
+    epochs, patience = training.update_budget(epochs, config.patience, batches, min_updates, max_updates)
     if epochs != given:
+        extended = ""
+        if max_updates > min_updates:
+            extended = f", up to {max_updates} while validation improves (--max-updates)"
         print(
             f"{name}: {batches} training batches per epoch, so up to {epochs} epochs (patience {patience}) "
-            f"for at least {min_updates} updates (--min-updates)"
+            f"for at least {min_updates} updates (--min-updates){extended}"
         )
     fitted = training.fit(
         model,
@@ -270,6 +287,9 @@ def build_and_fit(
         verbose=verbose,
         resume=resume,
     )
+    if announce and not fitted.interrupted and fitted.epochs_run == epochs and fitted.best_epoch == epochs:
+        more = "--max-updates" if min_updates and epochs != given else "--epochs"
+        print(f"{name}: validation was still improving at the last epoch ({epochs}); more {more} may help")
     return model, fitted
 
 
@@ -298,6 +318,8 @@ def train_model(recipe: Recipe, name: str, config, data) -> compare.Trained:
         verbose=config.verbose,
         resume=config.resume,
         min_updates=getattr(config, "min_updates", 0),
+        max_updates=getattr(config, "max_updates", 0),
+        announce=not getattr(config, "quick", False),
     )
     folder = pathlib.Path(config.output_dir) / "models"
     folder.mkdir(parents=True, exist_ok=True)

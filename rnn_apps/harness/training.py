@@ -187,7 +187,9 @@ class FitResult:
     interrupted: bool = False
 
 
-def update_budget(epochs: int, patience: int, batches: int | None, min_updates: int) -> tuple[int, int]:
+def update_budget(
+    epochs: int, patience: int, batches: int | None, min_updates: int, max_updates: int = 0
+) -> tuple[int, int]:
     """Epochs and patience that let training make at least ``min_updates`` updates of ``batches`` per epoch.
 
     Epoch counts suit a dataset of some size: ten epochs of 8,000 sentences
@@ -199,12 +201,22 @@ def update_budget(epochs: int, patience: int, batches: int | None, min_updates: 
     factor, so early stopping still ends it once validation stops
     improving; larger datasets keep the epochs they were given.
 
+    A recurrent model reading a long univariate series can still be
+    improving when those updates run out. ``--max-updates M`` (above ``N``)
+    raises only the epoch ceiling, to ``M`` updates, and keeps the patience
+    ``N`` gave: a run goes past ``N`` updates only when its best validation
+    epoch lies within the last patience window there, and early stopping
+    ends it once validation has not improved for that window. Runs that
+    stop before ``N`` updates are unchanged.
+
     Args:
         epochs: ``--epochs``.
         patience: ``--patience``.
         batches: training batches per epoch; `None` (unknown) leaves both
             as they are.
         min_updates: ``--min-updates``; 0 leaves both as they are.
+        max_updates: ``--max-updates``; at or below ``min_updates`` (0
+            included) the ceiling is ``min_updates``.
 
     Returns:
         ``(epochs, patience)``.
@@ -212,7 +224,9 @@ def update_budget(epochs: int, patience: int, batches: int | None, min_updates: 
     Examples:
         >>> update_budget(30, 6, batches=2, min_updates=1000)
         (500, 100)
-        >>> update_budget(30, 6, batches=300, min_updates=1000)
+        >>> update_budget(30, 6, batches=2, min_updates=1000, max_updates=4000)
+        (2000, 100)
+        >>> update_budget(30, 6, batches=300, min_updates=1000, max_updates=4000)
         (30, 6)
         >>> update_budget(30, 6, batches=None, min_updates=1000)
         (30, 6)
@@ -220,7 +234,8 @@ def update_budget(epochs: int, patience: int, batches: int | None, min_updates: 
     if not min_updates or not batches or epochs * batches >= min_updates:
         return epochs, patience
     scaled = -(-min_updates // batches)  # ceiling division, in integers
-    return scaled, -(-patience * scaled // epochs)
+    ceiling = max(scaled, -(-max_updates // batches))
+    return ceiling, -(-patience * scaled // epochs)
 
 
 def batches_per_epoch(dataset) -> int | None:
