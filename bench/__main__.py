@@ -331,6 +331,7 @@ def main(argv=None) -> int:
     # Everything after "--" goes to the recipe; argparse alone would match the empty
     # positional before it and refuse what follows when a positional key precedes it.
     argv = list(sys.argv[1:] if argv is None else argv)
+    harness.given_arguments(argv)
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     if hasattr(args, "recipe_args"):

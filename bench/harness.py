@@ -686,11 +686,25 @@ def refresh_significance(results_dir: pathlib.Path = ROOT / "bench" / "results")
     return refreshed
 
 
+_ARGUMENTS: list[str] | None = None  # what `bench.__main__.main` was given; None: this process's own
+
+
+def given_arguments(argv) -> None:
+    """Record the arguments `bench.__main__.main` was called with, for `command_line`.
+
+    A benchmark started from Python (``main([...])``) records those, not
+    the ``sys.argv`` of the process that called it.
+    """
+    global _ARGUMENTS
+    _ARGUMENTS = list(argv)
+
+
 def command_line() -> str:
-    """This process's ``python -m bench ...`` command, quoted as a shell would need it."""
+    """The ``python -m bench ...`` command that made these results, quoted as a shell would need it."""
     import shlex
 
-    return "python -m bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    arguments = sys.argv[1:] if _ARGUMENTS is None else _ARGUMENTS
+    return "python -m bench " + " ".join(shlex.quote(a) for a in arguments)
 
 
 def publish(results_dir: pathlib.Path, key: str, result: dict, text: str) -> dict:

@@ -398,6 +398,8 @@ def test_remeasured_families_replace_only_their_rows(tmp_path, monkeypatch, caps
     assert bench_main.main([*base, "--tune", "2", "--tune-epochs", "1", "--", "--model", "gru,cnn"]) == 0
     stored = json.loads((tmp_path / "r" / "speech-japanese-vowels.json").read_text())
     assert stored["significance"]["comparisons"][0]["better_runs"] == [3, 0]  # the GRU ahead in every run
+    # Called from Python, the results record the arguments given to main, not the caller's sys.argv.
+    assert stored["command"].startswith("python -m bench run speech-japanese-vowels --data-dir ")
 
     after = {"gru": 0.0, "cnn": 0.95}  # a GRU row of 0.0 would show if the GRU were run again
     calls = _fake_runs(monkeypatch, lambda name, seed, tuned: after[name] + 0.01 * seed)
