@@ -457,9 +457,10 @@ def with_model_table(text: str, result: dict) -> str:
     metrics, models = result["metrics"], result["models"]
     table = model_table(models, metrics, best_first(models, metrics[0]))
     lines = text.splitlines()
-    if not any(line.startswith("|") for line in lines):
+    try:
+        start, end = _first_table(lines)
+    except StopIteration:  # no table at all
         return text
-    start, end = _first_table(lines)
     if lines[start] != table[0]:
         return text
     trailing = "\n" if text.endswith("\n") else ""

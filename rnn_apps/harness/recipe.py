@@ -287,8 +287,8 @@ def build_and_fit(
         verbose=verbose,
         resume=resume,
     )
-    if announce and not fitted.interrupted and fitted.epochs_run == epochs and fitted.best_epoch == epochs:
-        more = "--max-updates" if min_updates and epochs != given else "--epochs"
+    if announce and not fitted.interrupted and fitted.best_epoch == epochs:
+        more = "--max-updates" if epochs != given else "--epochs"
         print(f"{name}: validation was still improving at the last epoch ({epochs}); more {more} may help")
     return model, fitted
 
