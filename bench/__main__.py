@@ -8,6 +8,7 @@
     python -m bench run sentiment-mr --data-dir ../shared/datasets --tune 8 --runs-dir /tmp/runs --resume  # go on
     python -m bench run video-natops --data-dir ../shared/datasets --models cnn --why "..."   # one family again
     python -m bench run sentiment-mr --data-dir ../shared/datasets --tune 8 --progress-dir bench/progress --resume
+    python -m bench run speech-fsdd-loso-fraction --data-dir ../shared/datasets --tuned-like speech-fsdd-loso
     python -m bench custom --recipe sentiment --data my.csv --name sentiment-mine -- --task binary
     python -m bench speed --data-dir ../shared/datasets                      # speed tables
     python -m bench latency                                                  # one-example prediction latency
@@ -54,6 +55,7 @@ def _run(
     remeasure=None,
     progress_dir=None,
     tune_once=False,
+    borrowed=None,
 ) -> list[dict]:
     """Run every fold or seed, write ``<key>.json`` and ``.md``; the runs' reports.
 
@@ -73,7 +75,9 @@ def _run(
     the results file is written. With ``tune_once`` the search runs in the
     first seed's tuned run only and the other seeds train with the settings
     it chose (``--tuned-from``), for benchmarks whose validation part is the
-    same whatever the seed.
+    same whatever the seed. With ``borrowed`` (`_borrowed_searches`), the
+    tuned runs do not search: each trains with the settings that other
+    benchmarks' searches chose in the run of the same label (fold or seed).
     """
     if tune_once and folds:
         raise SystemExit("error: --tune-once is for seeds over one fixed split; a cross-validation tunes in each fold")
@@ -104,6 +108,8 @@ def _run(
                 argv = ["--data", str(data), *recipe_args, *run_args, *(["--quick"] if quick else [])]
                 folder = runs_root / label.replace(" ", "_")
                 search = ["--tune", str(tune[0]), "--tune-epochs", str(tune[1])] if tune else []
+                if borrowed:
+                    search = ["--tuned-from", _borrowed_settings(borrowed, label, [*recipe_args, *run_args])]
 
                 def run(run_argv, run_folder):
                     record = records / f"{run_folder.name}.json" if records else None
@@ -112,7 +118,7 @@ def _run(
                 try:
                     if stored is None or (remeasure and not keep_default):
                         reports.append(run(argv, folder))
-                    if tune:
+                    if tune or borrowed:
                         if tune_once and tuned_reports:
                             search = ["--tuned-from", _chosen_settings(tuned_reports[0])]
                         tuned_reports.append(run([*argv, *search], folder.parent / f"{folder.name}_tuned"))
@@ -129,7 +135,7 @@ def _run(
         return made
     if stored is not None:
         result = {key: value for key, value in stored.items() if key != "tuned"}
-        result["tuned"] = harness.tuned_block(tuned_reports, labels, result, harness.command_line())
+        result["tuned"] = harness.tuned_block(tuned_reports, labels, result, harness.command_line(), borrowed)
         # The stored page keeps its own tables and prose; only its tuned section is new.
         page = pathlib.Path(results_dir) / f"{key}.md"
         text = page.read_text() if page.exists() else harness.markdown(result)
@@ -150,8 +156,8 @@ def _run(
         "recipe_command": reports[-1].get("command"),
         **({"signatures": reports[-1]["signatures"]} if "signatures" in reports[-1] else {}),
     }
-    if tune:
-        result["tuned"] = harness.tuned_block(tuned_reports, labels, result, harness.command_line())
+    if tune or borrowed:
+        result["tuned"] = harness.tuned_block(tuned_reports, labels, result, harness.command_line(), borrowed)
     harness.publish(results_dir, key, result, harness.markdown(result, harness.tables(tables, reports)))
     _forget(records)
     return reports
@@ -160,6 +166,52 @@ def _run(
 def _chosen_settings(report: dict) -> str:
     """The settings a tuned run's search chose per model, as the ``--tuned-from`` JSON of the next runs."""
     chosen = {name: entry["tuning"]["chosen"] for name, entry in report["models"].items() if entry.get("tuning")}
+    return json.dumps(chosen, sort_keys=True, separators=(",", ":"))
+
+
+def _borrowed_searches(keys: list[str], results_dir) -> dict:
+    """What the searches of the stored benchmarks ``keys`` chose, for tuned runs that do not search.
+
+    Returns ``{"from", "budget", "selection", "space", "chosen"}``, the
+    families of all of them together (the first key that has a family gives
+    its settings). The searches must have had one budget, so that every
+    family is still tuned alike.
+    """
+    blocks = []
+    for key in keys:
+        path = pathlib.Path(results_dir) / f"{key}.json"
+        tuned = json.loads(path.read_text()).get("tuned") if path.exists() else None
+        if not tuned or tuned.get("settings_of"):
+            raise SystemExit(f"error: --tuned-like needs {path} with tuned rows of its own search; it has none")
+        blocks.append(tuned)
+    budgets = {json.dumps(block["budget"], sort_keys=True) for block in blocks}
+    if len(budgets) > 1:
+        raise SystemExit(
+            f"error: --tuned-like needs searches of one budget, so that every family is tuned alike; "
+            f"{', '.join(keys)} had {' and '.join(sorted(budgets))}"
+        )
+    borrowed = {"from": list(keys), "budget": blocks[0]["budget"], "selection": blocks[0].get("selection")}
+    borrowed["space"], borrowed["chosen"] = {}, {}
+    for block in blocks:
+        for name, per_run in block["chosen"].items():
+            if name not in borrowed["chosen"]:
+                borrowed["chosen"][name], borrowed["space"][name] = per_run, block["space"][name]
+    return borrowed
+
+
+def _borrowed_settings(borrowed: dict, label: str, recipe_args: list[str]) -> str:
+    """The ``--tuned-from`` JSON of the run ``label``: what the borrowed searches chose in their run of that label."""
+    if "--model" in recipe_args:  # the last one wins, as in the recipe
+        names = recipe_args[len(recipe_args) - recipe_args[::-1].index("--model")].split(",")
+    else:
+        names = [name for name, per_run in borrowed["chosen"].items() if label in per_run]
+    lacking = [name for name in names if label not in borrowed["chosen"].get(name, {})]
+    if lacking:
+        raise SystemExit(
+            f"error: --tuned-like {','.join(borrowed['from'])} chose no settings for {', '.join(lacking)} in {label}; "
+            "run a search for them (--tune) or leave them out (--models)"
+        )
+    chosen = {name: borrowed["chosen"][name][label] for name in names}
     return json.dumps(chosen, sort_keys=True, separators=(",", ":"))
 
 
@@ -214,6 +266,7 @@ def _run_benchmark(spec: specs.Benchmark, args) -> list[dict]:
         (args.models, args.why) if args.models else None,
         args.progress_dir,
         args.tune_once,
+        _borrowed_searches(args.tuned_like, args.results_dir) if args.tuned_like else None,
     )
 
 
@@ -250,6 +303,11 @@ def _collect(args) -> dict | None:
     return harness.publish(args.results_dir, args.key, result, harness.markdown(result, tables))
 
 
+def _names(text: str) -> list[str]:
+    """A comma-separated list of names, empty entries left out."""
+    return [name for name in text.split(",") if name]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Benchmarks on real data.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -268,7 +326,18 @@ def main(argv=None) -> int:
         "train with the settings it chose (--tuned-from)",
     )
     run.add_argument(
-        "--keep-default", action="store_true", help="with --tune: keep the stored default rows, run only the tuned"
+        "--tuned-like",
+        type=_names,
+        default=None,
+        metavar="KEYS",
+        help="tuned rows without a search of their own: each fold/seed trains with the settings that the stored "
+        "searches of these benchmarks (comma-separated) chose in the same fold/seed, e.g. for a variant of a "
+        "benchmark already tuned",
+    )
+    run.add_argument(
+        "--keep-default",
+        action="store_true",
+        help="with --tune or --tuned-like: keep the stored default rows, run only the tuned",
     )
     run.add_argument(
         "--resume",
@@ -278,7 +347,7 @@ def main(argv=None) -> int:
     )
     run.add_argument(
         "--models",
-        type=lambda text: [name for name in text.split(",") if name],
+        type=_names,
         default=None,
         metavar="NAMES",
         help="run only these model families (comma-separated) and put their rows into the stored results, "
@@ -370,6 +439,10 @@ def main(argv=None) -> int:
             parser.error("--why goes with --models")
         if args.tune_once and not args.tune:
             parser.error("--tune-once goes with --tune N")
+        if args.tuned_like and args.models:
+            parser.error("--tuned-like makes every family's tuned rows; it does not go with --models")
+        if args.tuned_like and args.tune:
+            parser.error("--tune N searches; --tuned-like uses other benchmarks' searches: give one of them")
         if args.keep_default and args.models and not args.tune:
             parser.error("--models with --keep-default makes nothing: add --tune")
         group = specs.GROUPS.get(args.key)

@@ -240,7 +240,9 @@ def model_table(models: dict, metrics: list[str], order: list[str]) -> list[str]
     return lines
 
 
-def tuned_block(reports: list[dict], labels: list[str], result: dict, command: str) -> dict:
+def tuned_block(
+    reports: list[dict], labels: list[str], result: dict, command: str, borrowed: dict | None = None
+) -> dict:
     """The ``tuned`` block of a results file: the same runs with ``--tune``, per model family.
 
     Args:
@@ -248,11 +250,15 @@ def tuned_block(reports: list[dict], labels: list[str], result: dict, command: s
         labels: the runs (``fold 0``, ``seed 1``), the same as the default rows'.
         result: the results file so far (recipe, metrics), for the paired test.
         command: the command that made the tuned runs.
+        borrowed: for runs that did not search but trained with the settings other
+            benchmarks' searches chose in the same runs (`borrowed_settings`):
+            ``{"from", "budget", "selection", "space"}`` of those searches.
 
     Returns:
         ``{"budget", "selection", "models", "space", "chosen", "significance", "command"}``: the
         search budget every family got, the settings each run chose, and the paired test of the
-        tuned best recurrent model against the tuned CNN.
+        tuned best recurrent model against the tuned CNN; with ``borrowed``, also
+        ``"settings_of"``: the benchmarks the settings came from.
     """
     trained = [name for name, entry in reports[0]["models"].items() if entry.get("tuning")]
     tuned_reports = [{"models": {name: report["models"][name] for name in trained}} for report in reports]
@@ -263,12 +269,20 @@ def tuned_block(reports: list[dict], labels: list[str], result: dict, command: s
         for label, report in zip(labels, reports)
         if any("settings_from" in (report["models"][name].get("tuning") or {}) for name in trained)
     ]
+    if borrowed is not None:
+        searched = {"budget": borrowed["budget"], "settings_of": borrowed["from"], "selection": borrowed["selection"]}
+        space = {name: borrowed["space"][name] for name in trained}
+    else:
+        searched = {
+            "budget": {"trials": first.get("trials"), "epochs_per_trial": first.get("epochs_per_trial")},
+            **({"searched_in": labels[0], "reused_in": reused} if reused else {}),
+            "selection": first.get("selected_on"),
+        }
+        space = {name: reports[0]["models"][name]["tuning"]["space"] for name in trained}
     block = {
-        "budget": {"trials": first.get("trials"), "epochs_per_trial": first.get("epochs_per_trial")},
-        **({"searched_in": labels[0], "reused_in": reused} if reused else {}),
-        "selection": first.get("selected_on"),
+        **searched,
         "models": models,
-        "space": {name: reports[0]["models"][name]["tuning"]["space"] for name in trained},
+        "space": space,
         "chosen": {
             name: {label: report["models"][name]["tuning"]["chosen"] for label, report in zip(labels, reports)}
             for name in trained
@@ -287,14 +301,26 @@ def tuned_lines(result: dict) -> list[str]:
     models = tuned["models"]
     order = best_first(models, metrics[0])
     budget = tuned["budget"]
+    search = (
+        f"`--tune {budget['trials']} --tune-epochs {budget['epochs_per_trial']}`: every model family gets "
+        f"{budget['trials']} trials of a random search (KerasTuner) over the settings its factory exposes, each "
+        f"trial scored by {tuned.get('selection') or 'its validation loss'} on the validation part of the run's own "
+        "training data"
+    )
+    if tuned.get("settings_of"):
+        sources = ", ".join(f"`{key}`" for key in tuned["settings_of"])
+        opening = (
+            f"The same runs, without a search of their own: each trains with the settings that the search of "
+            f"{sources} chose in the same run ({search}); the test part of a run took no part in choosing them. "
+            "The settings then train as usual (`--tuned-from`) and are scored once on the test part."
+        )
+    else:
+        opening = f"The same runs with {search}; the chosen settings then train as usual and are scored once on "
+        opening += "the test part."
     lines = [
         "## Tuned",
         "",
-        f"The same runs with `--tune {budget['trials']} --tune-epochs {budget['epochs_per_trial']}`: every model "
-        f"family gets {budget['trials']} trials of a random search (KerasTuner) over the settings its factory "
-        f"exposes, each trial scored by {tuned.get('selection') or 'its validation loss'} on the validation part of "
-        "the run's own training data; "
-        "the chosen settings then train as usual and are scored once on the test part.",
+        opening,
         *(
             [
                 f"The search ran once, in {tuned['searched_in']}; {', '.join(tuned['reused_in'])} train with the "

@@ -467,6 +467,53 @@ def test_progress_records_let_a_benchmark_go_on_without_its_run_folders(tmp_path
         bench_main.main(base)
 
 
+def test_tuned_like_trains_each_seed_with_what_another_benchmarks_search_chose_there(tmp_path, monkeypatch, capsys):
+    from bench import __main__ as bench_main
+
+    commands = []
+    _fake_runs(monkeypatch, lambda name, seed, tuned: 0.5 + 0.1 * seed + (0.05 if tuned else 0))
+    fake = harness.run_recipe
+
+    def recorded(recipe, argv, folder, log, resume=False):
+        commands.append(argv)
+        return fake(recipe, argv, folder, log, resume)
+
+    monkeypatch.setattr(harness, "run_recipe", recorded)
+    results = tmp_path / "r"
+    base = ["--data-dir", str(tmp_path), "--results-dir", str(results)]
+    # The searched benchmark: seed N's search chose units=8N for each family.
+    searched = ["run", "speech-japanese-vowels", *base, "--tune", "2", "--tune-epochs", "1", "--", "--model", "gru,cnn"]
+    assert bench_main.main(searched) == 0
+    commands.clear()
+    variant = ["run", "speech-fsdd", *base, "--tuned-like", "speech-japanese-vowels", "--", "--model", "gru,cnn"]
+    assert bench_main.main(variant) == 0
+    tuned = [argv for argv in commands if "--tuned-from" in argv]
+    assert len(tuned) == 3 and not any("--tune" in argv for argv in commands)  # no search ran
+    for seed, argv in zip((1, 2, 3), tuned):
+        assert json.loads(argv[argv.index("--tuned-from") + 1]) == {
+            "cnn": {"units": 8 * seed},
+            "gru": {"units": 8 * seed},
+        }
+    block = json.loads((results / "speech-fsdd.json").read_text())["tuned"]
+    assert block["settings_of"] == ["speech-japanese-vowels"] and "searched_in" not in block
+    assert block["budget"] == {"trials": 2, "epochs_per_trial": 1} and block["space"]["gru"] == {"units": [8, 16]}
+    assert block["models"]["gru"]["metrics"]["accuracy"]["values"]["seed 3"] == pytest.approx(0.85)
+    page = (results / "speech-fsdd.md").read_text()
+    assert "without a search of their own: each trains with the settings that the search of `speech-japanese-" in page
+
+    # A family the other search never chose settings for is refused before anything runs.
+    commands.clear()
+    lacking = [*variant[:-1], "gru,lstm"]
+    with pytest.raises(SystemExit, match="chose no settings for lstm in seed 1"):
+        bench_main.main(lacking)
+    assert commands == []
+    with pytest.raises(SystemExit, match="needs .*stocks-acl18.json with tuned rows"):
+        bench_main.main(["run", "speech-fsdd", *base, "--tuned-like", "stocks-acl18"])
+    with pytest.raises(SystemExit) as refused:
+        bench_main.main([*variant[:-3], "--tune", "2"])
+    assert refused.value.code == 2 and "give one of them" in capsys.readouterr().err
+
+
 def test_tune_once_searches_in_the_first_seed_and_the_others_reuse_its_choice(tmp_path, monkeypatch):
     from bench import __main__ as bench_main
 
