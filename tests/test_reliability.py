@@ -316,6 +316,21 @@ def test_resume_reuses_only_a_run_of_the_same_fingerprint(tmp_path, review_csv, 
     assert again["models"]["cnn"]["metrics"] == json.loads(before[out / "metrics.json"])["models"]["cnn"]["metrics"]
 
 
+def test_inline_tuned_from_settings_are_one_run_however_the_json_is_spelled():
+    from rnn_apps.harness import config as config_module
+    from rnn_apps.harness import runs
+
+    def fingerprint(value):
+        config = config_module.parse_config(sentiment.SentimentConfig, ["--quick", "--tuned-from", value], "sentiment")
+        return runs.fingerprint("sentiment", config)
+
+    compact = fingerprint('{"cnn":{"cnn_filters":8},"gru":{"units":6,"layers":2}}')
+    spaced = fingerprint('{ "gru": {"layers": 2, "units": 6},\n  "cnn": {"cnn_filters": 8} }')
+    assert runs.differences(compact, spaced) == []
+    other = fingerprint('{"cnn": {"cnn_filters": 8}, "gru": {"units": 7, "layers": 2}}')
+    assert [line.split(":")[0] for line in runs.differences(compact, other)] == ["tuned_from"]
+
+
 def test_resume_over_a_folder_without_a_fingerprint_is_refused(tmp_path, capsys):
     (tmp_path / "partial").mkdir()
     (tmp_path / "partial" / "cnn.json").write_text("{}")

@@ -88,6 +88,8 @@ def fingerprint(recipe: str, config) -> dict:
     tuned_from = getattr(config, "tuned_from", None)
     if tuned_from and tuning.settings_file(tuned_from):
         data["tuned_from"] = data_identity(tuned_from)  # the file's content, not only its name
+    elif tuned_from:  # inline JSON: the settings it gives, however it was spaced or ordered
+        settings["tuned_from"] = json.dumps(tuning.given_settings(tuned_from)[0], sort_keys=True)
     return {
         "recipe": recipe,
         "data": data,
