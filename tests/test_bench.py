@@ -70,6 +70,20 @@ def test_every_benchmark_names_an_existing_recipe_and_published_numbers():
         assert spec.published, key
 
 
+def test_stored_results_carry_their_benchmarks_protocol_and_published_rows():
+    # A spec's protocol or published row changed by hand must reach the stored results, not only the code.
+    for key, spec in specs.BENCHMARKS.items():
+        stored = json.loads((REPO / "bench" / "results" / f"{key}.json").read_text())
+        assert stored["protocol"] == spec.protocol, key
+        assert stored["published"] == [list(row) for row in spec.published], key
+        page = (REPO / "bench" / "results" / f"{key}.md").read_text()
+        for system, value, note in spec.published:
+            if "Published, for comparison:" in page:  # the page `harness.markdown` writes
+                assert f"| {system} | {value} | {note} |" in page, (key, system)
+            else:  # a page written by hand keeps its own table of them, its figure at least
+                assert value.split()[0] in page, (key, system)
+
+
 def test_aggregate_uses_sample_standard_deviation():
     runs = [
         {
