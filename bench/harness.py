@@ -251,7 +251,7 @@ def tuned_block(
         result: the results file so far (recipe, metrics), for the paired test.
         command: the command that made the tuned runs.
         borrowed: for runs that did not search but trained with the settings other
-            benchmarks' searches chose in the same runs (`borrowed_settings`):
+            benchmarks' searches chose in the same runs (``bench run --tuned-like``):
             ``{"from", "budget", "selection", "space"}`` of those searches.
 
     Returns:

@@ -308,3 +308,11 @@ def test_choosing_a_model_example_prints_what_the_page_says():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     expected = re.search(r"# (\(.*\))", block).group(1)
     assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_readme_tuned_cell_says_when_the_settings_came_from_another_benchmarks_search():
+    models = {"lstm": {"metrics": {"accuracy": {"mean": 0.6}}}, "cnn": {"metrics": {"accuracy": {"mean": 0.5}}}}
+    searched = build._tuned_cell({"tuned": {"models": models}}, "accuracy", 1)
+    borrowed = build._tuned_cell({"tuned": {"models": models, "settings_of": ["speech-fsdd-loso"]}}, "accuracy", 1)
+    assert searched.startswith("lstm 0.6000; cnn 0.5000") and "settings from" not in searched
+    assert borrowed.startswith("lstm 0.6000; cnn 0.5000; settings from the search of speech-fsdd-loso; ")
