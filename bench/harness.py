@@ -310,8 +310,9 @@ def tuned_lines(result: dict) -> list[str]:
     if tuned.get("settings_of"):
         sources = ", ".join(f"`{key}`" for key in tuned["settings_of"])
         opening = (
-            f"The same runs, without a search of their own: each trains with the settings that the search of "
-            f"{sources} chose in the same run ({search}); the test part of a run took no part in choosing them. "
+            "The same runs, without a search of their own: each trains with the settings that the "
+            f"{'searches' if len(tuned['settings_of']) > 1 else 'search'} of {sources} chose in the same run "
+            f"({search}); the test part of a run took no part in choosing them. "
             "The settings then train as usual (`--tuned-from`) and are scored once on the test part."
         )
     else:
