@@ -166,6 +166,11 @@ def _run(
 def _chosen_settings(report: dict) -> str:
     """The settings a tuned run's search chose per model, as the ``--tuned-from`` JSON of the next runs."""
     chosen = {name: entry["tuning"]["chosen"] for name, entry in report["models"].items() if entry.get("tuning")}
+    return _settings_json(chosen)
+
+
+def _settings_json(chosen: dict) -> str:
+    """Settings per model as ``--tuned-from`` JSON, always spelled alike: progress records compare arguments as text."""
     return json.dumps(chosen, sort_keys=True, separators=(",", ":"))
 
 
@@ -211,8 +216,7 @@ def _borrowed_settings(borrowed: dict, label: str, recipe_args: list[str]) -> st
             f"error: --tuned-like {','.join(borrowed['from'])} chose no settings for {', '.join(lacking)} in {label}; "
             "run a search for them (--tune) or leave them out (--models)"
         )
-    chosen = {name: borrowed["chosen"][name][label] for name in names}
-    return json.dumps(chosen, sort_keys=True, separators=(",", ":"))
+    return _settings_json({name: borrowed["chosen"][name][label] for name in names})
 
 
 def _forget(records) -> None:

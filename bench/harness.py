@@ -263,16 +263,16 @@ def tuned_block(
     trained = [name for name, entry in reports[0]["models"].items() if entry.get("tuning")]
     tuned_reports = [{"models": {name: report["models"][name] for name in trained}} for report in reports]
     models = aggregate(tuned_reports, labels)
-    first = reports[0]["models"][trained[0]]["tuning"] if trained else {}
-    reused = [
-        label
-        for label, report in zip(labels, reports)
-        if any("settings_from" in (report["models"][name].get("tuning") or {}) for name in trained)
-    ]
     if borrowed is not None:
         searched = {"budget": borrowed["budget"], "settings_of": borrowed["from"], "selection": borrowed["selection"]}
         space = {name: borrowed["space"][name] for name in trained}
     else:
+        first = reports[0]["models"][trained[0]]["tuning"] if trained else {}
+        reused = [
+            label
+            for label, report in zip(labels, reports)
+            if any("settings_from" in (report["models"][name].get("tuning") or {}) for name in trained)
+        ]
         searched = {
             "budget": {"trials": first.get("trials"), "epochs_per_trial": first.get("epochs_per_trial")},
             **({"searched_in": labels[0], "reused_in": reused} if reused else {}),
@@ -295,6 +295,17 @@ def tuned_block(
     return block
 
 
+def searches_of(keys: list[str], quote: str = "") -> str:
+    """The benchmarks whose searches gave borrowed settings (``tuned.settings_of``), as a phrase.
+
+    Examples:
+        >>> searches_of(["a"], "`"), searches_of(["a", "b"])
+        ('the search of `a`', 'the searches of a, b')
+    """
+    names = ", ".join(f"{quote}{key}{quote}" for key in keys)
+    return f"the {'searches' if len(keys) > 1 else 'search'} of {names}"
+
+
 def tuned_lines(result: dict) -> list[str]:
     """The results file's section on the tuned runs: budget, table, paired test, chosen settings."""
     tuned, metrics = result["tuned"], result["metrics"]
@@ -308,10 +319,9 @@ def tuned_lines(result: dict) -> list[str]:
         "training data"
     )
     if tuned.get("settings_of"):
-        sources = ", ".join(f"`{key}`" for key in tuned["settings_of"])
         opening = (
-            "The same runs, without a search of their own: each trains with the settings that the "
-            f"{'searches' if len(tuned['settings_of']) > 1 else 'search'} of {sources} chose in the same run "
+            "The same runs, without a search of their own: each trains with the settings that "
+            f"{searches_of(tuned['settings_of'], '`')} chose in the same run "
             f"({search}); the test part of a run took no part in choosing them. "
             "The settings then train as usual (`--tuned-from`) and are scored once on the test part."
         )

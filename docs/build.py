@@ -771,7 +771,9 @@ def _tuned_cell(result: dict, metric: str, sign: int) -> str:
     best = max(recurrent, key=lambda name: sign * models[name]["metrics"][metric]["mean"], default=None)
     cells = [f"{name} {models[name]['metrics'][metric]['mean']:.4f}" for name in (best, "cnn") if name in models]
     if tuned.get("settings_of"):  # no search of its own (bench run --tuned-like)
-        cells.append(f"settings from the search of {', '.join(tuned['settings_of'])}")
+        from bench import harness
+
+        cells.append(f"settings from {harness.searches_of(tuned['settings_of'])}")
     return "; ".join([*cells, _paired_cell(tuned)])
 
 
