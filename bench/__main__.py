@@ -109,7 +109,7 @@ def _run(
                 folder = runs_root / label.replace(" ", "_")
                 search = ["--tune", str(tune[0]), "--tune-epochs", str(tune[1])] if tune else []
                 if borrowed:
-                    search = ["--tuned-from", _borrowed_settings(borrowed, label, [*recipe_args, *run_args])]
+                    search = ["--tuned-from", _borrowed_settings(borrowed, label, recipe, [*recipe_args, *run_args])]
 
                 def run(run_argv, run_folder):
                     record = records / f"{run_folder.name}.json" if records else None
@@ -204,12 +204,26 @@ def _borrowed_searches(keys: list[str], results_dir) -> dict:
     return borrowed
 
 
-def _borrowed_settings(borrowed: dict, label: str, recipe_args: list[str]) -> str:
-    """The ``--tuned-from`` JSON of the run ``label``: what the borrowed searches chose in their run of that label."""
+def _families(recipe: str, recipe_args: list[str]) -> list[str]:
+    """The model families ``recipe`` trains with ``recipe_args``: its ``--model`` list, ``all`` spelled out."""
+    from rnn_apps.harness import registry  # imports no Keras
+
+    text = "all"
     if "--model" in recipe_args:  # the last one wins, as in the recipe
-        names = recipe_args[len(recipe_args) - recipe_args[::-1].index("--model")].split(",")
-    else:
-        names = [name for name, per_run in borrowed["chosen"].items() if label in per_run]
+        text = recipe_args[len(recipe_args) - recipe_args[::-1].index("--model")]
+    if text != "all":
+        return [name.strip() for name in text.split(",") if name.strip()]
+    config_class = registry.config_class(recipe)
+    return list(config_class.ALL_MODELS or config_class.MODEL_CHOICES)
+
+
+def _borrowed_settings(borrowed: dict, label: str, recipe: str, recipe_args: list[str]) -> str:
+    """The ``--tuned-from`` JSON of the run ``label``: what the borrowed searches chose in their run of that label.
+
+    Every family the run trains must have settings there: one left out
+    would train on its defaults and be counted among the tuned rows.
+    """
+    names = _families(recipe, recipe_args)
     lacking = [name for name in names if label not in borrowed["chosen"].get(name, {})]
     if lacking:
         raise SystemExit(

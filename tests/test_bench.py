@@ -520,6 +520,10 @@ def test_tuned_like_trains_each_seed_with_what_another_benchmarks_search_chose_t
     lacking = [*variant[:-1], "gru,lstm"]
     with pytest.raises(SystemExit, match="chose no settings for lstm in seed 1"):
         bench_main.main(lacking)
+    # `--model all`, or no --model, is every family of the recipe: none may train untuned among the tuned rows.
+    for every in (["--model", "all"], []):
+        with pytest.raises(SystemExit, match="chose no settings for simple_rnn, lstm in seed 1"):
+            bench_main.main([*variant[:-3], *(["--", *every] if every else [])])
     assert commands == []
     with pytest.raises(SystemExit, match="needs .*stocks-acl18.json with tuned rows"):
         bench_main.main(["run", "speech-fsdd", *base, "--tuned-like", "stocks-acl18"])
