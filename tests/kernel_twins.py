@@ -43,3 +43,9 @@ def twin_layers(cell: str, **options):
 def as_list(out):
     """A layer's output, or its output and states, as a list of NumPy arrays."""
     return [keras.ops.convert_to_numpy(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
+
+
+def initial_states(cell: str, seed: int = 3):
+    """Non-zero initial states for a 6-unit layer over the batch of `batch`: ``[h, c]`` or ``[h]``."""
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=(4, 6)).astype("float32") for _ in range(2 if cell == "lstm" else 1)]

@@ -59,7 +59,7 @@ def test_configure_installs_only_on_jax(configured_runtime):
 
 # In the default run, a share of the checks that still covers each path (masks, both cells, gradients,
 # a trained and reloaded model); RNN_APPS_SLOW=1 runs them all.
-DEFAULT_SHARE = "gradients or reloads or (matches_the_keras_loop and right)"
+DEFAULT_SHARE = "gradients or reloads or (matches_the_keras_loop and right) or (initial_states and left)"
 
 
 @pytest.mark.skipif(ON_JAX or importlib.util.find_spec("jax") is None, reason="runs the checks in a JAX process")
@@ -132,6 +132,21 @@ def test_gradients_match_the_keras_loop(route, cell, go_backwards):
     assert route, "the routed layer took Keras's loop"
     for found, expected in zip(*gradients):
         np.testing.assert_allclose(np.asarray(found), np.asarray(expected), rtol=1e-4, atol=1e-5)
+
+
+@needs_jax
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("padding, go_backwards", [("left", False), ("right", True), ("holes", False)])
+def test_given_initial_states_match_too(route, cell, padding, go_backwards):
+    # Keras's JAX loop gives the initial state as the output of a row's steps before its first real one (its
+    # TensorFlow loop gives zeros there).
+    x, mask = kernel_twins.batch(padding, seed=4)
+    states = kernel_twins.initial_states(cell)
+    twins = kernel_twins.twin_layers(cell, go_backwards=go_backwards, return_sequences=True, return_state=True)
+    got, want = (kernel_twins.as_list(layer(x, mask=mask, initial_state=states)) for layer in twins)
+    for found, expected in zip(got, want):
+        np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-6)
+    assert route == [(cell, True)]
 
 
 @needs_jax
