@@ -260,6 +260,9 @@ def speech_fsdd_digits_loso() -> Benchmark:
             # epochs); 0 keeps the epochs and patience above as they were.
             "--min-updates",
             "0",
+            # ... and before the digits task stopped on the validation WER by default: the protocol's CTC loss.
+            "--monitor",
+            "val_loss",
         ),
         metrics=("wer", "cer", "wer_beam", "cer_beam"),
         folds=5,
@@ -491,6 +494,9 @@ BENCHMARKS = {
                 "1",
                 "--max-output-length",
                 "40",
+                # The stored seeds were made before translation stopped on the validation BLEU by default.
+                "--monitor",
+                "val_loss",
             ),
             metrics=("bleu", "bleu_lowercase_tokenized", "chrf", "chrf_lowercase_tokenized", "exact_match"),
             published=(

@@ -50,7 +50,7 @@ import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
 from rnn_apps.data import audio, connected_digits, spoken, text_files, transcripts
-from rnn_apps.harness import baselines, cli, compare, plots, training, tuning
+from rnn_apps.harness import baselines, cli, compare, plots, selection, training, tuning
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import ctc, heads
 from rnn_apps.tasks import acoustic, acoustic_inference, acoustic_streaming
@@ -63,7 +63,7 @@ field is one command-line flag. It lives in a module of its own that imports no 
 a bad flag is refused before TensorFlow starts.
 """
 
-from recipes.configs.speech import SAMPLES, SPEED_RANGE, SpeechConfig
+from recipes.configs.speech import SAMPLES, SPEED_RANGE, TASK_MONITORS, SpeechConfig
 
 """
 ## Data
@@ -284,11 +284,17 @@ class SpeechRecipe(harness.Recipe):
     name = "speech"
     config_class = SpeechConfig
 
+    def monitor(self, name, cfg, data=None) -> str:
+        return "val_loss" if cfg.monitor == "auto" else cfg.monitor
+
     def run(self, cfg: SpeechConfig) -> dict:
         # Digit strings and sentences are scored by error rates; their hooks sit on recipes of their own.
         recipe = {"digits": DigitsRecipe, "transcripts": TranscriptsRecipe}.get(cfg.task, type(self))()
         if cfg.task == "digits" and (cfg.speed_perturb or cfg.noise_snr):  # keyword clips only, for now
             raise errors.expected("--task keywords with --speed-perturb or --noise-snr", cfg.task, name="--task")
+        if cfg.monitor not in TASK_MONITORS[cfg.task]:
+            wanted = f"one of {', '.join(TASK_MONITORS[cfg.task])} for --task {cfg.task}"
+            raise errors.expected(wanted, cfg.monitor, name="--monitor")
         cfg = dataclasses.replace(cfg, max_digits=most_digits(cfg))
         if cfg.min_digits > cfg.max_digits:
             found = f"{cfg.min_digits} > {cfg.max_digits}"
@@ -491,6 +497,20 @@ class DigitsRecipe(SpeechRecipe):
         digits = (cfg.sequences, cfg.min_digits, most_digits(cfg), cfg.seed)
         return acoustic_inference.add_digit_strings(data, *digits, speakers=speakers)
 
+    def monitor(self, name, cfg, data=None) -> str:
+        return f"val_{self.primary_metric}" if cfg.monitor == "auto" else cfg.monitor
+
+    def scores(self, name, cfg, data: Data) -> list:
+        if self.monitor(name, cfg) == "val_loss":
+            return []  # nothing follows the error rates: no decoding after each epoch
+        # After every epoch the validation clips are decoded greedily and scored, as the test clips will be.
+        score = acoustic_inference.ctc_validation_score(data, lambda ids: self.text_of(ids, data))
+        return [selection.ValidationScore(score)]
+
+    def text_of(self, ids, data: Data) -> str:
+        """A transcript's text from its symbol ids (``"3 1 4"``), as the references are written."""
+        return spoken.transcript_text(ids, data.clips.class_names)
+
     def prepare_fold(self, cfg: SpeechConfig, split, clips: audio.SpeakerClips) -> Data:
         # By speaker, each digit string is one voice's (`rnn_apps.data.connected_digits`).
         return self.prepare(cfg, split, connected_digits.speakers_of_parts(split, clips))
@@ -630,6 +650,9 @@ class TranscriptsRecipe(DigitsRecipe):
 
     def references(self, data: Data) -> list[str]:
         return data.clips.test[1]
+
+    def text_of(self, ids, data: Data) -> str:
+        return transcripts.text_of(ids)
 
     def transcribe(self, outputs, cfg, data: Data, name: str) -> tuple[dict, dict]:
         frames = data.front_end.frames([len(wave) for wave in data.digits["test"][0]])

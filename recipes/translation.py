@@ -44,7 +44,7 @@ from keras import layers, ops
 
 from rnn_apps import backend, errors, io, paths
 from rnn_apps.data import parallel
-from rnn_apps.harness import cli, plots
+from rnn_apps.harness import cli, plots, selection
 from rnn_apps.harness import recipe as harness
 from rnn_apps.tasks import seq2seq, seq2seq_inference
 
@@ -203,9 +203,13 @@ def convolutional_seq2seq(name, cfg, source_vocabulary, target_vocabulary, sourc
 """
 ## Train and compare
 
-The harness trains each model with the same seed and batches and early
-stopping on the validation loss; the model saved with its vocabularies then
-decodes the test sentences.
+The harness trains each model with the same seed and batches. After every
+epoch the model translates the validation sources greedily and sacreBLEU
+scores them (`seq2seq_inference.validation_score`): early stopping, the epoch
+kept and `--tune` follow that validation BLEU (`--monitor val_chrf` or
+`val_loss` choose otherwise), since a lower teacher-forced loss does not
+always mean better translations. The model saved with its vocabularies
+then decodes the test sentences.
 
 Decoding does not re-read what it has already read. `seq2seq.translate`
 splits the saved model into an encoder, run once per batch of sentences, and
@@ -283,6 +287,23 @@ class TranslationRecipe(harness.Recipe):
             parallel.pair_dataset(*train, cfg.batch_size, shuffle=True, seed=cfg.seed, multiple=multiple),
             parallel.pair_dataset(*validation, cfg.batch_size, multiple=multiple),
         )
+
+    def monitor(self, name, cfg, data=None) -> str:
+        return "val_bleu" if cfg.monitor == "auto" else cfg.monitor
+
+    def scores(self, name, cfg, data: Pairs) -> list:
+        if self.monitor(name, cfg) == "val_loss":
+            return []  # nothing follows the scores: no decoding after each epoch
+        # After every epoch the model translates the validation sources greedily, as it will the test ones.
+        score = seq2seq_inference.validation_score(
+            data.cores[name],
+            data.vocabularies,
+            data.source_length,
+            data.target_length + 1,
+            data.splits.validation,
+            cfg.max_output_length,
+        )
+        return [selection.ValidationScore(score)]
 
     def export(self, name, model, cfg, data: Pairs, path):
         translator, saved = seq2seq_inference.save_translator(

@@ -176,3 +176,68 @@ def test_movement_stops_on_the_validation_mcc(tmp_path):
     log = pd.read_csv(tmp_path / "logs" / "gru.csv")
     assert {"val_mcc", "val_balanced_accuracy"} <= set(log.columns)
     assert report["models"]["gru"]["best_epoch"] == int(log["val_mcc"].idxmax()) + 1
+
+
+def test_the_translation_score_is_sacrebleu_of_the_live_models_greedy_translations():
+    from rnn_apps.layers import encoders
+    from rnn_apps.tasks import seq2seq, seq2seq_inference
+
+    keras.utils.set_random_seed(0)
+    core = seq2seq.seq2seq(encoders.EncoderConfig(model="gru", units=4), 5, 7, 4, 3, embedding_dim=4)
+    vocabularies = (["the", "car", "red"], [seq2seq.START, seq2seq.END, "la", "voiture", "rouge"])
+    pairs = (["The car.", "The red car."], ["La voiture.", "La voiture rouge."])
+    callback = selection.ValidationScore(seq2seq_inference.validation_score(core, vocabularies, 4, 3, pairs))
+
+    def expected():
+        translator = seq2seq.IdTranslator.build(core, *vocabularies, 4, 3)
+        hypotheses = [row["translation"] for row in seq2seq.translate(translator, pairs[0])]
+        return seq2seq_inference.score(hypotheses, pairs[1])
+
+    for _ in range(2):
+        logs = {"val_loss": 1.0}
+        callback.on_epoch_end(0, logs)
+        want = expected()
+        assert (logs["val_bleu"], logs["val_chrf"]) == (want["bleu"], want["chrf"]) and logs["val_loss"] == 1.0
+        # The score reads the weights the model has now: training changes them between epochs.
+        for weight in core.trainable_weights:
+            weight.assign(np.random.default_rng(1).normal(size=weight.shape))
+
+
+def test_translation_selects_the_epoch_and_the_tuner_trials_on_validation_bleu(tmp_path):
+    from recipes import translation
+
+    argv = ["--quick", "--model", "gru", "--max-pairs", "300", "--epochs", "3", "--verbose", "0"]
+    report = translation.main([*argv, "--tune", "2", "--tune-epochs", "1", "--output-dir", str(tmp_path / "bleu")])
+    tuning = report["models"]["gru"]["tuning"]
+    assert tuning["selected_on"].startswith("validation val_bleu (max)")
+    for trial in tuning["history"]:
+        log = pd.read_csv(tmp_path / "bleu" / "tuning" / "gru" / f"trial_{trial['trial']}" / "logs" / "gru.csv")
+        assert trial["score"] == pytest.approx(log["val_bleu"].max())
+    log = pd.read_csv(tmp_path / "bleu" / "logs" / "gru.csv")
+    assert log["val_bleu"].between(0, 100).all() and log["val_chrf"].between(0, 100).all()
+    assert report["models"]["gru"]["best_epoch"] == int(log["val_bleu"].idxmax()) + 1
+    # --monitor val_loss decodes nothing after each epoch.
+    translation.main([*argv, "--epochs", "1", "--monitor", "val_loss", "--output-dir", str(tmp_path / "loss")])
+    assert "val_bleu" not in pd.read_csv(tmp_path / "loss" / "logs" / "gru.csv").columns
+
+
+def test_digit_strings_stop_on_the_validation_wer(tmp_path):
+    from recipes import speech
+
+    argv = ["--task", "digits", "--quick", "--model", "gru", "--epochs", "2", "--verbose", "0"]
+    report = speech.main([*argv, "--output-dir", str(tmp_path)])
+    log = pd.read_csv(tmp_path / "logs" / "gru.csv")
+    assert {"val_wer", "val_cer", "val_sequence_accuracy"} <= set(log.columns)
+    assert log["val_wer"].ge(0).all() and log["val_sequence_accuracy"].between(0, 1).all()
+    assert report["models"]["gru"]["best_epoch"] == int(log["val_wer"].idxmin()) + 1
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--monitor", "val_wer"], "Expected --monitor to be one of auto, val_loss, val_accuracy for --task keywords"),
+        (["--task", "digits", "--monitor", "val_accuracy"], "for --task digits. Received: --monitor='val_accuracy'"),
+    ],
+)
+def test_speech_refuses_a_monitor_its_task_does_not_write(argv, message, tmp_path, capsys):
+    assert message in run_error("speech", ["--quick", *argv], tmp_path, capsys)

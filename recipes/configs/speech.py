@@ -50,6 +50,16 @@ def snr_range(text: str) -> tuple[float, float]:
     return low, high
 
 
+MONITORS = ("auto", "val_loss", "val_accuracy", "val_wer", "val_cer")
+"""Values of ``--monitor``; `TASK_MONITORS` says which each task takes."""
+
+TASK_MONITORS = {
+    "keywords": ("auto", "val_loss", "val_accuracy"),
+    "digits": ("auto", "val_loss", "val_wer", "val_cer"),
+    "transcripts": ("auto", "val_loss", "val_wer", "val_cer"),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class SpeechConfig(config.RunConfig):
     """The speech recipe's settings; every field is a flag (``--mel-bins``)."""
@@ -91,6 +101,13 @@ class SpeechConfig(config.RunConfig):
         parse=config.non_negative_int,
     )
     learning_rate: float = config.option(2e-3, "Adam learning rate", parse=config.positive_float)
+    monitor: str = config.option(
+        "auto",
+        "validation quantity that early stopping, the kept epoch and --tune follow; auto: val_loss for "
+        "keywords, val_wer for digits and val_cer for transcripts (greedy transcripts of the validation clips "
+        "scored after every epoch); val_accuracy is for keywords, val_wer and val_cer for the CTC tasks",
+        choices=MONITORS,
+    )
     task: str = config.option(
         "keywords",
         "keywords: one label per clip; digits: a digit string per clip, trained with CTC; "

@@ -8,6 +8,9 @@ import dataclasses
 
 from rnn_apps.harness import config
 
+MONITORS = ("auto", "val_bleu", "val_chrf", "val_loss")
+"""Values of ``--monitor``: BLEU or chrF of the validation translations, or the validation loss."""
+
 
 @dataclasses.dataclass(frozen=True)
 class TranslationConfig(config.RunConfig):
@@ -29,6 +32,13 @@ class TranslationConfig(config.RunConfig):
         "additive",
         "recurrent models: additive (Bahdanau) or dot-product (Luong) attention",
         choices=("additive", "dot"),
+    )
+    monitor: str = config.option(
+        "auto",
+        "validation quantity that early stopping, the kept epoch and --tune follow; auto: val_bleu (greedy "
+        "translations of the validation pairs scored by sacreBLEU after every epoch), val_chrf likewise, "
+        "or val_loss (teacher-forced next-word loss, no decoding)",
+        choices=MONITORS,
     )
     beam_size: int = config.option(1, "1 is greedy decoding", parse=config.positive_int)
     max_output_length: int | None = config.option(None, "most words per translation", parse=config.positive_int)

@@ -154,6 +154,33 @@ def transcribe(outputs, data: SpeechData, name: str, beam_width: int = 16) -> tu
     return scores, hypotheses
 
 
+def ctc_validation_score(data: SpeechData, text_of, batch_size: int = 64):
+    """A `rnn_apps.harness.selection.ValidationScore` score for the CTC tasks: error rates on the validation clips.
+
+    After each epoch the model's per-frame outputs on the validation clips
+    are decoded greedily, as the test clips will be, and scored by
+    `rnn_apps.layers.ctc.error_rates` (``wer``, ``cer``,
+    ``sequence_accuracy``). The CTC loss sums over every alignment of the
+    reference; the error rates score the one transcript decoding gives.
+
+    Args:
+        data: the prepared data; ``data.digits["validation"]`` holds the
+            clips and their symbol ids.
+        text_of: symbol ids -> text, as the test references and hypotheses
+            are written.
+        batch_size: clips per prediction call.
+    """
+    waves, symbols = data.digits["validation"][:2]
+    references = [text_of(ids) for ids in symbols]
+    frames = data.front_end.frames([len(wave) for wave in waves])
+
+    def score(model) -> dict:
+        outputs = predict_batches(model, waves, None, data.front_end, batch_size)
+        return ctc.error_rates(references, [text_of(ids) for ids in ctc.decode(outputs, frames, "greedy")])
+
+    return score
+
+
 def naive_transcription(data: SpeechData) -> tuple[str, dict]:
     """The majority transcript (`rnn_apps.data.spoken.majority_transcript`) and its scores, named as by `transcribe`."""
     naive = spoken.transcript_text(spoken.majority_transcript(data.digits["train"][1]), data.clips.class_names)

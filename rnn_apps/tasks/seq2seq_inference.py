@@ -5,7 +5,9 @@ translates raw strings (or, on backends without string tensors, as an id
 model with its vocabularies beside it; `rnn_apps.tasks.seq2seq.load_translator`
 reads either). `score` compares translations with references by BLEU and
 chrF (sacreBLEU's standard protocol on detokenised output, and on
-lower-cased tokenized text) and exact match; `copy_source` is the baseline every model must beat: the
+lower-cased tokenized text) and exact match, and `validation_score` does so
+after every training epoch, so early stopping and ``--tune`` can follow
+BLEU; `copy_source` is the baseline every model must beat: the
 source sentence, unchanged. `check_sentences` and `predict` are what
 ``rnn-apps predict translation`` does with raw sentences, and
 `attention_panels` what ``attention.png`` draws.
@@ -127,6 +129,39 @@ def score(hypotheses: list[str], references: list[str]) -> dict[str, float]:
         (1.0, 100.0)
     """
     return score_with_signatures(hypotheses, references)[0]
+
+
+def validation_score(core, vocabularies, source_length: int, prefix_length: int, pairs, max_length=None):
+    """A `rnn_apps.harness.selection.ValidationScore` score: BLEU and chrF of greedy translations of ``pairs``.
+
+    After each epoch the ``core`` being trained (a `seq2seq.seq2seq`
+    model; it shares its weights with the training model) translates the
+    validation sources as the saved model will, greedily, and the output is
+    scored against the references by `score`'s standard protocol. The loss
+    rewards the reference's next word given the reference's own prefix; the
+    score rewards what decoding from the model's own words produces.
+
+    Args:
+        core: the model being trained.
+        vocabularies: ``(source words, target words)``, as `rnn_apps.data.parallel` makes them.
+        source_length: source ids the model reads.
+        prefix_length: prefix ids (the longest translation plus one).
+        pairs: ``(sources, references)``, raw strings.
+        max_length: most words per translation (default: the model's limit).
+
+    Returns:
+        ``model -> {"bleu": ..., "chrf": ...}`` (the model argument is not
+            read: the core holds the same weights).
+    """
+    sources, references = pairs
+
+    def scored(model) -> dict:
+        translator = seq2seq.IdTranslator.build(core, *vocabularies, source_length, prefix_length)
+        decoded = seq2seq.translate(translator, sources, max_length=max_length)
+        found = score([row["translation"] for row in decoded], references)
+        return {"bleu": found["bleu"], "chrf": found["chrf"]}
+
+    return scored
 
 
 def signatures() -> dict[str, str]:
