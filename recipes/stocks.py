@@ -50,7 +50,7 @@ import numpy as np
 
 from rnn_apps import errors, io, metrics, paths
 from rnn_apps.data import price_tables, splits, time_splits, windows
-from rnn_apps.harness import cli, plots
+from rnn_apps.harness import cli, plots, selection
 from rnn_apps.harness import recipe as harness
 from rnn_apps.layers import convolutional
 from rnn_apps.tasks import forecast_baselines, forecast_streaming, forecasting
@@ -66,7 +66,7 @@ field is one command-line flag. It lives in a module of its own that imports no 
 a bad flag is refused before TensorFlow starts.
 """
 
-from recipes.configs.stocks import StocksConfig
+from recipes.configs.stocks import FORECAST_MONITORS, StocksConfig
 
 """
 ## Data
@@ -182,9 +182,12 @@ def build_forecaster(name: str, cfg: StocksConfig, input_steps: int, feature_dim
 """
 ## Train and compare
 
-Each model trains with the same seed, windows and batches, with early
-stopping on the validation loss (the best epoch's weights are kept). The
-training inputs are made by the saved model's own preprocessing, so what is
+Each model trains with the same seed, windows and batches. After every
+epoch its validation forecasts are turned back into prices and scored like
+the test ones; early stopping, the epoch kept and `--tune` follow that
+validation MASE (`--monitor val_loss` follows the loss on standardized
+returns instead), so the epoch kept is the one that forecasts prices best
+against the random walk. The training inputs are made by the saved model's own preprocessing, so what is
 trained is exactly what is saved, and the test metrics are those of the
 saved price model on raw test windows. With `--walk-forward K` every model
 and baseline runs on each of the K folds; the report holds the means, and
@@ -202,13 +205,38 @@ class StocksRecipe(harness.Recipe):
     naive_baseline = "persistence"
 
     def load_data(self, cfg) -> forecasting.PriceFolds:
-        if cfg.monitor not in ("auto", "val_loss"):
-            wanted = "auto or val_loss for forecasts (the others score up/down moves, --task movement)"
+        if cfg.monitor not in FORECAST_MONITORS:
+            wanted = f"{', '.join(FORECAST_MONITORS)} for forecasts (the others score up/down moves, --task movement)"
             raise errors.expected(wanted, cfg.monitor, name="--monitor")
         return load_prices(cfg)
 
     def monitor(self, name, cfg, data=None) -> str:
-        return "val_loss" if cfg.monitor == "auto" else cfg.monitor
+        return "val_mase" if cfg.monitor == "auto" else cfg.monitor
+
+    def scores(self, name, cfg, data: forecasting.PriceFolds) -> list:
+        if self.monitor(name, cfg) == "val_loss":
+            return []
+
+        # After every epoch, the validation windows' forecasts turned back into prices, scored as the test ones
+        # are. The price model is made once per model trained: it shares the trained model's weights.
+        wrapped = {}
+
+        def score(model) -> dict:
+            if wrapped.get("model") is not model:
+                wrapped.update(model=model, priced=self.priced(model, data))
+            found, _ = forecasting.evaluate_price_model(wrapped["priced"], data.samples.validation, data.quantiles)
+            return {key: found[key] for key in ("mase", "mae", "rmse")}
+
+        return [selection.ValidationScore(score)]
+
+    def priced(self, model, data: forecasting.PriceFolds) -> keras.Model:
+        """``model`` (on standardized returns or prices) wrapped to take raw price windows and give prices."""
+        d = data.samples
+        scale = forecasting.scaling(d)
+        target = dict(target_mean=d.target_scaler.mean, target_variance=d.target_scaler.variance)
+        return forecasting.price_model(
+            model, d.window, d.train.inputs.shape[2], d.target, **target, **scale, quantiles=data.quantiles
+        )
 
     def dataset_name(self, data: forecasting.PriceFolds) -> str:
         return data.table.name
@@ -232,12 +260,7 @@ class StocksRecipe(harness.Recipe):
         )
 
     def export(self, name, model, cfg, data: forecasting.PriceFolds, path):
-        d = data.samples
-        scale = forecasting.scaling(d)
-        target = dict(target_mean=d.target_scaler.mean, target_variance=d.target_scaler.variance)
-        saved = forecasting.price_model(
-            model, d.window, d.train.inputs.shape[2], d.target, **target, **scale, quantiles=data.quantiles
-        )
+        saved = self.priced(model, data)
         return saved, self.save(saved, path.with_name(f"{harness.model_of(name)}.keras"), cfg, data)
 
     def save(self, model, path, cfg, data: forecasting.PriceFolds) -> pathlib.Path:

@@ -96,6 +96,9 @@ class MovementRecipe(stocks.StocksRecipe):
     run = harness.Recipe.run
 
     def load_data(self, cfg) -> forecasting.PriceFolds:
+        if cfg.monitor == "val_mase":
+            wanted = "auto, val_loss, val_mcc, val_balanced_accuracy or val_accuracy for --task movement"
+            raise errors.expected(f"{wanted} (val_mase scores price forecasts)", cfg.monitor, name="--monitor")
         return load_moves(cfg)
 
     def monitor(self, name, cfg, data=None) -> str:

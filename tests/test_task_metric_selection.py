@@ -143,7 +143,24 @@ def test_text_analysis_refuses_a_bad_monitor_or_class_weight(argv, sentences, me
 
 def test_forecasts_refuse_a_classification_monitor(tmp_path, capsys):
     line = run_error("stocks", ["--monitor", "val_mcc"], tmp_path, capsys)
-    assert "Expected --monitor to be auto or val_loss for forecasts" in line
+    assert "Expected --monitor to be auto, val_loss, val_mase for forecasts" in line
+    line = run_error("stocks", ["--task", "movement", "--monitor", "val_mase"], tmp_path, capsys)
+    assert "for --task movement (val_mase scores price forecasts)" in line
+
+
+def test_forecasts_stop_on_the_validation_mase_of_their_price_forecasts(tmp_path):
+    argv = ["--quick", "--model", "gru", "--epochs", "4", "--verbose", "0", "--output-dir", str(tmp_path)]
+    report = stocks.main(argv)
+    log = pd.read_csv(tmp_path / "logs" / "gru.csv")
+    assert report["models"]["gru"]["best_epoch"] == int(log["val_mase"].idxmin()) + 1
+    # The score is the saved price model's MASE on the validation windows, as the test one is computed.
+    from rnn_apps.tasks import forecasting
+
+    saved = keras.models.load_model(tmp_path / report["models"]["gru"]["model_path"])
+    recipe = stocks.RECIPE
+    data = recipe.load_data(recipe.parse(argv))
+    found, _ = forecasting.evaluate_price_model(saved, data.samples.validation)
+    assert found["mase"] == pytest.approx(log["val_mase"].min(), rel=1e-4)
 
 
 def test_entity_f1_selects_the_epoch_and_the_tuner_trials(tmp_path):

@@ -10,6 +10,9 @@ from rnn_apps.harness import config
 
 STOCKNET_DEAD_ZONE = (-0.005, 0.0055)
 
+FORECAST_MONITORS = ("auto", "val_loss", "val_mase")
+"""The values of ``--monitor`` a forecast takes; the others score up/down moves."""
+
 
 @dataclasses.dataclass(frozen=True)
 class StocksConfig(config.RunConfig):
@@ -61,7 +64,9 @@ class StocksConfig(config.RunConfig):
     kernel_size: int = config.option(3, "causal CNN kernel width", parse=config.positive_int)
     monitor: str = config.option(
         "auto",
-        "validation quantity that early stopping, the kept epoch and --tune follow; auto: val_loss for forecasts, "
-        "val_mcc (Matthews correlation) for --task movement; the others are for --task movement only",
-        choices=("auto", "val_loss", "val_mcc", "val_balanced_accuracy", "val_accuracy"),
+        "validation quantity that early stopping, the kept epoch and --tune follow; auto: val_mase for forecasts "
+        "(the validation forecasts as prices, MAE over the random walk's, after every epoch), val_mcc (Matthews "
+        "correlation) for --task movement; val_mase is for forecasts, val_mcc, val_balanced_accuracy and "
+        "val_accuracy for --task movement",
+        choices=("auto", "val_loss", "val_mase", "val_mcc", "val_balanced_accuracy", "val_accuracy"),
     )

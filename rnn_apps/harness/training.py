@@ -313,7 +313,7 @@ def fit(
     output_dir = pathlib.Path(output_dir)
     (output_dir / "logs").mkdir(parents=True, exist_ok=True)
     (output_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    mode = "min" if monitor.endswith("loss") else "max"
+    mode = monitor_mode(monitor)
     backup = output_dir / "backups" / name
     if backup.exists() and not resume:
         shutil.rmtree(backup)
@@ -381,6 +381,18 @@ def fit(
         best_epoch=best,
         interrupted=interrupted,
     )
+
+
+def monitor_mode(monitor: str) -> str:
+    """``"min"`` for a monitored quantity that is better lower (a loss, an error rate, MASE), else ``"max"``.
+
+    Examples:
+        >>> [monitor_mode(name) for name in ("val_loss", "val_wer", "val_mase", "val_bleu", "val_entity_f1")]
+        ['min', 'min', 'min', 'max', 'max']
+    """
+    from rnn_apps.harness import compare
+
+    return "max" if compare.higher_is_better(monitor) else "min"
 
 
 def fit_from_args(model: keras.Model, train, validation, args, name: str, **options) -> FitResult:

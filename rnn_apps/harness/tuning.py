@@ -192,7 +192,9 @@ def check_space(space: dict, config) -> None:
 
 def _direction(monitor: str) -> str:
     # The rule `rnn_apps.harness.training.fit` follows for early stopping.
-    return "min" if monitor.endswith("loss") else "max"
+    from rnn_apps.harness import training
+
+    return training.monitor_mode(monitor)
 
 
 def search(recipe, name: str, family: str, config, data) -> tuple[object, dict]:
