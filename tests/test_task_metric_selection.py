@@ -258,3 +258,25 @@ def test_digit_strings_stop_on_the_validation_wer(tmp_path):
 )
 def test_speech_refuses_a_monitor_its_task_does_not_write(argv, message, tmp_path, capsys):
     assert message in run_error("speech", ["--quick", *argv], tmp_path, capsys)
+
+
+@pytest.mark.parametrize("tie_breaker", [None, "val_loss"])
+def test_a_score_stuck_at_its_floor_does_not_stop_training_while_the_loss_falls(tie_breaker, tmp_path):
+    # A CTC model answering only blanks: WER 1.0 for four epochs while the loss falls, then the WER moves.
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.stop_training = False  # as fit sets it
+    stop = training.ResumableEarlyStopping(tmp_path, tie_breaker, monitor="val_wer", mode="min", patience=2)
+    stop.set_model(model)
+    stop.on_train_begin()
+    epochs = [(1.0, 3.0), (1.0, 2.0), (1.0, 1.5), (1.0, 1.4), (0.8, 1.3)]
+    for epoch, (wer, loss) in enumerate(epochs):
+        stop.on_epoch_end(epoch, {"val_wer": wer, "val_loss": loss})
+        if model.stop_training:
+            break
+    if tie_breaker is None:  # the plain rule: patience runs out at the floor
+        assert model.stop_training and epoch == 2 and stop.best_epoch == 0
+    else:
+        assert not model.stop_training and stop.best_epoch == 4
+    ties = [loss for _, loss in epochs] if tie_breaker else None
+    wers = [wer for wer, _ in epochs[: epoch + 1]]
+    assert training.best_epoch(wers, "min", ties) == stop.best_epoch + 1

@@ -59,11 +59,22 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     that folder holds a state saved for the epoch the backup restores, the
     state is read back: a resumed run stops at the epoch an uninterrupted
     run would, and keeps the same best weights.
+
+    With ``tie_breaker`` (another logged quantity, lower is better: the
+    validation loss), an epoch whose monitored value equals the best one
+    so far is an improvement when it lowers that quantity. A task score
+    often stays at its floor for the first epochs (a CTC model that answers
+    only blanks has a WER of 1.0; a tagger that tags only ``O`` an entity F1
+    of 0), while the loss still falls: without the tie-breaker, patience
+    would run out before the score ever moves.
     """
 
-    def __init__(self, folder: str | os.PathLike, **options):
+    def __init__(self, folder: str | os.PathLike, tie_breaker: str | None = None, **options):
         super().__init__(**options)
         self.folder = pathlib.Path(folder)
+        self.tie_breaker = tie_breaker
+        self.best_tie = None  # the tie-breaker's value at the best epoch
+        self._tie = None  # ... at the epoch being judged
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
@@ -76,13 +87,17 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             return  # saved for another epoch than the backup's: start afresh
         self.wait, self.stopped_epoch, self.best_epoch = state["wait"], state["stopped_epoch"], state["best_epoch"]
         self.best = state["best"]
+        self.best_tie = state.get("best_tie")
         weights_path = self.folder / BEST_WEIGHTS
         if self.restore_best_weights and weights_path.is_file():
             with np.load(weights_path) as stored:
                 self.best_weights = [stored[f"w{i}"] for i in range(len(stored.files))]
 
     def on_epoch_end(self, epoch, logs=None):
+        self._tie = (logs or {}).get(self.tie_breaker) if self.tie_breaker else None
         super().on_epoch_end(epoch, logs)
+        if self.best_epoch == epoch:
+            self.best_tie = self._tie
         if not self.folder.is_dir():
             return  # no backup of this epoch to go with
         if self.restore_best_weights and self.best_epoch == epoch and self.best_weights is not None:
@@ -90,7 +105,15 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
                 np.savez(temporary, **{f"w{i}": value for i, value in enumerate(self.best_weights)})
         best = None if self.best is None else float(self.best)
         state = {"epoch": epoch + 1, "wait": self.wait, "stopped_epoch": self.stopped_epoch}
-        io.write_json(self.folder / STOPPING_STATE, state | {"best_epoch": self.best_epoch, "best": best})
+        best_tie = None if self.best_tie is None else float(self.best_tie)
+        io.write_json(
+            self.folder / STOPPING_STATE, state | {"best_epoch": self.best_epoch, "best": best, "best_tie": best_tie}
+        )
+
+    def _is_improvement(self, monitor_value, reference_value):
+        if reference_value is not None and monitor_value == reference_value and None not in (self._tie, self.best_tie):
+            return self._tie < self.best_tie
+        return super()._is_improvement(monitor_value, reference_value)
 
 
 RANDOM_STATE = "random_state.npz"
@@ -320,7 +343,11 @@ def fit(
     resumed = backup.exists()
     log_path = output_dir / "logs" / f"{name}.csv"
     checkpoint = output_dir / "checkpoints" / f"{name}.keras"
-    stop = ResumableEarlyStopping(backup, monitor=monitor, mode=mode, patience=patience, restore_best_weights=True)
+    # A task score (not the loss) ties at its floor while the model is still learning: the loss breaks ties.
+    tie_breaker = None if monitor == "val_loss" else "val_loss"
+    stop = ResumableEarlyStopping(
+        backup, tie_breaker, monitor=monitor, mode=mode, patience=patience, restore_best_weights=True
+    )
     if resumed:
         _replay_data_order(train, _epochs_backed_up(backup))
     all_callbacks = [
@@ -373,7 +400,7 @@ def fit(
         log = pd.read_csv(log_path)
         full_history = {key: log[key].astype(float).tolist() for key in log.columns if key != "epoch"}
     values = full_history.get(monitor, [])
-    best = (int(np.argmin(values)) if mode == "min" else int(np.argmax(values))) + 1 if values else 0
+    best = best_epoch(values, mode, full_history.get(tie_breaker) if tie_breaker else None)
     return FitResult(
         history=full_history,
         train_seconds=seconds,
@@ -381,6 +408,31 @@ def fit(
         best_epoch=best,
         interrupted=interrupted,
     )
+
+
+def best_epoch(values, mode: str, ties=None) -> int:
+    """The 1-based epoch early stopping keeps: the best of ``values``, the first one on a tie.
+
+    With ``ties`` (the tie-breaker's value per epoch, lower is better), an
+    epoch whose value equals the best so far replaces it when its
+    tie-breaker is lower, as `ResumableEarlyStopping` judges. 0 for no epochs.
+
+    Examples:
+        >>> best_epoch([1.0, 1.0, 1.0, 0.8], "min"), best_epoch([1.0, 1.0, 1.0], "min", [3.0, 2.0, 2.5])
+        (4, 2)
+        >>> best_epoch([0.2, 0.5, 0.5], "max", [1.0, 0.9, 0.8])
+        3
+    """
+    best = None
+    for epoch, value in enumerate(values):
+        if best is None:
+            best = epoch
+            continue
+        better = value < values[best] if mode == "min" else value > values[best]
+        tied = value == values[best] and ties is not None and epoch < len(ties) and ties[epoch] < ties[best]
+        if better or tied:
+            best = epoch
+    return 0 if best is None else best + 1
 
 
 def monitor_mode(monitor: str) -> str:
