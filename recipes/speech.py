@@ -741,9 +741,10 @@ speaker, 1.0 on the others) and 1.00 (CNN), beam search 0.82 and 0.96,
 against 1.02 for the majority transcript. Early stopping on the validation
 speaker's CTC loss (the benchmark's protocol, kept with `--monitor val_loss`;
 digit strings now follow the validation WER by default) ends training before
-the models emit digits for a voice they have not heard; on the bundled sample, split by clip rather than by
-voice, the quick run (selecting on the validation WER) reaches greedy WER
-0.12 (GRU and CNN; LSTM 0.20, SimpleRNN 0.58; beam search 0.07 for the GRU).
+the models emit digits for a voice they have not heard. On the bundled
+sample, split by clip rather than by voice, the quick run (selecting on the
+validation WER) reaches greedy WER 0.12 (GRU and CNN; LSTM 0.20, SimpleRNN
+0.58; beam search 0.07 for the GRU).
 `bench/results/speech-*.md` has the benchmark numbers and their commands.
 """
 

@@ -154,10 +154,12 @@ def validation_score(core, vocabularies, source_length: int, prefix_length: int,
             read: the core holds the same weights).
     """
     sources, references = pairs
+    translator = []  # made at the first epoch's end, once the core is built; it shares the core's weights
 
     def scored(model) -> dict:
-        translator = seq2seq.IdTranslator.build(core, *vocabularies, source_length, prefix_length)
-        decoded = seq2seq.translate(translator, sources, max_length=max_length)
+        if not translator:
+            translator.append(seq2seq.IdTranslator.build(core, *vocabularies, source_length, prefix_length))
+        decoded = seq2seq.translate(translator[0], sources, max_length=max_length)
         found = score([row["translation"] for row in decoded], references)
         return {"bleu": found["bleu"], "chrf": found["chrf"]}
 
