@@ -13,6 +13,7 @@ from test_bad_input import run_error
 from recipes import stocks, text_analysis
 from rnn_apps.data import tagging_batches
 from rnn_apps.harness import selection, training
+from rnn_apps.harness import tuning as tuning_module
 from rnn_apps.layers import crf
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -176,8 +177,13 @@ def test_entity_f1_selects_the_epoch_and_the_tuner_trials(tmp_path):
     tuning = report["models"]["cnn"]["tuning"]
     assert tuning["selected_on"].startswith("validation val_entity_f1 (max)")
     for trial in tuning["history"]:
-        log = pd.read_csv(tmp_path / "tuning" / "cnn" / f"trial_{trial['trial']}" / "logs" / "cnn.csv")
+        folder = tmp_path / "tuning" / "cnn" / f"trial_{trial['trial']}"
+        log = pd.read_csv(folder / "logs" / "cnn.csv")
         assert trial["score"] == pytest.approx(log["val_entity_f1"].max())
+        # Trials of equal score are told apart by the validation loss at the epoch each kept.
+        recorded = json.loads((folder / "trial.json").read_text())["metrics"]["metrics"][tuning_module.TIE_BREAKER]
+        kept = kept_epoch(log, "val_entity_f1", "max")
+        assert recorded["observations"][0]["value"][0] == pytest.approx(log["val_loss"][kept - 1])
     log = pd.read_csv(tmp_path / "logs" / "cnn.csv")
     assert report["models"]["cnn"]["best_epoch"] == kept_epoch(log, "val_entity_f1", "max")
     assert json.loads((tmp_path / "metrics.json").read_text())["config"]["class_weight"] == "sqrt"

@@ -255,7 +255,7 @@ def search(recipe, name: str, family: str, config, data) -> tuple[object, dict]:
     if not finished:
         reason = (trials[-1].message or "").strip().splitlines()[-1:] if trials else []
         raise RuntimeError(f"no trial of {name} finished: {' '.join(reason) or 'none ran'}")
-    best = oracle.get_best_trials(1)[0]
+    best = best_trial(finished, direction)
     chosen = apply(config, best.hyperparameters.values)
     record = {
         "tuner": TUNER,
@@ -439,6 +439,37 @@ def _oracle_class():
     return GivenFirstOracle
 
 
+TIE_BREAKER = "val_loss_at_kept_epoch"
+"""A trial's metric that decides between trials of equal score: lower is better."""
+
+
+def best_trial(trials, direction: str):
+    """The finished trial of the best score; among equal scores, the lowest `TIE_BREAKER`, then the first run.
+
+    A task score can stay at its floor through a short trial (a CTC model
+    answering only blanks scores WER 1.0 whatever its settings); the
+    validation loss still tells those trials apart, as it does epochs
+    within one (`rnn_apps.harness.training.best_epoch`).
+
+    Examples:
+        >>> from types import SimpleNamespace as Trial
+        >>> class Metrics(dict):
+        ...     def exists(self, name): return name in self
+        ...     def get_last_value(self, name): return self[name]
+        >>> trials = [Trial(trial_id=str(i), score=s, metrics=Metrics(m)) for i, (s, m) in enumerate(
+        ...     [(1.0, {TIE_BREAKER: 3.0}), (1.0, {TIE_BREAKER: 2.0}), (1.1, {})])]
+        >>> best_trial(trials, "min").trial_id, best_trial(trials, "max").trial_id
+        ('1', '2')
+    """
+    top = (min if direction == "min" else max)(trial.score for trial in trials)
+    tied = [trial for trial in trials if trial.score == top]
+
+    def tie(trial):
+        return trial.metrics.get_last_value(TIE_BREAKER) if trial.metrics.exists(TIE_BREAKER) else float("inf")
+
+    return min(tied, key=tie)  # min keeps the first of equal ties
+
+
 def _given_first_oracle(**kwargs):
     return _oracle_class()(**kwargs)
 
@@ -472,6 +503,10 @@ def _recipe_tuner(recipe, name, config, data, **kwargs):
             best = min(values) if _direction(monitor) == "min" else max(values)
             shown = ", ".join(f"{key}={value}" for key, value in trial.hyperparameters.values.items())
             print(f"{name} trial {trial.trial_id}: {monitor} {best:.4f} | {shown}")
-            return {monitor: best}
+            losses = fitted.history.get("val_loss") or []
+            if monitor == "val_loss" or not 0 < fitted.best_epoch <= len(losses):
+                return {monitor: best}
+            # The validation loss at the epoch kept: it decides between trials whose scores tie (`best_trial`).
+            return {monitor: best, TIE_BREAKER: losses[fitted.best_epoch - 1]}
 
     return RecipeTuner(**kwargs)
