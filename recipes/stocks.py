@@ -187,8 +187,8 @@ epoch its validation forecasts are turned back into prices and scored like
 the test ones; early stopping, the epoch kept and `--tune` follow that
 validation MASE (`--monitor val_loss` follows the loss on standardized
 returns instead), so the epoch kept is the one that forecasts prices best
-against the random walk. The training inputs are made by the saved model's own preprocessing, so what is
-trained is exactly what is saved, and the test metrics are those of the
+against the random walk. The training inputs are made by the saved model's
+own preprocessing, so what is trained is exactly what is saved, and the test metrics are those of the
 saved price model on raw test windows. With `--walk-forward K` every model
 and baseline runs on each of the K folds; the report holds the means, and
 each fold's metrics under `walk_forward`.

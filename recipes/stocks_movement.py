@@ -27,6 +27,7 @@ import keras
 import numpy as np
 
 from recipes import stocks
+from recipes.configs.stocks import MOVEMENT_MONITORS
 from rnn_apps import errors, metrics
 from rnn_apps.data import movement, price_tables, time_splits, windows
 from rnn_apps.harness import plots, selection
@@ -96,8 +97,8 @@ class MovementRecipe(stocks.StocksRecipe):
     run = harness.Recipe.run
 
     def load_data(self, cfg) -> forecasting.PriceFolds:
-        if cfg.monitor == "val_mase":
-            wanted = "auto, val_loss, val_mcc, val_balanced_accuracy or val_accuracy for --task movement"
+        if cfg.monitor not in MOVEMENT_MONITORS:
+            wanted = f"{', '.join(MOVEMENT_MONITORS[:-1])} or {MOVEMENT_MONITORS[-1]} for --task movement"
             raise errors.expected(f"{wanted} (val_mase scores price forecasts)", cfg.monitor, name="--monitor")
         return load_moves(cfg)
 

@@ -13,6 +13,9 @@ STOCKNET_DEAD_ZONE = (-0.005, 0.0055)
 FORECAST_MONITORS = ("auto", "val_loss", "val_mase")
 """The values of ``--monitor`` a forecast takes; the others score up/down moves."""
 
+MOVEMENT_MONITORS = ("auto", "val_loss", "val_mcc", "val_balanced_accuracy", "val_accuracy")
+"""The values of ``--monitor`` that ``--task movement`` takes."""
+
 
 @dataclasses.dataclass(frozen=True)
 class StocksConfig(config.RunConfig):
@@ -68,5 +71,5 @@ class StocksConfig(config.RunConfig):
         "(the validation forecasts as prices, MAE over the random walk's, after every epoch), val_mcc (Matthews "
         "correlation) for --task movement; val_mase is for forecasts, val_mcc, val_balanced_accuracy and "
         "val_accuracy for --task movement",
-        choices=("auto", "val_loss", "val_mase", "val_mcc", "val_balanced_accuracy", "val_accuracy"),
+        choices=tuple(dict.fromkeys(FORECAST_MONITORS + MOVEMENT_MONITORS)),
     )

@@ -500,11 +500,11 @@ def _recipe_tuner(recipe, name, config, data, **kwargs):
             values = fitted.history.get(monitor)
             if not values:
                 raise keras_tuner.errors.FailedTrialError(f"the trial reported no {monitor}")
-            best = min(values) if _direction(monitor) == "min" else max(values)
+            best = values[fitted.best_epoch - 1]  # the epoch early stopping kept
             shown = ", ".join(f"{key}={value}" for key, value in trial.hyperparameters.values.items())
             print(f"{name} trial {trial.trial_id}: {monitor} {best:.4f} | {shown}")
             losses = fitted.history.get("val_loss") or []
-            if monitor == "val_loss" or not 0 < fitted.best_epoch <= len(losses):
+            if monitor == "val_loss" or len(losses) < fitted.best_epoch:
                 return {monitor: best}
             # The validation loss at the epoch kept: it decides between trials whose scores tie (`best_trial`).
             return {monitor: best, TIE_BREAKER: losses[fitted.best_epoch - 1]}
