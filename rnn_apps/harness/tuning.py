@@ -190,13 +190,6 @@ def check_space(space: dict, config) -> None:
             raise errors.expected(f"candidates of {field} that include its value {getattr(config, field)!r}", values)
 
 
-def _direction(monitor: str) -> str:
-    # The rule `rnn_apps.harness.training.fit` follows for early stopping.
-    from rnn_apps.harness import training
-
-    return training.monitor_mode(monitor)
-
-
 def search(recipe, name: str, family: str, config, data) -> tuple[object, dict]:
     """Search ``config.tune`` variants of model ``name`` on the validation part; return the best.
 
@@ -225,8 +218,10 @@ def search(recipe, name: str, family: str, config, data) -> tuple[object, dict]:
 
     space = recipe.search_space(family, config, data)
     check_space(space, config)
+    from rnn_apps.harness import training
+
     monitor = recipe.monitor(name, config, data)
-    direction = _direction(monitor)
+    direction = training.monitor_mode(monitor)  # the rule early stopping follows
     hyperparameters = keras_tuner.HyperParameters()
     for field, values in space.items():
         hyperparameters.Choice(field, [_encode(value) for value in values], default=_encode(getattr(config, field)))
