@@ -279,8 +279,9 @@ right tool for every sequence. The measured lessons on
 - **Short inputs or local patterns** (sentences, spectrograms, short
   multichannel series): the CNN trains in parallel over time and, in the
   paired tests of [Choosing a model](choosing-a-model.md), differs measurably
-  from the best recurrent model only on MR, where the LSTM is ahead; so
-  compare the two on your data, as every recipe does.
+  from the best recurrent model only on MR with default settings, where the
+  LSTM is ahead, and not once both are tuned alike; so compare the two on
+  your data, as every recipe does.
 - **LSTM or GRU:** measured differences between them are small; a GRU has
   about three quarters of the parameters and is a little faster per step.
   Keep the defaults (`tanh`, `sigmoid`, `recurrent_dropout=0`, GRU
