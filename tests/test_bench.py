@@ -74,7 +74,8 @@ def test_stored_results_carry_their_benchmarks_protocol_and_published_rows():
     # A spec's protocol or published row changed by hand must reach the stored results, not only the code.
     for key, spec in specs.BENCHMARKS.items():
         stored = json.loads((REPO / "bench" / "results" / f"{key}.json").read_text())
-        assert stored["protocol"] == spec.protocol, key
+        if not _being_remade(key, spec):
+            assert stored["protocol"] == spec.protocol, key
         assert stored["published"] == [list(row) for row in spec.published], key
         page = (REPO / "bench" / "results" / f"{key}.md").read_text()
         for system, value, note in spec.published:
@@ -82,6 +83,24 @@ def test_stored_results_carry_their_benchmarks_protocol_and_published_rows():
                 assert f"| {system} | {value} | {note} |" in page, (key, system)
             else:  # a page written by hand keeps its own table of them, its figure at least
                 assert value.split()[0] in page, (key, system)
+
+
+def _being_remade(key: str, spec) -> bool:
+    """Whether ``bench/progress/KEY`` holds runs made with the spec's arguments as they are now.
+
+    A benchmark remade under a changed protocol spans sittings: until its last
+    run finishes, the stored page keeps the protocol its stored numbers were
+    made with, and the spec already has the new one.
+    """
+    records = sorted((REPO / "bench" / "progress" / key).glob("*.json"))
+    if not records:
+        return False
+    for path in records:
+        argv = json.loads(path.read_text())["argv"]
+        given = argv[argv.index("--data") + 2 :]
+        if given[: len(spec.args)] != list(spec.args):
+            return False
+    return True
 
 
 def test_aggregate_uses_sample_standard_deviation():
