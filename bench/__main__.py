@@ -56,6 +56,7 @@ def _run(
     progress_dir=None,
     tune_once=False,
     borrowed=None,
+    data_root=None,
 ) -> list[dict]:
     """Run every fold or seed, write ``<key>.json`` and ``.md``; the runs' reports.
 
@@ -78,6 +79,8 @@ def _run(
     same whatever the seed. With ``borrowed`` (`_borrowed_searches`), the
     tuned runs do not search: each trains with the settings that other
     benchmarks' searches chose in the run of the same label (fold or seed).
+    ``data_root`` is the folder ``data`` lies under (``--data-dir``), which
+    the progress records compare the dataset's path below.
     """
     if tune_once and folds:
         raise SystemExit("error: --tune-once is for seeds over one fixed split; a cross-validation tunes in each fold")
@@ -113,7 +116,7 @@ def _run(
 
                 def run(run_argv, run_folder):
                     record = records / f"{run_folder.name}.json" if records else None
-                    return harness.recall_or_run(recipe, run_argv, run_folder, log, resume, record)
+                    return harness.recall_or_run(recipe, run_argv, run_folder, log, resume, record, data_root)
 
                 try:
                     if stored is None or (remeasure and not keep_default):
@@ -285,6 +288,7 @@ def _run_benchmark(spec: specs.Benchmark, args) -> list[dict]:
         args.progress_dir,
         args.tune_once,
         _borrowed_searches(args.tuned_like, args.results_dir) if args.tuned_like else None,
+        pathlib.Path(args.data_dir).resolve(),
     )
 
 

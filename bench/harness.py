@@ -74,7 +74,7 @@ def run_recipe(recipe: str, argv: list[str], output_dir: pathlib.Path, log, resu
 
 
 def recall_or_run(
-    recipe: str, argv: list[str], output_dir: pathlib.Path, log, resume: bool = False, record=None
+    recipe: str, argv: list[str], output_dir: pathlib.Path, log, resume: bool = False, record=None, data_root=None
 ) -> dict:
     """`run_recipe`, or with ``resume`` the report an earlier sitting kept in ``record``.
 
@@ -82,7 +82,10 @@ def recall_or_run(
     folder: a benchmark of many hours can go on on another machine, or after
     its scratch space is gone, from the runs that finished. Each finished run
     is written there with the recipe and arguments that made it; a record of
-    other arguments stops the benchmark rather than being mixed in.
+    other arguments stops the benchmark rather than being mixed in. With
+    ``data_root`` (the ``--data-dir`` the dataset lies under) the record
+    keeps it too, and ``--data`` is compared below it: the same dataset read
+    from another folder or machine is the same run.
 
     Examples:
         >>> import io, tempfile
@@ -98,7 +101,9 @@ def recall_or_run(
     record = pathlib.Path(record) if record is not None else None
     if resume and record is not None and record.exists():
         kept = json.loads(record.read_text())
-        if kept.get("recipe") != recipe or kept.get("argv") != argv:
+        # A record written without its data root was made on this layout, as far as it can tell.
+        kept_root = kept.get("data_root", data_root)
+        if kept.get("recipe") != recipe or _below(kept.get("argv"), kept_root) != _below(argv, data_root):
             raise SystemExit(
                 f"error: {record} holds a run of other arguments; expected {argv}, found {kept.get('argv')}"
             )
@@ -107,8 +112,29 @@ def recall_or_run(
     report = run_recipe(recipe, argv, output_dir, log, resume)
     if record is not None:
         record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps({"recipe": recipe, "argv": argv, "report": report}, indent=1) + "\n")
+        where = {"data_root": str(data_root)} if data_root else {}
+        kept = {"recipe": recipe, "argv": argv, **where, "report": report}
+        record.write_text(json.dumps(kept, indent=1) + "\n")
     return report
+
+
+def _below(argv, data_root) -> list | None:
+    """``argv`` with its ``--data`` path written relative to ``data_root`` (unchanged where it is not below it).
+
+    Examples:
+        >>> _below(["--data", "/mnt/sets/speech/fsdd", "--seed", "1"], "/mnt/sets")
+        ['--data', 'speech/fsdd', '--seed', '1']
+        >>> _below(["--data", "/elsewhere/fsdd"], "/mnt/sets")
+        ['--data', '/elsewhere/fsdd']
+    """
+    if argv is None or data_root is None or "--data" not in argv[:-1]:
+        return argv
+    at = argv.index("--data") + 1
+    try:
+        relative = pathlib.PurePath(argv[at]).relative_to(data_root).as_posix()
+    except ValueError:
+        return argv
+    return [*argv[:at], relative, *argv[at + 1 :]]
 
 
 def aggregate(reports: list[dict], labels: list[str]) -> dict:

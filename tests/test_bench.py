@@ -487,8 +487,10 @@ def test_progress_records_let_a_benchmark_go_on_without_its_run_folders(tmp_path
     kept = sorted(path.name for path in (progress / "speech-japanese-vowels").iterdir())
     assert kept == ["seed_1.json", "seed_2.json"] and len(calls) == 2
 
-    monkeypatch.setattr(harness, "run_recipe", made)  # the next sitting: no run folder, only the records
-    assert bench_main.main(base) == 0 and len(calls) == 3  # seed 3 alone was run
+    # The next sitting, on a machine whose datasets lie elsewhere: no run folder, only the records.
+    monkeypatch.setattr(harness, "run_recipe", made)
+    moved = [str(tmp_path / "moved") if arg == str(tmp_path) else arg for arg in base]
+    assert bench_main.main(moved) == 0 and len(calls) == 3  # seed 3 alone was run
     result = json.loads((tmp_path / "r" / "speech-japanese-vowels.json").read_text())
     assert result["models"]["gru"]["metrics"]["accuracy"]["values"] == {"seed 1": 0.6, "seed 2": 0.7, "seed 3": 0.8}
     assert not (progress / "speech-japanese-vowels").exists()  # the results file holds them now
