@@ -267,7 +267,7 @@ def _merge(key, results_dir, stored, remeasure, reports, tuned_reports, labels) 
 
 
 def _run_benchmark(spec: specs.Benchmark, args) -> list[dict]:
-    return _run(
+    reports = _run(
         spec.key,
         spec.recipe,
         (pathlib.Path(args.data_dir) / spec.data).resolve(),
@@ -290,6 +290,9 @@ def _run_benchmark(spec: specs.Benchmark, args) -> list[dict]:
         _borrowed_searches(args.tuned_like, args.results_dir) if args.tuned_like else None,
         pathlib.Path(args.data_dir).resolve(),
     )
+    if spec.cnn_from:  # no CNN of its own: the paired test reads the companion's stored rows
+        harness.refresh_significance(pathlib.Path(args.results_dir), [spec.key])
+    return reports
 
 
 def _collect(args) -> dict | None:

@@ -537,14 +537,16 @@ def _settings_text(settings: dict) -> str:
 SIGNIFICANCE_HEADING = "Paired test over the same runs"
 
 
-def significance(result: dict, resamples: int = 10000, seed: int = 0) -> dict | None:
+def significance(result: dict, resamples: int = 10000, seed: int = 0, cnn=None) -> dict | None:
     """The ``significance`` block of a results file: paired tests on the primary metric (the first of ``metrics``).
 
     The best recurrent model (by mean) against the CNN; for the stocks
     recipe also the best trained model against the best naive baseline
     (no parameters), the one a forecaster must beat. Each comparison is
     `rnn_apps.harness.significance.paired_comparison` over the runs both
-    models share.
+    models share. A result without a CNN of its own is paired with
+    ``cnn``, ``(name, model entry)`` from a companion benchmark
+    (`companion_cnn`), when given.
 
     Returns:
         ``{"metric", "test", "interval", "alpha", "comparisons": [...]}``, or
@@ -573,12 +575,14 @@ def significance(result: dict, resamples: int = 10000, seed: int = 0) -> dict | 
         for name, entry in models.items()
         if (entry.get("metrics") or {}).get(metric, {}).get("values")
     }
+    if cnn is not None and "cnn" not in scored and (cnn[1].get("metrics") or {}).get(metric, {}).get("values"):
+        scored[cnn[0]] = cnn[1]["metrics"][metric]
 
     def best(names):
         names = [name for name in names if name in scored]
         return max(names, key=lambda name: sign * scored[name]["mean"]) if names else None
 
-    pairs = [("best recurrent against CNN", best(compare.RECURRENT), best(["cnn"]))]
+    pairs = [("best recurrent against CNN", best(compare.RECURRENT), best(["cnn", *(cnn[:1] if cnn else ())]))]
     if result.get("recipe") == "stocks":
         trained = [name for name in scored if models[name].get("params")]
         naive = [name for name in scored if not models[name].get("params")]
@@ -715,24 +719,55 @@ def with_significance(text: str, block: dict) -> str:
     return "\n".join(lines[:end] + ["", *significance_lines(block)] + rest) + trailing
 
 
-def refresh_significance(results_dir: pathlib.Path = ROOT / "bench" / "results") -> list[str]:
+def companion_cnn(result: dict, results_dir: pathlib.Path, tuned: bool = False) -> tuple[str, dict] | None:
+    """``(name, model entry)`` of the CNN a benchmark without one is paired with, or None.
+
+    The benchmark's spec names the companion (`bench.specs.Benchmark.cnn_from`),
+    made on the same folds or seeds with the same settings; its results
+    file in ``results_dir`` gives the CNN's default rows, or with ``tuned``
+    its tuned rows, which count only where both searches had the same
+    budget (tuned alike).
+    """
+    from bench import specs
+
+    spec = specs.BENCHMARKS.get(result.get("key"))
+    path = pathlib.Path(results_dir) / f"{spec.cnn_from}.json" if spec is not None and spec.cnn_from else None
+    if path is None or not path.exists():
+        return None
+    other = json.loads(path.read_text())
+    if tuned:
+        own, theirs = result.get("tuned") or {}, other.get("tuned") or {}
+        if not own or own.get("budget") != theirs.get("budget"):
+            return None
+        models = theirs.get("models") or {}
+    else:
+        models = other.get("models") or {}
+    return (f"cnn of {spec.cnn_from}", models["cnn"]) if "cnn" in models else None
+
+
+def refresh_significance(results_dir: pathlib.Path = ROOT / "bench" / "results", keys=None) -> list[str]:
     """Recompute the ``significance`` block and the per-run tables of every stored result from its per-run values.
 
     Writes the block (and the ``tuned`` rows' own) into each ``<key>.json``, and the paired test and
     per-run table under the first table of ``<key>.md`` (and the ``## Tuned``
     section again, where there is one; the benchmark's own tables and notes
-    stay as they were); no model is retrained. Returns the keys refreshed.
+    stay as they were); no model is retrained. A benchmark without a CNN is
+    paired with its companion's (`companion_cnn`). ``keys`` limits it to
+    those results. Returns the keys refreshed.
     """
     refreshed = []
     for path in sorted(pathlib.Path(results_dir).glob("*.json")):
+        if keys is not None and path.stem not in keys:
+            continue
         result = json.loads(path.read_text())
         if "runs" not in result or "models" not in result:
             continue  # not a per-run benchmark (speed, latency, ...)
-        block = significance(result)
+        block = significance(result, cnn=companion_cnn(result, results_dir))
         if block is not None:
             result["significance"] = block
         tuned = result.get("tuned")
-        paired = significance({**result, "models": tuned["models"]}) if tuned else None
+        companion = companion_cnn(result, results_dir, tuned=True)
+        paired = significance({**result, "models": tuned["models"]}, cnn=companion) if tuned else None
         if paired is not None:
             tuned["significance"] = paired
         if block is not None or paired is not None:

@@ -31,6 +31,10 @@ class Benchmark:
         seeds: runs (seeds 1..N) when ``--seeds`` is not given.
         tables: names of `bench.harness.TABLES` added to the results
             file after the main table.
+        cnn_from: for a benchmark that trains no CNN of its own, the key of
+            one made on the same folds or seeds with the same settings; its
+            CNN rows (default and tuned) are what this one's recurrent
+            models are paired with (`bench.harness.companion_cnn`).
     """
 
     key: str
@@ -43,6 +47,7 @@ class Benchmark:
     protocol: str = ""
     seeds: int = 3
     tables: tuple[str, ...] = ()
+    cnn_from: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,6 +209,7 @@ def speech_fsdd_loso() -> tuple[Benchmark, ...]:
             folds=5,
             published=SPEAKER_DEPENDENT,
             protocol=f"{LOSO_PROTOCOL} {steps} {CRNN}",
+            cnn_from="speech-fsdd-loso",
         ),
         Benchmark(
             key="speech-fsdd-loso-perturb",

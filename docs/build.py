@@ -749,9 +749,14 @@ def results_table() -> str:
         published = "; ".join(
             f"{system} {value}" + (f" ({note})" if note else "") for system, value, note in result.get("published", [])
         )
+        if cnn:
+            cnn_cell = cell(cnn[0])
+        else:  # a benchmark without a CNN of its own shows the companion's it is paired with
+            companion = _companion_cnn(result)
+            cnn_cell = cell(companion[0], dict([companion])) if companion else "n/a"
         rows.append(
             f"| [{result['key']}](bench/results/{path.stem}.md) | {metric} | {cell(best) if best else 'n/a'} | "
-            f"{cell(cnn[0]) if cnn else 'n/a'} | {cell(naive[0]) if naive else 'n/a'} | {_paired_cell(result)} "
+            f"{cnn_cell} | {cell(naive[0]) if naive else 'n/a'} | {_paired_cell(result)} "
             f"| {_tuned_cell(result, metric, sign)} | {published} |"
         )
     if len(rows) == 2:
@@ -769,12 +774,22 @@ def _tuned_cell(result: dict, metric: str, sign: int) -> str:
     models = tuned["models"]
     recurrent = [name for name in models if name in compare.RECURRENT and metric in models[name]["metrics"]]
     best = max(recurrent, key=lambda name: sign * models[name]["metrics"][metric]["mean"], default=None)
-    cells = [f"{name} {models[name]['metrics'][metric]['mean']:.4f}" for name in (best, "cnn") if name in models]
+    companion = None if "cnn" in models else _companion_cnn(result, tuned=True)
+    models = {**models, **dict([companion] if companion else [])}
+    cnn = "cnn" if companion is None else companion[0]
+    cells = [f"{name} {models[name]['metrics'][metric]['mean']:.4f}" for name in (best, cnn) if name in models]
     if tuned.get("settings_of"):  # no search of its own (bench run --tuned-like)
         from bench import harness
 
         cells.append(f"settings from {harness.searches_of(tuned['settings_of'])}")
     return "; ".join([*cells, _paired_cell(tuned)])
+
+
+def _companion_cnn(result: dict, tuned: bool = False):
+    """``(name, entry)`` of the companion benchmark's CNN a result without one is paired with, or None."""
+    from bench import harness
+
+    return harness.companion_cnn(result, ROOT / "bench" / "results", tuned)
 
 
 def _paired_cell(result: dict) -> str:

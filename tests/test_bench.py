@@ -85,6 +85,53 @@ def test_stored_results_carry_their_benchmarks_protocol_and_published_rows():
                 assert value.split()[0] in page, (key, system)
 
 
+def test_every_stored_benchmark_pairs_its_best_recurrent_model_with_a_cnn():
+    # Default rows, and tuned rows where a benchmark has them: each results file carries the paired test.
+    for key in specs.BENCHMARKS:
+        stored = json.loads((REPO / "bench" / "results" / f"{key}.json").read_text())
+        for rows in (stored, stored.get("tuned")):
+            if rows is None:
+                continue
+            labels = [comparison["comparison"] for comparison in rows["significance"]["comparisons"]]
+            assert "best recurrent against CNN" in labels, key
+
+
+def test_a_benchmark_without_a_cnn_is_paired_with_its_companions(tmp_path):
+    runs = ["fold 0", "fold 1", "fold 2"]
+
+    def result(key, models, budget):
+        entries = {
+            name: {"params": 1, "metrics": {"accuracy": {"mean": sum(v) / 3, "values": dict(zip(runs, v))}}}
+            for name, v in models.items()
+        }
+        tuned = {"budget": {"trials": budget, "epochs_per_trial": 6}, "models": entries}
+        return {"key": key, "recipe": "speech", "metrics": ["accuracy"], "runs": runs, "models": entries} | {
+            "tuned": tuned
+        }
+
+    crnn = result("speech-fsdd-loso-crnn", {"crnn": [0.7, 0.8, 0.9]}, 8)
+    (tmp_path / "speech-fsdd-loso-crnn.json").write_text(json.dumps(crnn))
+    assert harness.refresh_significance(tmp_path) == ["speech-fsdd-loso-crnn"]
+    alone = json.loads((tmp_path / "speech-fsdd-loso-crnn.json").read_text())
+    assert "significance" not in alone  # no companion stored: nothing to pair with
+
+    # The companion's CNN, tuned with another budget: only the default rows pair.
+    companion = result("speech-fsdd-loso", {"lstm": [0.5, 0.5, 0.5], "cnn": [0.6, 0.6, 0.6]}, 4)
+    (tmp_path / "speech-fsdd-loso.json").write_text(json.dumps(companion))
+    harness.refresh_significance(tmp_path, ["speech-fsdd-loso-crnn"])
+    paired = json.loads((tmp_path / "speech-fsdd-loso-crnn.json").read_text())
+    comparison = paired["significance"]["comparisons"][0]
+    assert comparison["models"] == ["crnn", "cnn of speech-fsdd-loso"] and comparison["better_runs"] == [3, 0]
+    assert "significance" not in paired["tuned"]
+
+    companion["tuned"]["budget"]["trials"] = 8  # searched alike now
+    (tmp_path / "speech-fsdd-loso.json").write_text(json.dumps(companion))
+    harness.refresh_significance(tmp_path, ["speech-fsdd-loso-crnn"])
+    paired = json.loads((tmp_path / "speech-fsdd-loso-crnn.json").read_text())
+    assert paired["tuned"]["significance"]["comparisons"][0]["models"] == ["crnn", "cnn of speech-fsdd-loso"]
+    assert "significance" not in json.loads((tmp_path / "speech-fsdd-loso.json").read_text())  # not in ``keys``
+
+
 def _being_remade(key: str, spec) -> bool:
     """Whether ``bench/progress/KEY`` holds runs made with the spec's arguments as they are now.
 
