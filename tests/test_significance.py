@@ -165,14 +165,15 @@ def test_stored_results_carry_their_current_significance(path):
     result = json.loads(path.read_text())
     if "runs" not in result or "models" not in result:
         pytest.skip("not a per-run benchmark")
-    # None where nothing pairs: a benchmark of one trained family (speech-fsdd-loso-crnn) has no CNN beside it.
-    assert result.get("significance") == harness.significance(result)
+    # A benchmark of one trained family (speech-fsdd-loso-crnn) pairs with its companion's CNN.
+    assert result.get("significance") == harness.significance(result, cnn=harness.companion_cnn(result, RESULTS))
     page = path.with_suffix(".md").read_text()
     for comparison in (result.get("significance") or {}).get("comparisons", []):
         assert significance.sentence(comparison) in page
     tuned = result.get("tuned")
     if tuned:  # the tuned rows' own test, from their per-run values
-        assert tuned.get("significance") == harness.significance({**result, "models": tuned["models"]})
+        companion = harness.companion_cnn(result, RESULTS, tuned=True)
+        assert tuned.get("significance") == harness.significance({**result, "models": tuned["models"]}, cnn=companion)
         for comparison in (tuned.get("significance") or {}).get("comparisons", []):
             assert significance.sentence(comparison) in page
 
