@@ -766,8 +766,10 @@ def refresh_significance(results_dir: pathlib.Path = ROOT / "bench" / "results",
         if block is not None:
             result["significance"] = block
         tuned = result.get("tuned")
-        companion = companion_cnn(result, results_dir, tuned=True)
-        paired = significance({**result, "models": tuned["models"]}, cnn=companion) if tuned else None
+        paired = None
+        if tuned:
+            companion = companion_cnn(result, results_dir, tuned=True)
+            paired = significance({**result, "models": tuned["models"]}, cnn=companion)
         if paired is not None:
             tuned["significance"] = paired
         if block is not None or paired is not None:

@@ -446,9 +446,10 @@ bidirectional GRU 73.3 and LSTM 73.0, against 16.2 for the lookup and 81
 published with pretrained fastText vectors; the CNN trained about twice as
 fast. Tuned alike (`--tune 8 --tune-epochs 3`, one search on the dev set)
 the order turned: a two-layer LSTM 73.5, the CNN 73.2, the GRU 72.7; with 3
-seeds neither ranking is significant (p = 0.25). On the dev set (LSTM, one seed) the CRF was worth the most: 72.3 dev
-F1 against 66.3 with a softmax head; lower-cased word vectors had added 2.6
-to the 63.7 of character features alone.
+seeds neither ranking is significant (p = 0.25). On the dev set (LSTM, one
+seed) the CRF was worth the most: 72.3 dev F1 against 66.3 with a softmax
+head; lower-cased word vectors had added 2.6 to the 63.7 of character
+features alone.
 """
 
 
