@@ -459,6 +459,7 @@ BENCHMARK_TITLES = {
     "speed": "Training speed: the recipe's text pipeline against the usual one",
     "latency": "Prediction latency of the saved models",
     "backends-cpu": "Recurrent layers on each Keras backend, CPU",
+    "tf_loops": "TensorFlow on a CPU: routes for the recurrent loop",
     "export": "Exported models: SavedModel, ONNX and LiteRT against Keras",
     "serve_load": "Serving: batched requests against one predict per request",
 }

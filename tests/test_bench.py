@@ -227,6 +227,38 @@ def test_stream_latency_in_a_tiny_configuration(tmp_path):
     assert "| gru | 12 |" in (results / "stream_latency.md").read_text()
 
 
+def test_tensorflow_loop_routes_equal_keras_and_are_written_down(tmp_path):
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("measures the TensorFlow backend")
+    from bench import tf_loops
+
+    _polarity_folder(tmp_path / "data")
+    argv = ["--steps", "7", "--batch", "6", "--features", "5", "--units", "4", "--repeats", "1", "--calls", "1"]
+    argv += ["--data-dir", str(tmp_path / "data"), "--quick", "--model-repeats", "1", "--model-epochs", "2"]
+    result = tf_loops.main([*argv, "--results-dir", str(tmp_path / "results")])
+    kinds = {entry["kind"]: entry["routes"] for entry in result["kinds"]}
+    assert list(kinds["lstm"]) == ["keras", "keras, XLA", "projection first", "BlockLSTMV2"]
+    assert list(kinds["gru"]) == ["keras", "keras, XLA", "projection first"]
+    for routes in kinds.values():
+        assert routes["keras"]["last_output_deviation"] == 0 and routes["keras"]["speed_vs_keras"] == 1
+        # The hand-written loop computes Keras's LSTM and GRU, gradients included.
+        assert routes["projection first"]["equal"]
+        assert routes["keras, XLA"]["equal"]
+        for row in routes.values():
+            assert row["median_ms"] > 0 and len(row["ms"]) == 1
+    # The fused op's forward pass is Keras's LSTM: gate order and padding switch are right.
+    assert kinds["lstm"]["BlockLSTMV2"]["last_output_deviation"] < tf_loops.EQUAL_WITHIN
+    models = result["whole_model"]["models"]
+    assert [(row["kind"], row["jit_compile"]) for row in models] == [(k, j) for k in ("lstm", "gru") for j in (0, 1)]
+    for row in models:
+        assert row["samples_per_second"] > 0 and 0 <= row["test_accuracy"] <= 1
+    page = (tmp_path / "results" / "tf_loops.md").read_text()
+    assert "| lstm | projection first |" in page and "Faster than Keras's loop (at least 1.05x) and equal to it:" in page
+    assert "| gru | on |" in page
+    assert json.loads((tmp_path / "results" / "tf_loops.json").read_text())["size"]["steps"] == 7
+
+
 def test_cpu_backend_verdict_reads_the_rows():
     from bench import backends
 

@@ -7,6 +7,12 @@ Keras's ``LSTM`` and ``GRU`` layers call ``keras.src.backend.lstm`` and
 a `BackendHooks` holds what both need: the functions they replaced, the
 install and uninstall pair, and the probes told about each routed call. The
 saved models never see any of it: the layers stay Keras's own.
+
+The TensorFlow backend gets no route: on a CPU it keeps Keras's own loop.
+``bench/tf_loops.py`` measures the candidates against it (the step compiled
+by XLA, the input projection of all steps before the loop, TensorFlow's
+fused ``BlockLSTMV2`` op); ``bench/results/tf_loops.md`` holds the figures
+and says which were both equal to Keras's loop and faster.
 """
 
 from __future__ import annotations
