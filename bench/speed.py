@@ -1,4 +1,4 @@
-"""Speed tables, each a ratio measured in one process on one machine.
+"""Speed tables, each a ratio measured in one run on one machine.
 
 1. Training throughput of the sentiment recipe's pipeline (per-batch
    padding, length buckets, prefetch, masked recurrent layers) against two
@@ -7,8 +7,9 @@
    best-known Keras examples do it (every text padded to the longest with
    ``pad_sequences``, no mask, no buckets, ``fit`` on NumPy arrays), and a
    raw PyTorch peer (``nn.LSTM``, ``nn.GRU``, ``nn.RNN``, ``nn.Conv1d``; a
-   hand-written loop over exactly our batches); test accuracy of all three
-   after the same number of epochs.
+   hand-written loop over exactly our batches, in a process of its own so
+   that PyTorch's threads never share a process with TensorFlow's); test
+   accuracy of all three after the same number of epochs.
 2. Achieved recurrent GFLOP/s in training (LSTM ``8·H·(E+H)``, GRU
    ``6·H·(E+H)``, SimpleRNN ``2·H·(E+H)`` per step per layer per direction,
    training counted as 3x the forward pass, over the steps actually computed)
@@ -23,9 +24,15 @@ Each figure is the median of ``--repeats`` repetitions.
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
+import json
 import os
 import pathlib
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -133,8 +140,8 @@ def text_throughput(data_dir: pathlib.Path, repeats: int, quick: bool) -> dict:
 
             if torch_threads:
                 test = text.token_dataset(test_ids, test_labels, 256, pad_to=pad_to)
-                seconds, accuracy = torch_peer(
-                    name, vectorizer.vocabulary_size(), embedding_dim, units, train, test, epochs, seed=repeat
+                seconds, accuracy = torch_peer_apart(
+                    name, vectorizer.vocabulary_size(), embedding_dim, units, train, test, epochs, torch_threads, repeat
                 )
                 torch_rates.append(len(train_labels) / statistics.median(seconds[1:]))
                 torch_acc.append(accuracy)
@@ -189,14 +196,14 @@ def _peer_model(name, vocabulary_size, embedding_dim, units, length):
 
 
 def _torch_threads() -> int | None:
-    """Set PyTorch to as many threads as this process may use (as TensorFlow uses); `None` without PyTorch."""
-    try:
-        import torch
-    except ImportError:
+    """The PyTorch peer's threads: as many as this process may use, as TensorFlow uses; `None` without PyTorch.
+
+    PyTorch is not imported here: the peer trains in a process of its own
+    (`torch_peer_apart`).
+    """
+    if importlib.util.find_spec("torch") is None:
         return None
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    torch.set_num_threads(threads)
-    return threads
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def _torch_model(name, vocabulary_size, embedding_dim, units):
@@ -255,11 +262,16 @@ def _torch_model(name, vocabulary_size, embedding_dim, units):
 
 
 def _torch_batches(dataset):
-    """``(ids, labels, lengths)`` tensors of every batch of a ``(ids, label)`` dataset, in its order."""
+    """``(ids, labels, lengths)`` tensors of every batch of a ``(ids, label)`` dataset, in its order.
+
+    ``dataset`` is a `tf.data.Dataset` or any iterable of ``(ids, labels)``
+    NumPy pairs.
+    """
     import torch
 
     batches = []
-    for ids, labels in dataset.as_numpy_iterator():
+    pairs = dataset.as_numpy_iterator() if hasattr(dataset, "as_numpy_iterator") else dataset
+    for ids, labels in pairs:
         ids = torch.from_numpy(ids.astype(np.int64))
         batches.append((ids, torch.from_numpy(labels.astype(np.float32)), (ids != 0).sum(dim=1)))
     return batches
@@ -308,6 +320,69 @@ def torch_peer(name, vocabulary_size, embedding_dim, units, train, test, epochs,
     return seconds, right / total
 
 
+def _save_batches(dataset, path: pathlib.Path) -> None:
+    """Every ``(ids, labels)`` batch of a dataset, in order, as one ``.npz`` file."""
+    arrays = {}
+    for index, (ids, labels) in enumerate(dataset.as_numpy_iterator()):
+        arrays[f"ids_{index}"], arrays[f"labels_{index}"] = ids, labels
+    np.savez(path, **arrays)
+
+
+def _load_batches(path: pathlib.Path) -> list:
+    with np.load(path) as arrays:
+        return [(arrays[f"ids_{index}"], arrays[f"labels_{index}"]) for index in range(len(arrays.files) // 2)]
+
+
+def torch_peer_apart(name, vocabulary_size, embedding_dim, units, train, test, epochs, threads, seed=0):
+    """`torch_peer` in a fresh Python process with ``threads`` PyTorch threads; the same answer.
+
+    The batches travel as ``.npz`` files, so the peer trains on exactly
+    ours. TensorFlow's thread pools in this process and PyTorch's OpenMP
+    threads would otherwise share it, and whichever ran second could pay
+    for the other's threads.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        folder = pathlib.Path(folder)
+        _save_batches(train, folder / "train.npz")
+        _save_batches(test, folder / "test.npz")
+        spec = {
+            "name": name,
+            "vocabulary_size": vocabulary_size,
+            "embedding_dim": embedding_dim,
+            "units": units,
+            "epochs": epochs,
+            "seed": seed,
+            "threads": threads,
+        }
+        (folder / "spec.json").write_text(json.dumps(spec))
+        root = pathlib.Path(__file__).resolve().parent.parent
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+        subprocess.run(
+            [sys.executable, "-m", "bench.speed", "--torch-peer", str(folder)], check=True, env=environment, cwd=root
+        )
+        answer = json.loads((folder / "answer.json").read_text())
+    return answer["seconds"], answer["accuracy"]
+
+
+def _torch_peer_worker(folder: pathlib.Path) -> None:
+    """The child's side of `torch_peer_apart`: read the spec and batches, train, write ``answer.json``."""
+    import torch
+
+    spec = json.loads((folder / "spec.json").read_text())
+    torch.set_num_threads(spec["threads"])
+    seconds, accuracy = torch_peer(
+        spec["name"],
+        spec["vocabulary_size"],
+        spec["embedding_dim"],
+        spec["units"],
+        _load_batches(folder / "train.npz"),
+        _load_batches(folder / "test.npz"),
+        spec["epochs"],
+        seed=spec["seed"],
+    )
+    (folder / "answer.json").write_text(json.dumps({"seconds": seconds, "accuracy": accuracy}))
+
+
 def sentiment_latency(quick: bool) -> dict:
     """p50/p95 of one-example ``predict_on_batch`` calls on the sentiment recipe's quick-run models."""
     import tempfile
@@ -344,8 +419,8 @@ def markdown(result: dict) -> str:
         "at each row's last real step, which equals the masked layer (no `pack_padded_sequence`). "
         f"PyTorch threads: {text.get('torch_threads')} (`OMP_WAIT_POLICY={result.get('omp_wait_policy')}`); "
         "its epochs time the training steps only (the batches "
-        "are tensors before the clock starts). Ratios are ours / peer; each repetition trains ours, the Keras "
-        "peer and the PyTorch peer one after another in one process.",
+        "are tensors before the clock starts). Ratios are ours / peer; each repetition trains ours and the Keras "
+        "peer one after another in one process, then the PyTorch peer in a process of its own.",
         "",
         "| model | ours samples/s | Keras peer samples/s | PyTorch peer samples/s | ours / Keras peer | "
         "ours / PyTorch peer | ours test acc | Keras peer test acc | PyTorch peer test acc | ours GFLOP/s | "
@@ -425,3 +500,9 @@ def main(args) -> dict:
         "command": harness.command_line(),
     }
     return harness.publish(args.results_dir, "speed", result, markdown(result))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.speed", description="the PyTorch peer's own process")
+    parser.add_argument("--torch-peer", type=pathlib.Path, required=True, help="the folder torch_peer_apart wrote")
+    _torch_peer_worker(parser.parse_args().torch_peer)

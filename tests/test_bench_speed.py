@@ -50,8 +50,10 @@ def test_keras_initialisers_and_unit_forget_bias():
     assert float(model.embedding.weight.abs().max()) <= 0.05
 
 
-@pytest.mark.parametrize("name", ["gru", "cnn"])
-def test_the_peer_learns_a_toy_task_from_padded_batches(name):
+def _toy_datasets(pad_to):
+    """A marker-word task as right-padded ``(ids, label)`` datasets, training and test."""
+    import tensorflow as tf
+
     from rnn_apps.data import text
 
     rng = np.random.default_rng(0)
@@ -63,12 +65,37 @@ def test_the_peer_learns_a_toy_task_from_padded_batches(name):
         row[rng.integers(0, len(row))] = 2 + label
         rows.append(row)
         labels.append(label)
-    import tensorflow as tf
-
     ids = tf.ragged.constant(rows, dtype=tf.int32)
-    pad_to = 12 if name == "cnn" else None
     train = text.token_dataset(ids, labels, 16, bucket=pad_to is None, pad_to=pad_to).cache()
-    test = text.token_dataset(ids, labels, 32, pad_to=pad_to)
+    return train, text.token_dataset(ids, labels, 32, pad_to=pad_to)
+
+
+@pytest.mark.parametrize("name", ["gru", "cnn"])
+def test_the_peer_learns_a_toy_task_from_padded_batches(name):
+    train, test = _toy_datasets(12 if name == "cnn" else None)
     seconds, accuracy = speed.torch_peer(name, 20, 8, 8, train, test, epochs=12, learning_rate=0.02)
     assert len(seconds) == 12 and all(s > 0 for s in seconds)
     assert accuracy >= 0.9
+
+
+def test_the_peer_in_its_own_process_trains_on_the_same_batches():
+    import torch
+
+    train, test = _toy_datasets(None)
+    threads = torch.get_num_threads()
+    seconds, accuracy = speed.torch_peer_apart("gru", 20, 8, 8, train, test, 3, threads, seed=4)
+    torch.manual_seed(4)
+    here_seconds, here_accuracy = speed.torch_peer("gru", 20, 8, 8, train, test, epochs=3, seed=4)
+    assert len(seconds) == len(here_seconds) == 3 and all(s > 0 for s in seconds)
+    assert accuracy == pytest.approx(here_accuracy)
+
+
+def test_batches_survive_the_trip_to_the_peer_process(tmp_path):
+    train, _ = _toy_datasets(None)
+    speed._save_batches(train, tmp_path / "train.npz")
+    loaded = speed._load_batches(tmp_path / "train.npz")
+    expected = list(train.as_numpy_iterator())
+    assert len(loaded) == len(expected) > 1
+    for (ids, labels), (want_ids, want_labels) in zip(loaded, expected, strict=True):
+        np.testing.assert_array_equal(ids, want_ids)
+        np.testing.assert_array_equal(labels, want_labels)
