@@ -544,6 +544,39 @@ def _cpu_verdict(report: dict) -> list[str]:
     return lines
 
 
+def _tensorflow_loop_note(results: pathlib.Path) -> list[str]:
+    """What ``bench/tf_loops.py`` measured for a TensorFlow route on a CPU, from ``tf_loops.json``."""
+    path = results / "tf_loops.json"
+    if not path.exists():
+        return []
+    report = json.loads(path.read_text())
+    names = {"keras, XLA": "the step compiled by XLA", "projection first": "the input projection before the loop"}
+    routes = {}
+    for entry in report["kinds"]:
+        for route, row in entry["routes"].items():
+            if route != "keras":
+                routes.setdefault(route, []).append(
+                    f"{entry['kind'].upper()} {row['speed_vs_keras']:.2f}x" + ("" if row["equal"] else " (not equal)")
+                )
+    timed = "; ".join(f"{names.get(route, route)}: {', '.join(cells)}" for route, cells in routes.items())
+    lines = [
+        "TensorFlow on a CPU keeps Keras's own loop. `bench/tf_loops.py` timed the candidate routes for one",
+        f"masked layer's training step against it ({report['size']['batch']} rows, {report['size']['steps']} "
+        f"steps, {report['size']['units']} units): {timed}.",
+    ]
+    model = report.get("whole_model")
+    if model:
+        loop = {row["kind"]: row["samples_per_second"] for row in model["models"] if not row["jit_compile"]}
+        ratios = ", ".join(
+            f"{row['kind'].upper()} {row['samples_per_second'] / loop[row['kind']]:.2f}x"
+            for row in model["models"]
+            if row["jit_compile"]
+        )
+        lines.append(f"For the whole sentiment model on {model['dataset']}, `jit_compile=True` gave {ratios}.")
+    lines += ["Figures and command: `bench/results/tf_loops.md`.", ""]
+    return lines
+
+
 def docs_page(results: pathlib.Path = RESULTS) -> str:
     """Markdown of the "Choosing a backend" page, from ``backends-*.json`` and ``gpu-*.json`` in ``results``."""
     from rnn_apps import backend
@@ -623,6 +656,7 @@ def docs_page(results: pathlib.Path = RESULTS) -> str:
             *_cpu_verdict(report),
             "",
         ]
+    parts += _tensorflow_loop_note(results)
     parts += ["## Speed on a GPU", ""]
     gpu = sorted(p for p in results.glob("gpu-*.json") if not p.name.startswith("gpu-cpu"))
     if not gpu:

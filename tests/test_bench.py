@@ -254,7 +254,9 @@ def test_tensorflow_loop_routes_equal_keras_and_are_written_down(tmp_path):
     for row in models:
         assert row["samples_per_second"] > 0 and 0 <= row["test_accuracy"] <= 1
     page = (tmp_path / "results" / "tf_loops.md").read_text()
-    assert "| lstm | projection first |" in page and "Faster than Keras's loop (at least 1.05x) and equal to it:" in page
+    assert (
+        "| lstm | projection first |" in page and "Faster than Keras's loop (at least 1.05x) and equal to it:" in page
+    )
     assert "| gru | on |" in page
     assert json.loads((tmp_path / "results" / "tf_loops.json").read_text())["size"]["steps"] == 7
 
@@ -280,6 +282,35 @@ def test_cpu_backend_verdict_reads_the_rows():
     assert "(5.0 samples/s, 2 epochs of 2 batches; the routed layer is 100.0 times as fast)" in text
     report["results"] = report["results"][:2]
     assert "keras-loop" not in "\n".join(backends._cpu_verdict(report))
+
+
+def test_backends_page_reports_the_tensorflow_routes_from_their_results(tmp_path):
+    from bench import backends
+
+    assert backends._tensorflow_loop_note(tmp_path) == []
+
+    def route(speed, equal=True):
+        return {"speed_vs_keras": speed, "equal": equal}
+
+    report = {
+        "size": {"batch": 8, "steps": 5, "units": 3},
+        "kinds": [
+            {"kind": "lstm", "routes": {"keras": route(1.0), "keras, XLA": route(1.3), "BlockLSTMV2": route(2, False)}},
+            {"kind": "gru", "routes": {"keras": route(1.0), "keras, XLA": route(0.9)}},
+        ],
+        "whole_model": {
+            "dataset": "MR",
+            "models": [
+                {"kind": "lstm", "jit_compile": False, "samples_per_second": 100.0},
+                {"kind": "lstm", "jit_compile": True, "samples_per_second": 80.0},
+            ],
+        },
+    }
+    (tmp_path / "tf_loops.json").write_text(json.dumps(report))
+    text = " ".join(backends._tensorflow_loop_note(tmp_path))
+    assert "(8 rows, 5 steps, 3 units)" in text
+    assert "the step compiled by XLA: LSTM 1.30x, GRU 0.90x; BlockLSTMV2: LSTM 2.00x (not equal)." in text
+    assert "`jit_compile=True` gave LSTM 0.80x." in text
 
 
 def _stocks_report(seed, horizon=None, accuracy=0.5):
