@@ -356,7 +356,8 @@ def torch_peer_apart(name, vocabulary_size, embedding_dim, units, train, test, e
         }
         (folder / "spec.json").write_text(json.dumps(spec))
         root = pathlib.Path(__file__).resolve().parent.parent
-        environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+        paths = [str(root), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         subprocess.run(
             [sys.executable, "-m", "bench.speed", "--torch-peer", str(folder)], check=True, env=environment, cwd=root
         )
