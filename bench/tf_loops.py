@@ -5,7 +5,7 @@
 
 On the TensorFlow backend Keras 3 runs an LSTM or GRU on a CPU as its
 generic loop, a `tf.while_loop` whose body calls the cell (its cuDNN path
-needs a GPU). The PyTorch backend gained a fused route
+needs a GPU). The PyTorch backend has a fused route
 (`rnn_apps.layers.torch_kernels`); this benchmark measures whether the
 TensorFlow backend has one worth taking, on the shape of ``bench speed``'s
 sentiment models (a masked, right-padded batch of word vectors). Each route
@@ -55,7 +55,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 EQUAL_WITHIN = 1e-4
-"""Largest relative deviation still counted as float rounding (float32, tens of steps)."""
+"""Largest deviation (outputs absolute, gradients relative) still counted as float rounding in float32."""
 
 FASTER_FROM = 1.05
 """Smallest speed ratio over Keras's loop counted as faster rather than as timing noise."""
