@@ -75,14 +75,14 @@ def _accuracy(model, inputs, labels) -> float:
     return float(np.mean((probabilities >= 0.5) == labels))
 
 
-def text_throughput(data_dir: pathlib.Path, repeats: int, quick: bool) -> dict:
-    """Ours vs the plain peer on MR (sentence polarity), per model."""
-    import keras
+def mr_token_ids(data_dir: pathlib.Path, quick: bool):
+    """MR's training and test parts as ragged token ids, with the vectorizer fitted on the training texts.
 
+    Returns:
+        ``(vectorizer, (train_ids, train_labels), (test_ids, test_labels))``;
+            with ``quick``, the first 256 training and 64 test texts.
+    """
     from rnn_apps.data import text
-    from rnn_apps.harness import training
-    from rnn_apps.layers import encoders
-    from rnn_apps.tasks import classifiers
 
     data = text.load_text_classification(data_dir / "sentiment" / "mr", binary=True, seed=42)
     train_texts, train_labels = data.train
@@ -93,6 +93,28 @@ def text_throughput(data_dir: pathlib.Path, repeats: int, quick: bool) -> dict:
     vectorizer = text.make_vectorizer(train_texts, vocabulary_size=20000)
     train_ids = text.vectorize(vectorizer, train_texts, 300)
     test_ids = text.vectorize(vectorizer, test_texts, 300)
+    return vectorizer, (train_ids, train_labels), (test_ids, test_labels)
+
+
+def ours_model(name: str, vocabulary_size: int, units: int = 128, embedding_dim: int = 128):
+    """The sentiment classifier as the recipes build it (no head dropout), compiled with Adam at 1e-3."""
+    from rnn_apps.layers import encoders
+    from rnn_apps.tasks import classifiers
+
+    config = encoders.EncoderConfig(model=name, units=units)
+    model = classifiers.sequence_classifier(config, 2, vocabulary_size, embedding_dim, head_dropout=0.0)
+    return classifiers.compile_classifier(model, 2)
+
+
+def text_throughput(data_dir: pathlib.Path, repeats: int, quick: bool) -> dict:
+    """Ours vs the plain peer on MR (sentence polarity), per model."""
+    import keras
+
+    from rnn_apps.data import text
+    from rnn_apps.harness import training
+    from rnn_apps.layers import encoders
+
+    vectorizer, (train_ids, train_labels), (test_ids, test_labels) = mr_token_ids(data_dir, quick)
     longest = int(train_ids.row_lengths().numpy().max())
     batch_size, units, embedding_dim = 128, 128, 128
     epochs = 2 if quick else 3
@@ -108,12 +130,7 @@ def text_throughput(data_dir: pathlib.Path, repeats: int, quick: bool) -> dict:
         torch_rates, torch_acc = [], []
         for repeat in range(repeats):
             training.set_seed(repeat)
-            ours = classifiers.compile_classifier(
-                classifiers.sequence_classifier(
-                    config, 2, vectorizer.vocabulary_size(), embedding_dim, head_dropout=0.0
-                ),
-                2,
-            )
+            ours = ours_model(name, vectorizer.vocabulary_size(), units, embedding_dim)
             pad_to = None if config.is_recurrent else longest
             train = text.token_dataset(
                 train_ids, train_labels, batch_size, shuffle=True, seed=repeat, bucket=pad_to is None, pad_to=pad_to

@@ -60,9 +60,6 @@ EQUAL_WITHIN = 1e-4
 FASTER_FROM = 1.05
 """Smallest speed ratio over Keras's loop counted as faster rather than as timing noise."""
 
-# Pre-activations a padding step adds to the LSTM's gates (Keras's order: input, forget, cell, output).
-_PADDING_SWITCH = (-1.0e4, 1.0e4, 0.0, 0.0)
-
 
 def _batch(size: dict, seed: int):
     """Inputs ``(batch, steps, features)`` and a right-padded mask with lengths from half the steps to all."""
@@ -117,10 +114,14 @@ def _block_lstm(layer, inputs, mask, lengths):
     """The LSTM's last real outputs through ``tf.raw_ops.BlockLSTMV2`` (same gate order as Keras's)."""
     import tensorflow as tf
 
+    from rnn_apps.layers import torch_kernels
+
     cell = layer.cell
     units = cell.units
     padding = tf.cast(tf.logical_not(mask), inputs.dtype)[:, :, None]
-    switch = tf.repeat(tf.constant(_PADDING_SWITCH, inputs.dtype), units)[None, :]
+    # torch_kernels' switch for the LSTM: PyTorch's gate order (i, f, g, o) is Keras's (i, f, c, o).
+    gates = [value * torch_kernels._SATURATE for value in torch_kernels._SWITCH["lstm"]]
+    switch = tf.repeat(tf.constant(gates, inputs.dtype), units)[None, :]
     weights = tf.concat([cell.kernel.value, switch, cell.recurrent_kernel.value], axis=0)
     batch = tf.shape(inputs)[0]
     zeros = tf.zeros((batch, units), inputs.dtype)
@@ -209,25 +210,11 @@ def measure(kind: str, size: dict, repeats: int, calls: int, seed: int = 0) -> d
 
 def whole_model(data_dir: pathlib.Path, kinds: list[str], repeats: int, epochs: int, quick: bool = False) -> dict:
     """Training samples/s and test accuracy of ``bench speed``'s sentiment model on MR, XLA off and on."""
-    import keras
-
     from bench import speed
     from rnn_apps.data import text
     from rnn_apps.harness import training
-    from rnn_apps.layers import encoders
-    from rnn_apps.tasks import classifiers
 
-    data = text.load_text_classification(data_dir / "sentiment" / "mr", binary=True, seed=42)
-    (train_texts, train_labels), (test_texts, test_labels) = data.train, data.test
-    if quick:
-        train_texts, train_labels, test_texts, test_labels = (
-            train_texts[:256],
-            train_labels[:256],
-            test_texts[:64],
-            test_labels[:64],
-        )
-    vectorizer = text.make_vectorizer(train_texts, vocabulary_size=20000)
-    train_ids, test_ids = (text.vectorize(vectorizer, texts, 300) for texts in (train_texts, test_texts))
+    vectorizer, (train_ids, train_labels), (test_ids, test_labels) = speed.mr_token_ids(data_dir, quick)
     test = text.token_dataset(test_ids, test_labels, 256).map(lambda ids, label: ids)
     rows = []
     for kind in kinds:
@@ -236,15 +223,8 @@ def whole_model(data_dir: pathlib.Path, kinds: list[str], repeats: int, epochs: 
         for repeat in range(repeats):
             for jit in (False, True):
                 training.set_seed(repeat)
-                model = classifiers.sequence_classifier(
-                    encoders.EncoderConfig(model=kind, units=128),
-                    2,
-                    vectorizer.vocabulary_size(),
-                    128,
-                    head_dropout=0.0,
-                )
-                loss, metrics = classifiers.heads.loss_and_metrics(2)
-                model.compile(keras.optimizers.Adam(1e-3), loss=loss, metrics=metrics, jit_compile=jit)
+                model = speed.ours_model(kind, vectorizer.vocabulary_size())
+                model.jit_compile = jit  # read when fit makes its training function
                 train = text.token_dataset(train_ids, train_labels, 128, shuffle=True, seed=repeat, bucket=True)
                 timer = speed._epoch_timer()
                 model.fit(train.cache(), epochs=epochs, callbacks=[timer], verbose=0, shuffle=False)
