@@ -21,6 +21,7 @@ import json
 import os
 import pathlib
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -53,24 +54,147 @@ def machine() -> dict:
     return info
 
 
-def run_recipe(recipe: str, argv: list[str], output_dir: pathlib.Path, log, resume: bool = False) -> dict:
+def run_recipe(recipe: str, argv: list[str], output_dir: pathlib.Path, log, resume: bool = False, keep=None) -> dict:
     """Run one recipe in a subprocess and return its ``metrics.json``.
 
     With ``resume``, a folder that already holds a run (its ``run.json``) is
     continued with the recipe's ``--resume``: the recipe refuses a run of
     other settings, reads back the models that finished and goes on with the
     one that was interrupted (a tuning search from its finished trials).
+    With ``keep`` (a folder), the run's small state files are copied there
+    every `KEEP_EVERY` seconds while it runs (`keep_state`), and a resumed
+    run whose folder is gone starts from that copy (`restore_state`); the
+    copy goes when the run finishes.
     """
-    if resume and (pathlib.Path(output_dir) / "run.json").exists():
+    output_dir = pathlib.Path(output_dir)
+    if resume and keep is not None and not (output_dir / "run.json").exists():
+        restored = restore_state(keep, output_dir)
+        if restored:
+            print(f"+ {output_dir.name}: {restored} state files restored from {keep}", flush=True)
+    if resume and (output_dir / "run.json").exists():
         argv = [*argv, "--resume"]
     command = [sys.executable, "-m", f"recipes.{recipe}", *argv, "--output-dir", str(output_dir), "--verbose", "0"]
     print("+", " ".join(command[1:]), flush=True)
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    if result.returncode != 0:
-        raise RuntimeError(f"run failed with status {result.returncode}: {' '.join(command)}")
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    while True:
+        try:
+            returncode = process.wait(timeout=KEEP_EVERY if keep is not None else None)
+            break
+        except subprocess.TimeoutExpired:
+            keep_state(output_dir, keep)
+        except BaseException:  # Ctrl-C or a stop signal: the recipe goes too, its state is kept
+            process.kill()
+            process.wait()
+            if keep is not None:
+                keep_state(output_dir, keep)
+            raise
+    if returncode != 0:
+        if keep is not None:
+            keep_state(output_dir, keep)
+        raise RuntimeError(f"run failed with status {returncode}: {' '.join(command)}")
     print(f"  done in {time.perf_counter() - start:.0f} s", flush=True)
-    return json.loads((output_dir / "metrics.json").read_text())
+    report = json.loads((output_dir / "metrics.json").read_text())
+    if keep is not None:
+        shutil.rmtree(keep, ignore_errors=True)
+    return report
+
+
+KEEP_EVERY = 60.0
+"""Seconds between two copies of a running run's state (`keep_state`)."""
+
+KEPT_SUFFIXES = (".json", ".csv")
+KEPT_MAX_BYTES = 1 << 20
+SKIPPED_FOLDERS = {"backups", "checkpoints", "models"}
+"""Folders of weights and training state: a kept copy leaves them out, so what they held is done again."""
+
+
+def _kept_files(folder: pathlib.Path) -> dict[str, pathlib.Path]:
+    """The files of ``folder`` a kept copy holds, by their path relative to it."""
+    if not folder.is_dir():
+        return {}
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if (
+            path.is_file()
+            and path.suffix in KEPT_SUFFIXES
+            and not SKIPPED_FOLDERS.intersection(relative.parts[:-1])
+            and path.stat().st_size <= KEPT_MAX_BYTES
+        ):
+            files[relative.as_posix()] = path
+    return files
+
+
+def keep_state(run_folder: pathlib.Path, keep: pathlib.Path) -> int:
+    """Copy the small state of a running run to ``keep``; the number of files that changed.
+
+    Kept: the JSON and CSV files up to `KEPT_MAX_BYTES` outside
+    `SKIPPED_FOLDERS`: the run's fingerprint (``run.json``), the records of
+    the models that finished (``partial/``), a tuning search's oracle and
+    finished trials, the training logs. Left out: weights, checkpoints and
+    the mid-epoch state of the model in training. A run resumed from the
+    copy (`restore_state`) keeps every finished trial and model result; it
+    trains again the model or trial that was under way, from its first
+    epoch, and the models that finished keep their results, not their
+    ``.keras`` files. Each file is written whole before it replaces the old
+    copy, and files no longer in the run go from the copy.
+
+    Examples:
+        >>> import tempfile
+        >>> run, keep = (pathlib.Path(tempfile.mkdtemp()) for _ in range(2))
+        >>> _ = (run / "run.json").write_text("{}")
+        >>> (run / "tuning/gru/trial_0").mkdir(parents=True)
+        >>> _ = (run / "tuning/gru/trial_0/trial.json").write_text("{}")
+        >>> (run / "backups/gru").mkdir(parents=True)
+        >>> _ = (run / "backups/gru/state.json").write_text("{}")
+        >>> keep_state(run, keep), keep_state(run, keep)
+        (2, 0)
+        >>> sorted(path.relative_to(keep).as_posix() for path in keep.rglob("*.json"))
+        ['run.json', 'tuning/gru/trial_0/trial.json']
+        >>> _ = (run / "tuning/gru/oracle.json").write_text('{"trials": [')  # caught while being written
+        >>> keep_state(run, keep), (keep / "tuning/gru/oracle.json").exists()
+        (0, False)
+    """
+    run_folder, keep = pathlib.Path(run_folder), pathlib.Path(keep)
+    files = _kept_files(run_folder)
+    changed = 0
+    for relative, path in files.items():
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:  # the run removed it meanwhile
+            continue
+        target = keep / relative
+        if target.exists() and target.read_bytes() == content:
+            continue
+        if path.suffix == ".json" and not _whole_json(content):
+            continue  # caught while being written: the next copy takes it
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".part")
+        partial.write_bytes(content)
+        os.replace(partial, target)
+        changed += 1
+    for relative in set(_kept_files(keep)) - set(files):
+        (keep / relative).unlink()
+    return changed
+
+
+def _whole_json(content: bytes) -> bool:
+    try:
+        json.loads(content)
+    except ValueError:
+        return False
+    return True
+
+
+def restore_state(keep: pathlib.Path, run_folder: pathlib.Path) -> int:
+    """Copy a kept state (`keep_state`) into ``run_folder``, so ``--resume`` goes on from it; the files copied."""
+    files = _kept_files(pathlib.Path(keep))
+    for relative, path in files.items():
+        target = pathlib.Path(run_folder) / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    return len(files)
 
 
 def recall_or_run(
@@ -85,7 +209,11 @@ def recall_or_run(
     other arguments stops the benchmark rather than being mixed in. With
     ``data_root`` (the ``--data-dir`` the dataset lies under) the record
     keeps it too, and ``--data`` is compared below it: the same dataset read
-    from another folder or machine is the same run.
+    from another folder or machine is the same run. While a run is under
+    way its small state is kept beside the record (``<record>.unfinished``,
+    `keep_state`), so a search of many trials goes on from the trials that
+    finished even when the run folder is gone; that state holds the
+    dataset's path, so it resumes where the data lies at the same path.
 
     Examples:
         >>> import io, tempfile
@@ -109,7 +237,8 @@ def recall_or_run(
             )
         print(f"+ {record.stem}: kept from an earlier sitting", flush=True)
         return kept["report"]
-    report = run_recipe(recipe, argv, output_dir, log, resume)
+    keep = record.with_name(f"{record.stem}.unfinished") if record is not None else None
+    report = run_recipe(recipe, argv, output_dir, log, resume, keep)
     if record is not None:
         record.parent.mkdir(parents=True, exist_ok=True)
         where = {"data_root": str(data_root)} if data_root else {}

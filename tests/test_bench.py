@@ -1,6 +1,8 @@
 """The benchmark entry point in a tiny configuration, so the harness cannot rot."""
 
 import json
+import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -481,16 +483,41 @@ def test_tuned_rows_beside_the_default_ones_and_added_to_a_stored_result(tmp_pat
     assert "A note kept by hand." in page and page.count("## Tuned") == 1
 
 
-def test_resume_continues_only_folders_that_hold_a_run(tmp_path, monkeypatch):
-    commands = []
+class FakeProcess:
+    """`subprocess.Popen` replaced: the "recipe" writes ``metrics.json``, or fails, after ``polls`` waits."""
 
-    def fake_run(command, **kwargs):
-        commands.append(command)
-        folder = tmp_path / command[command.index("--output-dir") + 1]
+    commands: list = []
+    polls = 0
+    fails = False
+
+    def __init__(self, command, **kwargs):
+        self.command, self.waited = command, 0
+        FakeProcess.commands.append(command)
+
+    def wait(self, timeout=None):
+        folder = pathlib.Path(self.command[self.command.index("--output-dir") + 1])
+        if self.waited < FakeProcess.polls:
+            self.waited += 1
+            (folder / "tuning/gru/trial_0").mkdir(parents=True, exist_ok=True)
+            (folder / "tuning/gru/trial_0/trial.json").write_text(json.dumps({"waited": self.waited}))
+            raise subprocess.TimeoutExpired(self.command, timeout)
+        if FakeProcess.fails:
+            return 1
         (folder / "metrics.json").write_text(json.dumps({"models": {}}))
-        return subprocess.CompletedProcess(command, 0)
+        return 0
 
-    monkeypatch.setattr(harness.subprocess, "run", fake_run)
+    def kill(self):
+        pass
+
+
+@pytest.fixture
+def fake_process(monkeypatch):
+    monkeypatch.setattr(harness.subprocess, "Popen", FakeProcess)
+    monkeypatch.setattr(FakeProcess, "commands", [])
+    return FakeProcess
+
+
+def test_resume_continues_only_folders_that_hold_a_run(tmp_path, fake_process):
     started, fresh = tmp_path / "seed_1", tmp_path / "seed_2"
     for folder in (started, fresh):
         folder.mkdir()
@@ -499,7 +526,32 @@ def test_resume_continues_only_folders_that_hold_a_run(tmp_path, monkeypatch):
         harness.run_recipe("sentiment", ["--seed", "1"], started, log, resume=True)
         harness.run_recipe("sentiment", ["--seed", "2"], fresh, log, resume=True)
         harness.run_recipe("sentiment", ["--seed", "1"], started, log)
-    assert ["--resume" in command for command in commands] == [True, False, False]
+    assert ["--resume" in command for command in fake_process.commands] == [True, False, False]
+
+
+def test_a_run_whose_folder_is_gone_goes_on_from_its_kept_state(tmp_path, fake_process, monkeypatch):
+    monkeypatch.setattr(fake_process, "polls", 2)
+    monkeypatch.setattr(fake_process, "fails", True)
+    folder, keep = tmp_path / "runs" / "seed_1_tuned", tmp_path / "progress" / "seed_1_tuned.unfinished"
+    folder.mkdir(parents=True)
+    (folder / "run.json").write_text('{"recipe": "speech"}')
+    (folder / "models").mkdir()
+    (folder / "models" / "gru.json").write_text("{}")  # beside weights: not kept
+    with open(tmp_path / "log.txt", "w") as log, pytest.raises(RuntimeError, match="failed with status 1"):
+        harness.run_recipe("speech", ["--seed", "1"], folder, log, resume=True, keep=keep)
+    kept = sorted(path.relative_to(keep).as_posix() for path in keep.rglob("*") if path.is_file())
+    assert kept == ["run.json", "tuning/gru/trial_0/trial.json"]
+    assert json.loads((keep / "tuning/gru/trial_0/trial.json").read_text()) == {"waited": 2}  # the latest copy
+
+    # The next sitting has no run folder: it is made from the kept state and resumed.
+    shutil.rmtree(folder)
+    monkeypatch.setattr(fake_process, "polls", 0)
+    monkeypatch.setattr(fake_process, "fails", False)
+    with open(tmp_path / "log.txt", "w") as log:
+        assert harness.run_recipe("speech", ["--seed", "1"], folder, log, resume=True, keep=keep) == {"models": {}}
+    assert "--resume" in fake_process.commands[-1]
+    assert (folder / "run.json").read_text() == '{"recipe": "speech"}'
+    assert not keep.exists()  # the run finished: its state is no longer needed
 
 
 def test_resume_without_a_runs_folder_is_refused():
@@ -512,7 +564,7 @@ def _fake_runs(monkeypatch, accuracy):
     """`harness.run_recipe` replaced: each run reports ``accuracy(model, seed, tuned)`` for the ``--model`` it got."""
     calls = []
 
-    def run_recipe(recipe, argv, folder, log, resume=False):
+    def run_recipe(recipe, argv, folder, log, resume=False, keep=None):
         names = argv[len(argv) - argv[::-1].index("--model")].split(",")  # the last --model wins
         calls.append(names)
         seed, tuned = int(argv[argv.index("--seed") + 1]), "--tune" in argv or "--tuned-from" in argv
@@ -583,7 +635,7 @@ def test_progress_records_let_a_benchmark_go_on_without_its_run_folders(tmp_path
     calls = _fake_runs(monkeypatch, lambda name, seed, tuned: 0.5 + 0.1 * seed)
     made = harness.run_recipe
 
-    def stop_at_seed_3(recipe, argv, folder, log, resume=False):
+    def stop_at_seed_3(recipe, argv, folder, log, resume=False, keep=None):
         if argv[argv.index("--seed") + 1] == "3":
             raise RuntimeError("the machine went away")
         return made(recipe, argv, folder, log, resume)
@@ -619,7 +671,7 @@ def test_tuned_like_trains_each_seed_with_what_another_benchmarks_search_chose_t
     _fake_runs(monkeypatch, lambda name, seed, tuned: 0.5 + 0.1 * seed + (0.05 if tuned else 0))
     fake = harness.run_recipe
 
-    def recorded(recipe, argv, folder, log, resume=False):
+    def recorded(recipe, argv, folder, log, resume=False, keep=None):
         commands.append(argv)
         return fake(recipe, argv, folder, log, resume)
 
@@ -670,7 +722,7 @@ def test_tune_once_searches_in_the_first_seed_and_the_others_reuse_its_choice(tm
     made = _fake_runs(monkeypatch, lambda name, seed, tuned: 0.5 + 0.1 * seed)
     fake = harness.run_recipe
 
-    def recorded(recipe, argv, folder, log, resume=False):
+    def recorded(recipe, argv, folder, log, resume=False, keep=None):
         commands.append(argv)
         return fake(recipe, argv, folder, log, resume)
 

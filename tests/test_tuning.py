@@ -220,6 +220,30 @@ def test_resume_reuses_finished_trials(tmp_path, monkeypatch):
     assert again["tuning"] == first["tuning"] and again["metrics"] == first["metrics"]
 
 
+@pytest.mark.slow
+def test_resume_goes_on_from_a_kept_state_without_weights(tmp_path, monkeypatch):
+    from bench import harness
+
+    first_folder, keep, second_folder = tmp_path / "first", tmp_path / "kept", tmp_path / "second"
+    flags = [*TINY, "--model", "gru", "--units", "4"]
+    first = stocks.main([*flags, "--output-dir", str(first_folder)])["models"]["gru"]
+    (first_folder / "partial" / "gru.json").unlink()  # the model "was interrupted" after its search
+    assert harness.keep_state(first_folder, keep) > 0
+    assert not [path for path in keep.rglob("*") if path.suffix in (".keras", ".h5", ".npz")]
+    # Another machine, or the same one after its scratch space went: only the kept state is left.
+    assert harness.restore_state(keep, second_folder) > 0
+    fits, fit = [], training.fit
+
+    def counted_fit(*args, **kwargs):
+        fits.append(kwargs["output_dir"])
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(training, "fit", counted_fit)
+    again = stocks.main([*flags, "--output-dir", str(second_folder), "--resume"])["models"]["gru"]
+    assert len(fits) == 1 and "tuning" not in str(fits[0])  # the search's trials were read back, not run
+    assert again["tuning"] == first["tuning"] and again["metrics"] == first["metrics"]
+
+
 QUICK = ["--quick", "--epochs", "1", "--verbose", "0", "--units", "4", "--embedding-dim", "8"]
 
 
