@@ -71,8 +71,10 @@ def _run(
     (``(families, why)``) only those families run (``--model``), and their
     rows replace the stored ones (`harness.merge_models`). With
     ``progress_dir`` each finished run's report is also kept as
-    ``<progress_dir>/<key>/<folder>.json`` (`harness.recall_or_run`), and
-    with ``resume`` a run kept there is not made again; the records go once
+    ``<progress_dir>/<key>/<folder>.json`` (`harness.recall_or_run`), the
+    run under way keeps its small state beside it (`harness.keep_state`),
+    and with ``resume`` a run kept there is not made again and one kept
+    part-way goes on from its finished trials and models; the records go once
     the results file is written. With ``tune_once`` the search runs in the
     first seed's tuned run only and the other seeds train with the settings
     it chose (``--tuned-from``), for benchmarks whose validation part is the
@@ -382,8 +384,9 @@ def main(argv=None) -> int:
         "--progress-dir",
         type=pathlib.Path,
         default=None,
-        help="also keep each finished run's report in DIR/KEY/ (small JSON files), so that --resume goes on from "
-        "them on another machine or after the run folders are gone; removed once the results file is written",
+        help="also keep each finished run's report in DIR/KEY/ (small JSON files), and the small state of the run "
+        "under way (finished models and tuning trials, no weights), so that --resume goes on from them on another "
+        "machine or after the run folders are gone; removed once the results file is written",
     )
     run.add_argument("--why", default=None, help="with --models: what changed, recorded with the new rows")
     custom = commands.add_parser("custom", help="run a recipe on any data, several seeds")
