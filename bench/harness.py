@@ -77,21 +77,20 @@ def run_recipe(recipe: str, argv: list[str], output_dir: pathlib.Path, log, resu
     print("+", " ".join(command[1:]), flush=True)
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    while True:
-        try:
-            returncode = process.wait(timeout=KEEP_EVERY if keep is not None else None)
-            break
-        except subprocess.TimeoutExpired:
-            keep_state(output_dir, keep)
-        except BaseException:  # Ctrl-C or a stop signal: the recipe goes too, its state is kept
+    returncode = None
+    try:
+        while returncode is None:
+            try:
+                returncode = process.wait(timeout=KEEP_EVERY if keep is not None else None)
+            except subprocess.TimeoutExpired:
+                keep_state(output_dir, keep)
+    finally:
+        if returncode is None:  # Ctrl-C or a stop signal: the recipe goes too
             process.kill()
             process.wait()
-            if keep is not None:
-                keep_state(output_dir, keep)
-            raise
+        if keep is not None and returncode != 0:
+            keep_state(output_dir, keep)  # what it finished, for --resume
     if returncode != 0:
-        if keep is not None:
-            keep_state(output_dir, keep)
         raise RuntimeError(f"run failed with status {returncode}: {' '.join(command)}")
     print(f"  done in {time.perf_counter() - start:.0f} s", flush=True)
     report = json.loads((output_dir / "metrics.json").read_text())
@@ -156,6 +155,8 @@ def keep_state(run_folder: pathlib.Path, keep: pathlib.Path) -> int:
         >>> keep_state(run, keep), (keep / "tuning/gru/oracle.json").exists()
         (0, False)
     """
+    from rnn_apps import io
+
     run_folder, keep = pathlib.Path(run_folder), pathlib.Path(keep)
     files = _kept_files(run_folder)
     changed = 0
@@ -169,10 +170,8 @@ def keep_state(run_folder: pathlib.Path, keep: pathlib.Path) -> int:
             continue
         if path.suffix == ".json" and not _whole_json(content):
             continue  # caught while being written: the next copy takes it
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".part")
-        partial.write_bytes(content)
-        os.replace(partial, target)
+        with io.atomic_path(target) as temporary:
+            temporary.write_bytes(content)
         changed += 1
     for relative in set(_kept_files(keep)) - set(files):
         (keep / relative).unlink()
